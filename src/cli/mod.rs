@@ -1,0 +1,376 @@
+//! The command line. Each subcommand is a small function over the library.
+
+mod render;
+
+use crate::catalog::Catalog;
+use crate::embedded::{self, toml_files};
+use crate::pack::{self, Pack};
+use crate::probes::ProbeCatalog;
+use crate::rules::{self, RuleSet};
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Exit code when the input is bad (unreadable pack, broken rule file, bad arguments).
+pub const EXIT_INPUT: u8 = 1;
+/// Exit code when `verify` finds a missing, extra or altered file.
+pub const EXIT_VERIFY_FAILED: u8 = 2;
+/// Exit code when a scan could collect nothing at all.
+pub const EXIT_NOTHING_COLLECTED: u8 = 3;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "dengbao",
+    version,
+    about = "MLPS 2.0 (等级保护 2.0) Level 3 cloud-extension evidence collector and offline judge",
+    long_about = "Collects cloud configuration as evidence for GB/T 22239-2019 Level 3 cloud-computing extension requirements, \
+and turns it into per-control verdicts with the raw evidence attached.\n\nStart with `dengbao scan --demo --out demo-out`."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// More logging on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug, Clone)]
+struct DataArgs {
+    /// Mapping tree to use instead of the one built in (a directory like the repository's `mappings/`).
+    #[arg(long, value_name = "DIR")]
+    mappings: Option<PathBuf>,
+    /// Probe manifests to use instead of the built-in ones (a directory like `probes/`).
+    #[arg(long, value_name = "DIR")]
+    probes: Option<PathBuf>,
+    /// Framework to evaluate against.
+    #[arg(long, default_value = "mlps2-l3-cloud")]
+    framework: String,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Collect evidence into a pack and evaluate it (`--demo` uses the built-in demo pack).
+    Scan {
+        /// Evaluate the built-in demo pack (an aws-cn account with good and bad configuration).
+        #[arg(long)]
+        demo: bool,
+        /// Output directory: receives `pack/` and `results.json`.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Evaluate an existing evidence pack offline.
+    Evaluate {
+        /// The pack directory.
+        pack: PathBuf,
+        /// Output directory for `results.json`.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Re-hash every blob of a pack and report missing, extra or altered files.
+    Verify {
+        /// The pack directory.
+        pack: PathBuf,
+    },
+    /// Print the JSON documents rules read from a pack (one per record), to write or debug rules.
+    Evidence {
+        /// The pack directory.
+        pack: PathBuf,
+        /// Only this probe's documents (e.g. `aws.ec2.describe_security_groups`).
+        #[arg(long)]
+        probe: Option<String>,
+    },
+    /// The framework's test items.
+    Controls {
+        #[command(subcommand)]
+        command: ControlsCommand,
+    },
+    /// Rule files.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// Probe manifests.
+    Probes {
+        #[command(subcommand)]
+        command: ProbesCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ControlsCommand {
+    /// List every test item with its automation level.
+    List {
+        /// Show the automation level achieved by this provider's mappings (e.g. `aws`).
+        #[arg(long)]
+        provider: Option<String>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Show one test item in full (e.g. `L3-CES2-09`).
+    Show {
+        id: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum RulesCommand {
+    /// Validate every mapping file; report each problem as file:line:column.
+    Check {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ProbesCommand {
+    /// List declared probes.
+    List {
+        #[arg(long)]
+        provider: Option<String>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.log_format);
+    match run(cli.command) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_INPUT)
+        }
+    }
+}
+
+fn init_logging(verbose: u8, format: LogFormat) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DENGBAO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Everything evaluation needs, loaded and validated.
+pub struct Loaded {
+    pub catalog: Catalog,
+    pub probes: ProbeCatalog,
+    pub rules: RuleSet,
+}
+
+/// Loads catalog, probes and rules (from disk when directories are given, else the built-in copies).
+pub fn load(mappings: Option<&Path>, probes: Option<&Path>, framework: &str) -> Result<Loaded> {
+    let (catalog, probes, fw_files) = load_catalog(mappings, probes, framework)?;
+    let rules = rules::load(&fw_files, &catalog, &probes).map_err(|errs| {
+        anyhow::anyhow!(
+            "{} problem(s) in the mapping files:\n  {}\nFix them, then run `dengbao rules check`.",
+            errs.len(),
+            errs.join("\n  ")
+        )
+    })?;
+    Ok(Loaded {
+        catalog,
+        probes,
+        rules,
+    })
+}
+
+fn load_catalog(
+    mappings: Option<&Path>,
+    probes: Option<&Path>,
+    framework: &str,
+) -> Result<(Catalog, ProbeCatalog, Vec<embedded::SourceFile>)> {
+    let probe_files = toml_files(&embedded::PROBES, "probes", probes)?;
+    let probes = ProbeCatalog::from_files(&probe_files)?;
+    let all = toml_files(&embedded::MAPPINGS, "mappings", mappings)?;
+    let prefix = format!("{framework}/");
+    let fw_files: Vec<_> = all
+        .into_iter()
+        .filter_map(|mut f| {
+            f.rel = f.rel.strip_prefix(&prefix)?.to_string();
+            Some(f)
+        })
+        .collect();
+    if fw_files.is_empty() {
+        anyhow::bail!("no framework `{framework}` in the mappings (expected a directory `{framework}/` with framework.toml)");
+    }
+    let catalog = Catalog::from_files(&fw_files)?;
+    Ok((catalog, probes, fw_files))
+}
+
+fn run(cmd: Command) -> Result<u8> {
+    match cmd {
+        Command::Scan { demo, out, data } => {
+            if !demo {
+                anyhow::bail!("live collection is not available in this build yet; run `dengbao scan --demo --out DIR`, or evaluate a pack with `dengbao evaluate PACK --out DIR`");
+            }
+            let loaded = load(
+                data.mappings.as_deref(),
+                data.probes.as_deref(),
+                &data.framework,
+            )?;
+            let demo_pack = Pack::embedded(&embedded::DEMO_PACK)?;
+            let pack_dir = out.join("pack");
+            if pack_dir.exists() {
+                anyhow::bail!(
+                    "{} already exists; choose a new --out directory so no evidence is overwritten",
+                    pack_dir.display()
+                );
+            }
+            pack::copy_pack(&demo_pack, &pack_dir)?;
+            let pack = Pack::open(&pack_dir)?;
+            evaluate_and_write(&pack, &loaded, &out)?;
+            Ok(0)
+        }
+        Command::Evaluate { pack, out, data } => {
+            let loaded = load(
+                data.mappings.as_deref(),
+                data.probes.as_deref(),
+                &data.framework,
+            )?;
+            let pack = Pack::open(&pack)?;
+            evaluate_and_write(&pack, &loaded, &out)?;
+            Ok(0)
+        }
+        Command::Verify { pack } => {
+            let report = pack::verify(&pack)?;
+            for p in &report.problems {
+                println!("{p}");
+            }
+            if report.is_ok() {
+                println!(
+                    "ok: {} blob(s) intact; manifest {}",
+                    report.blobs_ok, report.manifest_digest
+                );
+                Ok(0)
+            } else {
+                eprintln!(
+                    "{} problem(s): this pack is not the evidence that was collected",
+                    report.problems.len()
+                );
+                Ok(EXIT_VERIFY_FAILED)
+            }
+        }
+        Command::Evidence { pack, probe } => {
+            let pack = Pack::open(&pack)?;
+            let index = crate::engine::EvidenceIndex::build(&pack)?;
+            for (i, rec) in pack.manifest.records.iter().enumerate() {
+                if probe.as_ref().is_some_and(|p| p != &rec.probe) {
+                    continue;
+                }
+                let line = serde_json::json!({
+                    "probe": rec.probe, "region": rec.region, "parameters": rec.parameters,
+                    "evidence": rec.sha256, "error": rec.error, "document": index.docs[i],
+                });
+                println!("{}", serde_json::to_string_pretty(&line)?);
+            }
+            Ok(0)
+        }
+        Command::Controls { command } => match command {
+            ControlsCommand::List { provider, data } => {
+                let loaded = load(
+                    data.mappings.as_deref(),
+                    data.probes.as_deref(),
+                    &data.framework,
+                )?;
+                print!("{}", render::controls_list(&loaded, provider.as_deref()));
+                Ok(0)
+            }
+            ControlsCommand::Show { id, data } => {
+                let loaded = load(
+                    data.mappings.as_deref(),
+                    data.probes.as_deref(),
+                    &data.framework,
+                )?;
+                let c = loaded.catalog.get(&id).with_context(|| {
+                    format!("no test item `{id}`; `dengbao controls list` shows them all")
+                })?;
+                print!("{}", render::control_detail(c, &loaded));
+                Ok(0)
+            }
+        },
+        Command::Rules {
+            command: RulesCommand::Check { data },
+        } => {
+            let (catalog, probes, files) = load_catalog(
+                data.mappings.as_deref(),
+                data.probes.as_deref(),
+                &data.framework,
+            )?;
+            match rules::load(&files, &catalog, &probes) {
+                Ok(set) => {
+                    println!(
+                        "ok: {} rule(s), {} control mapping(s) for {} of {} test items",
+                        set.rules.len(),
+                        set.mappings.len(),
+                        set.mappings
+                            .iter()
+                            .map(|m| &m.control)
+                            .collect::<std::collections::BTreeSet<_>>()
+                            .len(),
+                        catalog.controls.len()
+                    );
+                    Ok(0)
+                }
+                Err(errs) => {
+                    for e in &errs {
+                        println!("{e}");
+                    }
+                    eprintln!("{} problem(s) found", errs.len());
+                    Ok(EXIT_INPUT)
+                }
+            }
+        }
+        Command::Probes {
+            command: ProbesCommand::List { provider, data },
+        } => {
+            let files = toml_files(&embedded::PROBES, "probes", data.probes.as_deref())?;
+            let probes = ProbeCatalog::from_files(&files)?;
+            print!("{}", render::probes_list(&probes, provider.as_deref()));
+            Ok(0)
+        }
+    }
+}
+
+/// Evaluates `pack` and writes `out/results.json`; prints the per-control table.
+pub fn evaluate_and_write(pack: &Pack, loaded: &Loaded, out: &Path) -> Result<()> {
+    let results = crate::engine::evaluate(pack, &loaded.catalog, &loaded.rules)?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let path = out.join("results.json");
+    std::fs::write(&path, results.to_json_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    print!("{}", render::results_table(&results));
+    println!("results: {}", path.display());
+    if let Some(dir) = pack.dir() {
+        println!("pack:    {} ({})", dir.display(), results.scan.pack_digest);
+    }
+    Ok(())
+}

@@ -1,0 +1,262 @@
+//! The XML → JSON conversion (`dengbao-xml/1`), used for EC2 (EC2 query protocol), IAM, STS, RDS,
+//! SNS (AWS query protocol) and S3 (REST-XML) bodies.
+//!
+//! Rules, applied to the root element's content (the root element itself is dropped, so EC2's
+//! `<DescribeVpcsResponse><vpcSet>…` becomes `{"vpcSet": […]}`):
+//!
+//! 1. An element with child elements becomes an object keyed by child name.
+//! 2. An element whose children are all named `item`, `member` or `entry` is a list wrapper and
+//!    becomes an array of its converted children (EC2 `<groupSet><item>`, query `<Users><member>`,
+//!    IAM `<SummaryMap><entry>`).
+//! 3. A child name that occurs more than once under one parent becomes an array. So does a
+//!    *structured* child (one with child elements) whose name is listed in [`ALWAYS_LIST_ELEMENTS`]
+//!    (S3's flattened and wrapped lists), even when it occurs once, so rules can always write
+//!    `$.Rule[*]`; a text-only element of such a name (the ARN in `<Destination><Bucket>`) stays a string.
+//! 4. An element without child elements becomes its text, entity-decoded, as a JSON **string**
+//!    (numbers and booleans stay strings: `"22"`, `"true"`; the rule language compares them by value).
+//!    An empty element named `…Set` (EC2's empty list) becomes `[]`; any other empty element `""`.
+//! 5. Attributes other than namespace declarations become `"@name"` keys; an element with attributes
+//!    and text keeps the text under `"#text"`.
+//!
+//! Namespace prefixes are stripped from element names.
+
+use serde_json::{Map, Value};
+
+/// Identifier of this conversion; recorded in results so a reader knows how documents were derived.
+pub const XML_CONVERSION: &str = "dengbao-xml/1";
+
+/// Element names that are always lists, because S3 writes them flattened (repeated without a wrapper)
+/// or wrapped by a plural parent.
+pub const ALWAYS_LIST_ELEMENTS: &[&str] = &[
+    "Bucket",
+    "Rule",
+    "Transition",
+    "NoncurrentVersionTransition",
+    "Grant",
+    "Tag",
+    "CORSRule",
+    "Contents",
+    "CommonPrefixes",
+    "Version",
+    "DeleteMarker",
+    "TopicConfiguration",
+    "QueueConfiguration",
+    "CloudFunctionConfiguration",
+];
+
+const WRAPPED_ITEM_NAMES: &[&str] = &["item", "member", "entry"];
+
+struct Elem {
+    name: String,
+    attrs: Vec<(String, String)>,
+    children: Vec<Elem>,
+    text: String,
+}
+
+/// Converts an XML document to JSON by the rules above.
+pub fn xml_to_json(bytes: &[u8]) -> Result<Value, String> {
+    let root = parse(bytes)?;
+    Ok(convert(&root))
+}
+
+fn local_name(raw: &[u8]) -> String {
+    let s = String::from_utf8_lossy(raw);
+    match s.rsplit_once(':') {
+        Some((_, local)) => local.to_string(),
+        None => s.into_owned(),
+    }
+}
+
+fn parse(bytes: &[u8]) -> Result<Elem, String> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_reader(bytes);
+    reader.config_mut().trim_text(false);
+    let mut stack: Vec<Elem> = Vec::new();
+    let mut root: Option<Elem> = None;
+    let mut buf = Vec::new();
+    let open = |e: &quick_xml::events::BytesStart| -> Result<Elem, String> {
+        let mut attrs = Vec::new();
+        for a in e.attributes() {
+            let a = a.map_err(|e| e.to_string())?;
+            let key = String::from_utf8_lossy(a.key.as_ref()).into_owned();
+            if key == "xmlns" || key.starts_with("xmlns:") {
+                continue;
+            }
+            let val = a.unescape_value().map_err(|e| e.to_string())?.into_owned();
+            attrs.push((local_name(key.as_bytes()), val));
+        }
+        Ok(Elem {
+            name: local_name(e.name().as_ref()),
+            attrs,
+            children: Vec::new(),
+            text: String::new(),
+        })
+    };
+    loop {
+        let pos = reader.buffer_position();
+        match reader.read_event_into(&mut buf) {
+            Err(e) => return Err(format!("at byte {pos}: {e}")),
+            Ok(Event::Eof) => break,
+            Ok(Event::Start(e)) => stack.push(open(&e)?),
+            Ok(Event::Empty(e)) => {
+                let el = open(&e)?;
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(el),
+                    None => root = Some(el),
+                }
+            }
+            Ok(Event::End(_)) => {
+                let el = stack
+                    .pop()
+                    .ok_or_else(|| format!("at byte {pos}: unexpected closing tag"))?;
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(el),
+                    None => root = Some(el),
+                }
+            }
+            Ok(Event::Text(t)) => {
+                if let Some(top) = stack.last_mut() {
+                    let raw = String::from_utf8_lossy(t.as_ref());
+                    let text = quick_xml::escape::unescape(&raw)
+                        .map_err(|e| format!("at byte {pos}: {e}"))?;
+                    top.text.push_str(&text);
+                }
+            }
+            Ok(Event::GeneralRef(r)) => {
+                if let Some(top) = stack.last_mut() {
+                    let name = String::from_utf8_lossy(r.as_ref()).into_owned();
+                    let entity = format!("&{name};");
+                    let decoded = quick_xml::escape::unescape(&entity)
+                        .map_err(|e| format!("at byte {pos}: {e}"))?;
+                    top.text.push_str(&decoded);
+                }
+            }
+            Ok(Event::CData(t)) => {
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&String::from_utf8_lossy(t.as_ref()));
+                }
+            }
+            Ok(_) => {}
+        }
+        buf.clear();
+    }
+    if !stack.is_empty() {
+        return Err(format!(
+            "unclosed element <{}>",
+            stack.last().map(|e| e.name.as_str()).unwrap_or("")
+        ));
+    }
+    root.ok_or_else(|| "no root element".to_string())
+}
+
+fn convert(el: &Elem) -> Value {
+    if el.children.is_empty() {
+        if el.text.trim().is_empty() && el.attrs.is_empty() && el.name.ends_with("Set") {
+            return Value::Array(Vec::new());
+        }
+        let text = if el.text.trim().is_empty() {
+            String::new()
+        } else {
+            el.text.clone()
+        };
+        if el.attrs.is_empty() {
+            return Value::String(text);
+        }
+        let mut m = attr_map(el);
+        if !text.is_empty() {
+            m.insert("#text".into(), Value::String(text));
+        }
+        return Value::Object(m);
+    }
+    if el.attrs.is_empty()
+        && el
+            .children
+            .iter()
+            .all(|c| WRAPPED_ITEM_NAMES.contains(&c.name.as_str()))
+        && el.children.iter().all(|c| c.name == el.children[0].name)
+    {
+        return Value::Array(el.children.iter().map(convert).collect());
+    }
+    let mut m = attr_map(el);
+    for child in &el.children {
+        let repeated = el.children.iter().filter(|c| c.name == child.name).count() > 1;
+        let as_list = repeated
+            || (ALWAYS_LIST_ELEMENTS.contains(&child.name.as_str()) && !child.children.is_empty());
+        let v = convert(child);
+        if as_list {
+            match m
+                .entry(child.name.clone())
+                .or_insert_with(|| Value::Array(Vec::new()))
+            {
+                Value::Array(a) => a.push(v),
+                other => *other = Value::Array(vec![other.clone(), v]),
+            }
+        } else {
+            m.insert(child.name.clone(), v);
+        }
+    }
+    Value::Object(m)
+}
+
+fn attr_map(el: &Elem) -> Map<String, Value> {
+    el.attrs
+        .iter()
+        .map(|(k, v)| (format!("@{k}"), Value::String(v.clone())))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ec2_item_sets_become_arrays_and_root_is_dropped() {
+        let xml = br#"<?xml version="1.0" encoding="UTF-8"?>
+<DescribeSecurityGroupsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+  <requestId>r-1</requestId>
+  <securityGroupInfo>
+    <item><groupId>sg-1</groupId><ipPermissions><item><fromPort>22</fromPort>
+      <ipRanges><item><cidrIp>0.0.0.0/0</cidrIp></item></ipRanges><ipv6Ranges/></item></ipPermissions>
+      <tagSet/></item>
+  </securityGroupInfo>
+</DescribeSecurityGroupsResponse>"#;
+        let v = xml_to_json(xml).unwrap();
+        assert_eq!(
+            v,
+            json!({"requestId":"r-1","securityGroupInfo":[{"groupId":"sg-1","ipPermissions":[{"fromPort":"22",
+              "ipRanges":[{"cidrIp":"0.0.0.0/0"}],"ipv6Ranges":""}],"tagSet":[]}]})
+        );
+    }
+
+    #[test]
+    fn query_members_entries_and_s3_flattened_lists() {
+        let v = xml_to_json(b"<R><Res><SummaryMap><entry><key>Users</key><value>6</value></entry></SummaryMap></Res></R>").unwrap();
+        assert_eq!(
+            v,
+            json!({"Res":{"SummaryMap":[{"key":"Users","value":"6"}]}})
+        );
+        let v = xml_to_json(b"<ReplicationConfiguration><Role>r</Role><Rule><ID>a</ID><Destination><Bucket>arn</Bucket></Destination></Rule></ReplicationConfiguration>").unwrap();
+        assert_eq!(
+            v,
+            json!({"Role":"r","Rule":[{"ID":"a","Destination":{"Bucket":"arn"}}]})
+        );
+        let v = xml_to_json(b"<X><a>1</a><a>2</a><b>&amp;&lt;</b></X>").unwrap();
+        assert_eq!(v, json!({"a":["1","2"],"b":"&<"}));
+    }
+
+    #[test]
+    fn attributes_and_namespaces() {
+        let v = xml_to_json(br#"<X xmlns:xsi="u"><Grantee xsi:type="Group"><URI>u</URI></Grantee><n a="1">t</n></X>"#).unwrap();
+        assert_eq!(
+            v,
+            json!({"Grantee":{"@type":"Group","URI":"u"},"n":{"@a":"1","#text":"t"}})
+        );
+    }
+
+    #[test]
+    fn broken_xml_is_an_error() {
+        assert!(xml_to_json(b"<a><b></a>").is_err());
+        assert!(xml_to_json(b"").is_err());
+    }
+}

@@ -1,0 +1,383 @@
+//! Evaluating one rule over the evidence index.
+
+use super::index::{EvidenceIndex, Failure};
+use crate::catalog::Bilingual;
+use crate::pack::EvidenceRecord;
+use crate::results::{ResourceResult, ResourceStatus, RuleOutcome, RuleResult};
+use crate::rules::condition::Join;
+use crate::rules::eval::{eval, JoinLookup, Node, Origin, Trace, Truth};
+use crate::rules::{Expect, Rule};
+use crate::verdict::Verdict;
+use std::collections::{BTreeSet, HashMap};
+
+/// One joined item, pre-indexed by key.
+struct Indexed<'a> {
+    node: Node<'a>,
+}
+
+/// Join tables for one rule: key → items, per join slot.
+struct Joins<'a> {
+    tables: Vec<HashMap<String, Vec<Indexed<'a>>>>,
+    failures: Vec<&'a [Failure]>,
+    probes: Vec<&'a str>,
+}
+
+fn origin<'a>(idx: &'a EvidenceIndex<'_>, i: usize) -> Origin<'a> {
+    let rec: &EvidenceRecord = &idx.pack.manifest.records[i];
+    Origin {
+        record: i,
+        region: &rec.region,
+        account: &rec.account,
+        params: &rec.parameters,
+    }
+}
+
+impl<'a> Joins<'a> {
+    fn build(rule: &'a Rule, idx: &'a EvidenceIndex<'_>) -> Self {
+        let mut tables = Vec::new();
+        let mut failures = Vec::new();
+        let mut probes = Vec::new();
+        for j in &rule.joins {
+            let mut table: HashMap<String, Vec<Indexed<'a>>> = HashMap::new();
+            for (i, doc) in idx.documents(&j.probe) {
+                let o = origin(idx, i);
+                for (v, loc) in j.items.select(doc) {
+                    for key in j.on.values(v, o.params, o.region, o.account) {
+                        let location = format!("{}#{loc}", idx.pack.manifest.records[i].sha256);
+                        table.entry(key).or_default().push(Indexed {
+                            node: Node {
+                                value: v,
+                                location,
+                                origin: o,
+                            },
+                        });
+                    }
+                }
+            }
+            tables.push(table);
+            failures.push(idx.failures(&j.probe));
+            probes.push(j.probe.as_str());
+        }
+        Self {
+            tables,
+            failures,
+            probes,
+        }
+    }
+}
+
+impl<'a> JoinLookup<'a> for Joins<'a> {
+    fn lookup(&self, join: &Join, key: &str, region: &str) -> (Vec<Node<'a>>, Option<String>) {
+        let items = self.tables[join.slot]
+            .get(key)
+            .into_iter()
+            .flatten()
+            .filter(|it| !join.same_region || it.node.origin.region == region)
+            .map(|it| it.node.clone())
+            .collect();
+        let failed = self.failures[join.slot]
+            .iter()
+            .find(|f| !join.same_region || f.region == region)
+            .map(|f| f.describe(self.probes[join.slot]));
+        (items, failed)
+    }
+}
+
+/// Evaluates `rule`; `regions` are the scan's regions (for `expect = "any_per_region"`).
+pub fn evaluate_rule(rule: &Rule, idx: &EvidenceIndex<'_>, regions: &[String]) -> RuleResult {
+    let probes: Vec<String> = rule.probes().iter().map(|s| s.to_string()).collect();
+    let mut resources: Vec<ResourceResult> = Vec::new();
+    let missing: Vec<&String> = probes.iter().filter(|p| !idx.was_run(p)).collect();
+    if !missing.is_empty() {
+        for p in missing {
+            resources.push(ResourceResult {
+                id: p.clone(),
+                region: String::new(),
+                status: ResourceStatus::Error,
+                evidence: Vec::new(),
+                locations: Vec::new(),
+                reason: Some(format!(
+                    "EvidenceMissing: probe {p} was not run; the pack holds no evidence from it"
+                )),
+            });
+        }
+        return finish(rule, probes, resources, regions);
+    }
+    let joins = Joins::build(rule, idx);
+    let records = &idx.pack.manifest.records;
+    for (i, doc) in idx.documents(&rule.evidence) {
+        let o = origin(idx, i);
+        for (v, loc) in rule.resources.select(doc) {
+            // Locations name their document: `sha256:<digest>#$['vpcSet'][0]`.
+            let node = Node {
+                value: v,
+                location: format!("{}#{loc}", records[i].sha256),
+                origin: o,
+            };
+            let mut trace = Trace::default();
+            if let Some(scope) = &rule.scope {
+                match eval(scope, &node, &joins, &mut Trace::default()) {
+                    Truth::False => continue,
+                    Truth::True => {}
+                    Truth::Unknown => {
+                        trace.unknown.push(
+                            "whether the resource is in scope could not be determined".into(),
+                        );
+                    }
+                }
+            }
+            let truth = if trace.unknown.is_empty() {
+                eval(&rule.require, &node, &joins, &mut trace)
+            } else {
+                Truth::Unknown
+            };
+            let id = rule
+                .resource_id
+                .as_ref()
+                .and_then(|k| {
+                    k.values(v, o.params, o.region, o.account)
+                        .into_iter()
+                        .next()
+                })
+                .unwrap_or(loc_of(&node.location));
+            let mut evidence = vec![records[i].sha256.clone()];
+            for r in &trace.records {
+                let d = &records[*r].sha256;
+                if !evidence.contains(d) {
+                    evidence.push(d.clone());
+                }
+            }
+            let (status, reason) = match truth {
+                Truth::True => (ResourceStatus::Pass, None),
+                Truth::False => (ResourceStatus::Fail, None),
+                Truth::Unknown => (ResourceStatus::Error, Some(trace.unknown.join("; "))),
+            };
+            resources.push(ResourceResult {
+                id,
+                region: o.region.to_string(),
+                status,
+                evidence,
+                locations: trace.locations,
+                reason,
+            });
+        }
+    }
+    for f in idx.failures(&rule.evidence) {
+        resources.push(ResourceResult {
+            id: format!("{}@{}", rule.evidence, f.region),
+            region: f.region.clone(),
+            status: ResourceStatus::Error,
+            evidence: f
+                .record
+                .map(|r| records[r].sha256.clone())
+                .into_iter()
+                .collect(),
+            locations: Vec::new(),
+            reason: Some(format!("{}: {}", f.code, f.message)),
+        });
+    }
+    finish(rule, probes, resources, regions)
+}
+
+fn finish(
+    rule: &Rule,
+    probes: Vec<String>,
+    mut resources: Vec<ResourceResult>,
+    regions: &[String],
+) -> RuleResult {
+    if rule.expect == Expect::AnyPerRegion {
+        resources = per_region(resources, regions);
+    }
+    let count = |s: ResourceStatus| resources.iter().filter(|r| r.status == s).count() as u64;
+    let (passed, failed, errored) = (
+        count(ResourceStatus::Pass),
+        count(ResourceStatus::Fail),
+        count(ResourceStatus::Error),
+    );
+    let outcome = match rule.expect {
+        Expect::Any if passed > 0 => RuleOutcome::Pass,
+        Expect::Any if errored > 0 => RuleOutcome::Error,
+        Expect::Any if failed > 0 => RuleOutcome::Fail,
+        Expect::All | Expect::AnyPerRegion if failed > 0 => RuleOutcome::Fail,
+        _ if errored > 0 => RuleOutcome::Error,
+        _ if passed == 0 => RuleOutcome::NotApplicable,
+        _ => RuleOutcome::Pass,
+    };
+    let verdict = match outcome {
+        RuleOutcome::Pass => Verdict::Compliant,
+        RuleOutcome::Error => Verdict::Error,
+        RuleOutcome::NotApplicable => rule.verdict.empty,
+        RuleOutcome::Fail if passed > 0 && rule.expect != Expect::Any => rule.verdict.some_fail,
+        RuleOutcome::Fail => rule.verdict.all_fail,
+    };
+    RuleResult {
+        id: rule.id.clone(),
+        title: rule.title.clone(),
+        outcome,
+        verdict,
+        evidence_probes: probes,
+        passed,
+        failed,
+        errored,
+        resources,
+    }
+}
+
+/// Folds resources into one entry per scanned region: a region passes when any of its resources does.
+fn per_region(resources: Vec<ResourceResult>, regions: &[String]) -> Vec<ResourceResult> {
+    let mut all: BTreeSet<&str> = regions.iter().map(String::as_str).collect();
+    for r in &resources {
+        if !r.region.is_empty() {
+            all.insert(&r.region);
+        }
+    }
+    let mut out = Vec::new();
+    for region in all {
+        let mine: Vec<&ResourceResult> = resources.iter().filter(|r| r.region == region).collect();
+        let pick = |s: ResourceStatus| {
+            mine.iter()
+                .filter(|r| r.status == s)
+                .copied()
+                .collect::<Vec<_>>()
+        };
+        let (pass, err, fail) = (
+            pick(ResourceStatus::Pass),
+            pick(ResourceStatus::Error),
+            pick(ResourceStatus::Fail),
+        );
+        let (status, chosen, reason) = if !pass.is_empty() {
+            (ResourceStatus::Pass, pass, None)
+        } else if !err.is_empty() {
+            let why = err
+                .iter()
+                .filter_map(|r| r.reason.clone())
+                .collect::<Vec<_>>()
+                .join("; ");
+            (ResourceStatus::Error, err, Some(why))
+        } else if !fail.is_empty() {
+            let ids = fail
+                .iter()
+                .map(|r| r.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            (
+                ResourceStatus::Fail,
+                fail.clone(),
+                Some(format!(
+                    "no resource in this region passes (checked: {ids})"
+                )),
+            )
+        } else {
+            (
+                ResourceStatus::Fail,
+                Vec::new(),
+                Some("no resource of this kind in this region".to_string()),
+            )
+        };
+        let mut evidence = Vec::new();
+        let mut locations = Vec::new();
+        for r in &chosen {
+            for e in &r.evidence {
+                if !evidence.contains(e) {
+                    evidence.push(e.clone());
+                }
+            }
+            locations.extend(r.locations.iter().cloned());
+        }
+        out.push(ResourceResult {
+            id: region.to_string(),
+            region: region.to_string(),
+            status,
+            evidence,
+            locations,
+            reason,
+        });
+    }
+    out
+}
+
+/// A one-line explanation of a rule result, in Chinese and English.
+pub fn reason(r: &RuleResult) -> Bilingual {
+    let ids = |s: ResourceStatus| {
+        let v: Vec<&str> = r
+            .resources
+            .iter()
+            .filter(|x| x.status == s)
+            .map(|x| x.id.as_str())
+            .collect();
+        let shown = v.iter().take(10).copied().collect::<Vec<_>>().join(", ");
+        if v.len() > 10 {
+            format!("{shown}, … (+{})", v.len() - 10)
+        } else {
+            shown
+        }
+    };
+    let total = r.passed + r.failed + r.errored;
+    let (t_zh, t_en) = (&r.title.zh, &r.title.en);
+    match r.outcome {
+        RuleOutcome::Pass => Bilingual {
+            zh: format!("【{t_zh}】满足：{} 项资源均通过。", r.passed),
+            en: format!("{t_en}: met — {} of {total} resources pass.", r.passed),
+        },
+        RuleOutcome::NotApplicable => Bilingual {
+            zh: format!("【{t_zh}】不适用：证据中没有需要检查的资源。"),
+            en: format!(
+                "{t_en}: nothing in scope — the evidence holds no resource this rule applies to."
+            ),
+        },
+        RuleOutcome::Fail => {
+            let mut zh = format!(
+                "【{t_zh}】不满足：{}/{total} 项资源未通过：{}。",
+                r.failed,
+                ids(ResourceStatus::Fail)
+            );
+            let mut en = format!(
+                "{t_en}: not met — {} of {total} resources fail: {}.",
+                r.failed,
+                ids(ResourceStatus::Fail)
+            );
+            if r.errored > 0 {
+                zh.push_str(&format!(
+                    " 另有 {} 项无法判定：{}。",
+                    r.errored,
+                    ids(ResourceStatus::Error)
+                ));
+                en.push_str(&format!(
+                    " {} more could not be judged: {}.",
+                    r.errored,
+                    ids(ResourceStatus::Error)
+                ));
+            }
+            Bilingual { zh, en }
+        }
+        RuleOutcome::Error => {
+            let causes: Vec<String> = r
+                .resources
+                .iter()
+                .filter(|x| x.status == ResourceStatus::Error)
+                .filter_map(|x| x.reason.clone())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .take(5)
+                .collect();
+            Bilingual {
+                zh: format!(
+                    "【{t_zh}】无法判定：所需证据无法读取（{}）。",
+                    causes.join("；")
+                ),
+                en: format!(
+                    "{t_en}: cannot be judged — evidence it needs could not be read ({}).",
+                    causes.join("; ")
+                ),
+            }
+        }
+    }
+}
+
+/// The in-document part of a `sha256:…#$…` location.
+fn loc_of(location: &str) -> String {
+    location
+        .split_once('#')
+        .map(|(_, l)| l.to_string())
+        .unwrap_or_else(|| location.to_string())
+}

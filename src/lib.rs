@@ -1,0 +1,22 @@
+//! dengbao — evidence collection and offline judgement for MLPS 2.0 (等级保护 2.0, GB/T 22239-2019)
+//! Level 3 cloud-computing extension requirements.
+//!
+//! Data flows one way: **collect → evidence pack → evaluate → report**.
+//!
+//! * [`pack`] is the contract between collecting and judging: raw API responses, content-addressed,
+//!   with a manifest saying what was asked, where, when and by which probe.
+//! * [`convert`] turns raw response bytes into the JSON documents rules read, by one documented
+//!   conversion, so a pack evaluates the same offline as during the live scan.
+//! * [`catalog`] holds the framework's test items; [`rules`] holds the rule language and mappings;
+//!   [`engine`] evaluates a pack against them and produces [`results`].
+
+pub mod catalog;
+pub mod cli;
+pub mod convert;
+pub mod embedded;
+pub mod engine;
+pub mod pack;
+pub mod probes;
+pub mod results;
+pub mod rules;
+pub mod verdict;

@@ -1,0 +1,68 @@
+//! The evidence pack: the contract between collecting and judging.
+//!
+//! A pack is a directory:
+//!
+//! ```text
+//! PACK/
+//!   manifest.json                 what was asked, where, when, by which probe, and the SHA-256 of each answer
+//!   blobs/sha256/ab/abcdef…       the raw response bodies, byte for byte, named by their SHA-256
+//! ```
+//!
+//! Blobs are content-addressed, so identical answers are stored once and any change to a byte is
+//! caught by [`verify`]. Failed calls are recorded too: a record with an `error` says what could not be
+//! seen, and its blob (when the service sent one) is the error body. Evaluating a pack needs no network.
+
+mod manifest;
+mod reader;
+mod verify;
+mod writer;
+
+pub use manifest::{
+    EvidenceRecord, Manifest, ProbeError, ProbeRun, ProbeStatus, ScanInfo, PACK_FORMAT,
+};
+pub use reader::Pack;
+pub use verify::{verify, VerifyProblem, VerifyReport};
+pub use writer::{copy_pack, PackWriter};
+
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// Name of the manifest file inside a pack.
+pub const MANIFEST_FILE: &str = "manifest.json";
+/// Directory (relative to the pack root) holding the content-addressed blobs.
+pub const BLOB_DIR: &str = "blobs/sha256";
+
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex_lower(&Sha256::digest(bytes))
+}
+
+pub(crate) fn hex_lower(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 0xf) as usize] as char);
+    }
+    out
+}
+
+/// Where the blob with this hex digest lives, relative to the pack root (`blobs/sha256/ab/ab…`).
+pub fn blob_rel_path(hex: &str) -> PathBuf {
+    Path::new(BLOB_DIR).join(&hex[..2]).join(hex)
+}
+
+/// `sha256:<hex>` — the digest notation used in manifests and results.
+pub fn digest_ref(hex: &str) -> String {
+    format!("sha256:{hex}")
+}
+
+/// Strips `sha256:` from a digest reference, checking it is 64 lower-case hex digits.
+pub fn parse_digest_ref(s: &str) -> Option<&str> {
+    let hex = s.strip_prefix("sha256:")?;
+    (hex.len() == 64
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    .then_some(hex)
+}

@@ -1,0 +1,131 @@
+//! Writing packs: blobs go to disk as they arrive; the manifest is written at the end (and can be
+//! written again at any time, so an interrupted scan still leaves a readable pack of what it collected).
+
+use super::{blob_rel_path, digest_ref, sha256_hex, EvidenceRecord, Manifest, ProbeRun, ScanInfo};
+use super::{MANIFEST_FILE, PACK_FORMAT};
+use anyhow::{Context, Result};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Builds a pack in a directory.
+pub struct PackWriter {
+    root: PathBuf,
+    scan: ScanInfo,
+    probes: Vec<ProbeRun>,
+    records: Vec<EvidenceRecord>,
+}
+
+impl PackWriter {
+    /// Creates `root` (which must not exist or be empty) and prepares to write a pack there.
+    pub fn create(root: &Path, scan: ScanInfo) -> Result<Self> {
+        if root.exists() && fs::read_dir(root)?.next().is_some() {
+            anyhow::bail!(
+                "{} already exists and is not empty; choose a new --out directory so no evidence is overwritten",
+                root.display()
+            );
+        }
+        fs::create_dir_all(root)
+            .with_context(|| format!("creating pack directory {}", root.display()))?;
+        Ok(Self {
+            root: root.to_path_buf(),
+            scan,
+            probes: Vec::new(),
+            records: Vec::new(),
+        })
+    }
+
+    /// The pack directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Stores `body` as a blob (if not already present) and returns its hex SHA-256.
+    pub fn put_blob(&self, body: &[u8]) -> Result<String> {
+        let hex = sha256_hex(body);
+        let path = self.root.join(blob_rel_path(&hex));
+        if !path.exists() {
+            let dir = path.parent().expect("blob path has a parent");
+            fs::create_dir_all(dir)?;
+            // Write beside, then rename: a crash never leaves a truncated blob under its digest.
+            let tmp = dir.join(format!(".{hex}.tmp"));
+            let mut f =
+                fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+            f.write_all(body)?;
+            f.sync_data().ok();
+            fs::rename(&tmp, &path)?;
+        }
+        Ok(hex)
+    }
+
+    /// Stores `body` and adds a record for it. `record.sha256` and `record.size` are filled in here.
+    pub fn add_record(&mut self, mut record: EvidenceRecord, body: &[u8]) -> Result<()> {
+        let hex = self.put_blob(body)?;
+        record.sha256 = digest_ref(&hex);
+        record.size = body.len() as u64;
+        self.records.push(record);
+        Ok(())
+    }
+
+    /// Records the outcome of one probe in one region.
+    pub fn add_probe_run(&mut self, run: ProbeRun) {
+        self.probes.push(run);
+    }
+
+    /// Sets the scan's finishing time (and anything else learnt while scanning).
+    pub fn scan_mut(&mut self) -> &mut ScanInfo {
+        &mut self.scan
+    }
+
+    /// The manifest as it stands, in canonical order.
+    pub fn manifest(&self) -> Manifest {
+        let mut probes = self.probes.clone();
+        probes.sort_by(|a, b| (&a.id, &a.region).cmp(&(&b.id, &b.region)));
+        let mut records = self.records.clone();
+        // Collection is concurrent; a canonical order makes two packs of the same estate comparable.
+        records.sort_by(|a, b| {
+            (&a.probe, &a.region, &a.captured_at, &a.sha256).cmp(&(
+                &b.probe,
+                &b.region,
+                &b.captured_at,
+                &b.sha256,
+            ))
+        });
+        Manifest {
+            format: PACK_FORMAT.to_string(),
+            created_by: format!("dengbao {}", env!("CARGO_PKG_VERSION")),
+            scan: self.scan.clone(),
+            probes,
+            records,
+        }
+    }
+
+    /// Writes `manifest.json` (atomically) and returns it. Safe to call more than once.
+    pub fn write_manifest(&self) -> Result<Manifest> {
+        let manifest = self.manifest();
+        let mut bytes = serde_json::to_vec_pretty(&manifest)?;
+        bytes.push(b'\n');
+        let tmp = self.root.join(".manifest.json.tmp");
+        fs::write(&tmp, &bytes)?;
+        fs::rename(&tmp, self.root.join(MANIFEST_FILE))?;
+        Ok(manifest)
+    }
+
+    /// Writes the manifest and returns it; the pack is complete.
+    pub fn finish(self) -> Result<Manifest> {
+        self.write_manifest()
+    }
+}
+
+/// Copies a pack directory (manifest and every blob it references) to `dest`.
+pub fn copy_pack(src: &super::Pack, dest: &Path) -> Result<()> {
+    fs::create_dir_all(dest)?;
+    for rec in &src.manifest.records {
+        let rel = blob_rel_path(rec.hex());
+        let to = dest.join(&rel);
+        fs::create_dir_all(to.parent().expect("blob path has a parent"))?;
+        fs::write(&to, src.blob_bytes(rec)?)?;
+    }
+    fs::write(dest.join(MANIFEST_FILE), &src.manifest_bytes)?;
+    Ok(())
+}

@@ -1,0 +1,396 @@
+//! Rules and mappings: rules as data, readable by an auditor who does not read Rust.
+//!
+//! Rule files live in `mappings/<framework>/<provider>/*.toml`. A file holds `[[rule]]` tables (what to
+//! check, on which evidence) and `[[control]]` tables (which rules judge which test item, and why).
+//! The condition language is documented in [`condition`]; README.md has worked examples.
+//!
+//! ```toml
+//! [[rule]]
+//! id = "aws-vpc-flow-logs-all-traffic"
+//! title = { zh = "每个 VPC 均启用记录全部流量的流日志", en = "Every VPC has a flow log capturing ALL traffic" }
+//! evidence = "aws.ec2.describe_vpcs"          # probe id whose documents are read
+//! resources = "$.vpcSet[*]"                    # JSONPath: one resource per match
+//! resource_id = "$.vpcId"                      # how the resource is named in results
+//! require = { any = { join = "aws.ec2.describe_flow_logs", items = "$.flowLogSet[*]",
+//!                     on = "$.resourceId", equals = "$.vpcId" },
+//!             check = { path = "$.trafficType", eq = "ALL" } }
+//! verdict = { all_fail = "non_compliant", some_fail = "partially_compliant", empty = "not_applicable" }
+//!
+//! [[control]]
+//! id = "L3-ABS2-05"
+//! automation = "partial"
+//! rules = ["aws-vpc-flow-logs-all-traffic"]
+//! rationale = { zh = "……", en = "……" }
+//! ```
+
+pub mod condition;
+pub mod eval;
+pub mod path;
+
+use crate::catalog::{toml_error, Automation, Bilingual, Catalog};
+use crate::embedded::{line_col, SourceFile};
+use crate::probes::ProbeCatalog;
+use crate::verdict::Verdict;
+use condition::{compile, Condition, ConditionSpec, Join};
+use path::{KeyExpr, Query};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+/// How a rule's per-resource results combine into the rule's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Expect {
+    /// Every resource must pass (the default).
+    #[default]
+    All,
+    /// At least one resource must pass (e.g. "a trail that logs everything exists").
+    Any,
+    /// In every scanned region at least one resource must pass (e.g. an enabled detector per region).
+    AnyPerRegion,
+}
+
+/// Which verdict a rule's outcome gives its control.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleVerdicts {
+    /// When no resource passes (default `non_compliant`).
+    #[serde(default = "default_all_fail")]
+    pub all_fail: Verdict,
+    /// When some pass and some fail (default `partially_compliant`).
+    #[serde(default = "default_some_fail")]
+    pub some_fail: Verdict,
+    /// When nothing is in scope (default `not_applicable`).
+    #[serde(default = "default_empty")]
+    pub empty: Verdict,
+}
+
+fn default_all_fail() -> Verdict {
+    Verdict::NonCompliant
+}
+fn default_some_fail() -> Verdict {
+    Verdict::PartiallyCompliant
+}
+fn default_empty() -> Verdict {
+    Verdict::NotApplicable
+}
+
+impl Default for RuleVerdicts {
+    fn default() -> Self {
+        Self {
+            all_fail: default_all_fail(),
+            some_fail: default_some_fail(),
+            empty: default_empty(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleSpec {
+    id: String,
+    title: Bilingual,
+    evidence: String,
+    #[serde(default)]
+    resources: Option<String>,
+    #[serde(default)]
+    resource_id: Option<String>,
+    #[serde(default, rename = "where")]
+    scope: Option<Spanned<ConditionSpec>>,
+    require: Spanned<ConditionSpec>,
+    #[serde(default)]
+    expect: Expect,
+    #[serde(default)]
+    verdict: RuleVerdicts,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MappingSpec {
+    id: String,
+    automation: Automation,
+    rules: Vec<String>,
+    rationale: Bilingual,
+    #[serde(default)]
+    checklist: Option<Vec<Bilingual>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFileSpec {
+    #[serde(default)]
+    rule: Vec<Spanned<RuleSpec>>,
+    #[serde(default)]
+    control: Vec<Spanned<MappingSpec>>,
+}
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub provider: String,
+    pub title: Bilingual,
+    /// Probe id whose documents hold the resources.
+    pub evidence: String,
+    pub resources: Query,
+    pub resource_id: Option<KeyExpr>,
+    /// Only resources satisfying this are judged (`where`).
+    pub scope: Option<Condition>,
+    pub require: Condition,
+    pub expect: Expect,
+    pub verdict: RuleVerdicts,
+    /// Every join in `scope` and `require`, indexed by `Join::slot`.
+    pub joins: Vec<Join>,
+    /// `file:line` where the rule is defined.
+    pub defined_at: String,
+}
+
+impl Rule {
+    /// Every probe the rule reads: its evidence, then joined probes.
+    pub fn probes(&self) -> Vec<&str> {
+        let mut out = vec![self.evidence.as_str()];
+        for j in &self.joins {
+            if !out.contains(&j.probe.as_str()) {
+                out.push(&j.probe);
+            }
+        }
+        out
+    }
+}
+
+/// Which rules judge a test item for one provider.
+#[derive(Debug, Clone)]
+pub struct ControlMapping {
+    pub control: String,
+    pub provider: String,
+    pub automation: Automation,
+    pub rules: Vec<String>,
+    pub rationale: Bilingual,
+    /// What remains for the assessor when automation is partial (default: the catalog's checklist).
+    pub checklist: Option<Vec<Bilingual>>,
+    pub defined_at: String,
+}
+
+/// Every rule and mapping of one framework.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    pub rules: BTreeMap<String, Rule>,
+    pub mappings: Vec<ControlMapping>,
+}
+
+impl RuleSet {
+    /// The mapping of `control` for `provider`, if any.
+    pub fn mapping(&self, control: &str, provider: &str) -> Option<&ControlMapping> {
+        self.mappings
+            .iter()
+            .find(|m| m.control == control && m.provider == provider)
+    }
+
+    /// Providers that have mappings, sorted.
+    pub fn providers(&self) -> Vec<String> {
+        let mut p: Vec<String> = self.mappings.iter().map(|m| m.provider.clone()).collect();
+        p.sort();
+        p.dedup();
+        p
+    }
+}
+
+/// Loads and validates every rule file. `files` are the framework directory's TOML files; those under
+/// `<provider>/` are rule files. Returns every problem found, each as `file:line:col: what is wrong`.
+pub fn load(
+    files: &[SourceFile],
+    catalog: &Catalog,
+    probes: &ProbeCatalog,
+) -> Result<RuleSet, Vec<String>> {
+    let mut set = RuleSet::default();
+    let mut errors = Vec::new();
+    for f in files {
+        let Some((provider, _)) = f.rel.split_once('/') else {
+            continue;
+        };
+        if provider == "controls" {
+            continue;
+        }
+        if let Err(mut e) = load_file(f, provider, catalog, probes, &mut set) {
+            errors.append(&mut e);
+        }
+    }
+    // Cross-file checks: every mapped rule exists and belongs to the provider.
+    for m in &set.mappings {
+        for r in &m.rules {
+            match set.rules.get(r) {
+                None => errors.push(format!(
+                    "{}: control {} names rule `{r}`, which no rule file defines",
+                    m.defined_at, m.control
+                )),
+                Some(rule) if rule.provider != m.provider => errors.push(format!(
+                    "{}: control {} ({}) names rule `{r}` of provider {}",
+                    m.defined_at, m.control, m.provider, rule.provider
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(set)
+    } else {
+        Err(errors)
+    }
+}
+
+fn load_file(
+    f: &SourceFile,
+    provider: &str,
+    catalog: &Catalog,
+    probes: &ProbeCatalog,
+    set: &mut RuleSet,
+) -> Result<(), Vec<String>> {
+    let spec: RuleFileSpec =
+        toml::from_str(&f.text).map_err(|e| vec![friendly(toml_error(f, &e).to_string())])?;
+    let mut errors = Vec::new();
+    let at = |span: std::ops::Range<usize>| {
+        let (l, c) = line_col(&f.text, span.start);
+        format!("{}:{l}:{c}", f.display)
+    };
+    for r in &spec.rule {
+        let where_ = at(r.span());
+        match compile_rule(r.get_ref(), provider, probes, &f.text, &f.display) {
+            Ok(mut rule) => {
+                rule.defined_at = where_.clone();
+                if let Some(prev) = set.rules.get(&rule.id) {
+                    errors.push(format!(
+                        "{where_}: rule id `{}` is already defined at {}",
+                        rule.id, prev.defined_at
+                    ));
+                } else {
+                    set.rules.insert(rule.id.clone(), rule);
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    for m in &spec.control {
+        let where_ = at(m.span());
+        let ms = m.get_ref();
+        if catalog.get(&ms.id).is_none() {
+            errors.push(format!(
+                "{where_}: control `{}` is not a test item of framework {}",
+                ms.id, catalog.framework.id
+            ));
+            continue;
+        }
+        if ms.automation == Automation::Manual {
+            errors.push(format!("{where_}: control {}: a mapping's automation is `full` or `partial`; leave manual items unmapped", ms.id));
+            continue;
+        }
+        if ms.rules.is_empty() {
+            errors.push(format!("{where_}: control {} maps no rules", ms.id));
+            continue;
+        }
+        if let Some(prev) = set.mapping(&ms.id, provider) {
+            errors.push(format!(
+                "{where_}: control {} is already mapped for {provider} at {}",
+                ms.id, prev.defined_at
+            ));
+            continue;
+        }
+        set.mappings.push(ControlMapping {
+            control: catalog.get(&ms.id).expect("checked").id.clone(),
+            provider: provider.to_string(),
+            automation: ms.automation,
+            rules: ms.rules.clone(),
+            rationale: ms.rationale.clone(),
+            checklist: ms.checklist.clone(),
+            defined_at: where_,
+        });
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+fn compile_rule(
+    r: &RuleSpec,
+    provider: &str,
+    probes: &ProbeCatalog,
+    text: &str,
+    display: &str,
+) -> Result<Rule, String> {
+    let loc = |span: std::ops::Range<usize>| {
+        let (l, c) = line_col(text, span.start);
+        format!("{display}:{l}:{c}")
+    };
+    let head = |msg: String| format!("{display}: rule `{}`: {msg}", r.id);
+    if r.id.is_empty()
+        || !r
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+    {
+        return Err(head(
+            "id must be lower-case letters, digits, `-` and `.`".into(),
+        ));
+    }
+    let mut joins = Vec::new();
+    let scope = r
+        .scope
+        .as_ref()
+        .map(|s| compile(s, &mut joins))
+        .transpose()
+        .map_err(|e| format!("{}: rule `{}`, `where`: {}", loc(e.span), r.id, e.message))?;
+    let require = compile(&r.require, &mut joins)
+        .map_err(|e| format!("{}: rule `{}`: {}", loc(e.span), r.id, e.message))?;
+    let resources = Query::compile(r.resources.as_deref().unwrap_or("$"))
+        .map_err(|m| head(format!("resources: {m}")))?;
+    let resource_id = r
+        .resource_id
+        .as_deref()
+        .map(KeyExpr::parse)
+        .transpose()
+        .map_err(|m| head(format!("resource_id: {m}")))?;
+    for probe in std::iter::once(&r.evidence).chain(joins.iter().map(|j| &j.probe)) {
+        if !probe.starts_with(&format!("{provider}.")) {
+            return Err(head(format!(
+                "probe `{probe}` is not a {provider} probe (ids start with `{provider}.`)"
+            )));
+        }
+        if probes.get(probe).is_none() {
+            return Err(head(format!("no probe `{probe}` is declared under probes/{provider}/; `dengbao probes list` shows the known ones")));
+        }
+    }
+    let v = r.verdict;
+    for (name, verdict) in [("all_fail", v.all_fail), ("some_fail", v.some_fail)] {
+        if !matches!(verdict, Verdict::NonCompliant | Verdict::PartiallyCompliant) {
+            return Err(head(format!(
+                "verdict.{name} must be non_compliant or partially_compliant, not {verdict}"
+            )));
+        }
+    }
+    if matches!(v.empty, Verdict::Error | Verdict::Manual) {
+        return Err(head(format!("verdict.empty cannot be {}", v.empty)));
+    }
+    Ok(Rule {
+        id: r.id.clone(),
+        provider: provider.to_string(),
+        title: r.title.clone(),
+        evidence: r.evidence.clone(),
+        resources,
+        resource_id,
+        scope,
+        require,
+        expect: r.expect,
+        verdict: r.verdict,
+        joins,
+        defined_at: String::new(),
+    })
+}
+
+/// Makes serde's message for a selection that is neither a path nor a join say what to write.
+fn friendly(msg: String) -> String {
+    msg.replace(
+        "data did not match any variant of untagged enum SelectionSpec",
+        "expected a JSONPath string or a join table { join = \"probe.id\", items = \"$...\", on = \"$...\", equals = \"$...\" }",
+    )
+}
