@@ -16,6 +16,10 @@ fn table(headers: &[&str]) -> Table {
         t.set_width(w);
     }
     t.set_header(headers.iter().map(Cell::new));
+    // Identifiers are never wrapped; the prose columns take what width is left.
+    if let Some(col) = t.column_mut(0) {
+        col.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+    }
     t
 }
 

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls exactly this). Installs what it needs.
+#
+#   bash scripts/test.sh
+#
+# Set CARGO_TARGET_DIR to reuse a build directory between runs (CI keeps one outside the clone).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+CARGO_DENY_VERSION=0.20.2
+
+step "toolchain: $(cargo --version)"
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+if ! cargo deny --version 2>/dev/null | grep -q "$CARGO_DENY_VERSION"; then
+    step "installing cargo-deny $CARGO_DENY_VERSION (once per machine)"
+    cargo install --locked "cargo-deny@$CARGO_DENY_VERSION"
+fi
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets --locked -- -D warnings
+
+step "cargo deny check licenses bans sources"
+cargo deny check licenses bans sources
+
+step "dengbao rules check (the shipped mappings)"
+cargo run --quiet --locked -- rules check
+
+step "cargo test"
+cargo test --locked --all-targets

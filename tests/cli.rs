@@ -1,0 +1,216 @@
+//! The commands, end to end, as a user runs them.
+
+mod common;
+use common::bin;
+use dengbao::results::Results;
+use dengbao::verdict::Verdict;
+use std::process::Command;
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    // Wide enough that table cells are not wrapped mid-identifier.
+    let out = Command::new(bin())
+        .args(args)
+        .env("COLUMNS", "400")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn demo_scan_lists_all_46_items_and_every_verdict() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("out");
+    let (code, stdout, stderr) = run(&["scan", "--demo", "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let results: Results =
+        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(results.schema, "dengbao.results/v1");
+    assert_eq!(results.controls.len(), 46);
+    assert_eq!(results.summary.total, 46);
+    for v in Verdict::ALL {
+        assert!(
+            results.controls.iter().any(|c| c.verdict == v),
+            "the demo exercises {v}"
+        );
+        assert!(stdout.contains(v.zh()), "the table shows {}", v.zh());
+    }
+    for c in &results.controls {
+        assert!(stdout.contains(&c.id), "{} listed", c.id);
+        assert!(!c.reasons.is_empty(), "{} has reasons", c.id);
+    }
+    assert_eq!(results.scan.partition, "aws-cn");
+    assert!(results.scan.pack_digest.starts_with("sha256:"));
+    // The pack it evaluated is left beside the results, and verifies.
+    assert!(out.join("pack/manifest.json").is_file());
+    assert_eq!(run(&["verify", out.join("pack").to_str().unwrap()]).0, 0);
+}
+
+#[test]
+fn evaluate_reproduces_the_scan_byte_for_byte() {
+    let d = tempfile::tempdir().unwrap();
+    let (a, b) = (d.path().join("a"), d.path().join("b"));
+    assert_eq!(run(&["scan", "--demo", "--out", a.to_str().unwrap()]).0, 0);
+    let (code, _, stderr) = run(&[
+        "evaluate",
+        a.join("pack").to_str().unwrap(),
+        "--out",
+        b.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        std::fs::read(a.join("results.json")).unwrap(),
+        std::fs::read(b.join("results.json")).unwrap()
+    );
+}
+
+#[test]
+fn demo_verdicts_name_rules_evidence_and_causes() {
+    let d = tempfile::tempdir().unwrap();
+    run(&["scan", "--demo", "--out", d.path().to_str().unwrap()]);
+    let r: Results =
+        serde_json::from_slice(&std::fs::read(d.path().join("results.json")).unwrap()).unwrap();
+    let get = |id: &str| r.controls.iter().find(|c| c.id == id).unwrap();
+    // Public snapshot → 不符合, with the failing snapshot and the decisive location.
+    let ces9 = get("L3-CES2-09");
+    assert_eq!(ces9.verdict, Verdict::NonCompliant);
+    let public = ces9.rules[0]
+        .resources
+        .iter()
+        .find(|x| x.id == "snap-0a11public00001")
+        .unwrap();
+    assert!(
+        public
+            .locations
+            .iter()
+            .any(|l| l.ends_with("['createVolumePermission'][0]['group']")),
+        "{:?}",
+        public.locations
+    );
+    // IPv6 ::/0 SSH counts as open to the internet.
+    assert_eq!(get("L3-ABS2-01").verdict, Verdict::PartiallyCompliant);
+    // Suspended detector in one region → partial.
+    assert_eq!(get("L3-ABS2-03").verdict, Verdict::PartiallyCompliant);
+    // A REJECT-only flow log does not count.
+    let abs5 = get("L3-ABS2-05");
+    assert!(abs5.rules[0]
+        .resources
+        .iter()
+        .any(|x| x.id == "vpc-0b22app000000001"
+            && x.status == dengbao::results::ResourceStatus::Fail));
+    // AccessDenied on KMS → error naming the cause, never compliant.
+    let ces13 = get("L3-CES2-13");
+    assert_eq!(ces13.verdict, Verdict::Error);
+    assert!(
+        ces13.reasons[0].en.contains("AccessDeniedException"),
+        "{}",
+        ces13.reasons[0].en
+    );
+    // Every probe run is reported with its status.
+    assert!(r
+        .probes
+        .iter()
+        .any(|p| p.id == "aws.kms.list_keys" && p.status == "error" && p.error.is_some()));
+    // Every rule result names resources with sha256 evidence.
+    for c in &r.controls {
+        for rule in &c.rules {
+            for res in &rule.resources {
+                assert!(
+                    res.evidence.iter().all(|e| e.starts_with("sha256:")),
+                    "{} {}",
+                    rule.id,
+                    res.id
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn controls_list_and_show_are_bilingual() {
+    let (code, out, _) = run(&["controls", "list"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("L3-PES2-01")
+            && out.contains("L3-MMS2-01")
+            && out.contains("基础设施位置")
+            && out.contains("Infrastructure location"),
+        "{out}"
+    );
+    assert!(out.contains("46 test items"));
+    let (code, out, _) = run(&["controls", "list", "--provider", "aws"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("(for aws)"));
+    let (code, out, _) = run(&["controls", "show", "L3-CES2-09"]);
+    assert_eq!(code, 0);
+    for needle in [
+        "镜像和快照保护",
+        "Image and snapshot protection",
+        "测评方法",
+        "Test method",
+        "符合 compliant",
+        "不符合 non_compliant",
+        "aws 映射 mapping",
+        "Checklist",
+    ] {
+        assert!(out.contains(needle), "missing {needle} in:\n{out}");
+    }
+    let (code, _, err) = run(&["controls", "show", "L3-NOPE-01"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("controls list"));
+}
+
+#[test]
+fn rules_check_reports_bad_files_with_location() {
+    let (code, out, _) = run(&["rules", "check"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("ok:"));
+    // A copy of the mappings with one broken rule.
+    let d = tempfile::tempdir().unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings");
+    for e in walkdir::WalkDir::new(&src) {
+        let e = e.unwrap();
+        let to = d.path().join(e.path().strip_prefix(&src).unwrap());
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&to).unwrap();
+        } else {
+            std::fs::copy(e.path(), &to).unwrap();
+        }
+    }
+    let f = d.path().join("mlps2-l3-cloud/aws/flow-logs.toml");
+    let text = std::fs::read_to_string(&f)
+        .unwrap()
+        .replace("eq = \"ALL\"", "equals = \"ALL\"");
+    std::fs::write(&f, text).unwrap();
+    let (code, out, _) = run(&["rules", "check", "--mappings", d.path().to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("flow-logs.toml:") && out.contains("unknown field `equals`"),
+        "{out}"
+    );
+}
+
+#[test]
+fn probes_list_shows_declared_probes() {
+    let (code, out, _) = run(&["probes", "list", "--provider", "aws"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("aws.ec2.describe_security_groups")
+            && out.contains("ec2:DescribeSecurityGroups")
+    );
+}
+
+#[test]
+fn scan_refuses_to_overwrite_a_pack() {
+    let d = tempfile::tempdir().unwrap();
+    assert_eq!(
+        run(&["scan", "--demo", "--out", d.path().to_str().unwrap()]).0,
+        0
+    );
+    let (code, _, err) = run(&["scan", "--demo", "--out", d.path().to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("already exists"));
+}

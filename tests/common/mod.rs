@@ -1,0 +1,162 @@
+//! Helpers shared by the integration tests: small packs and rule sets built in temp directories.
+#![allow(dead_code)]
+
+use dengbao::catalog::Catalog;
+use dengbao::embedded::SourceFile;
+use dengbao::pack::{
+    EvidenceRecord, Pack, PackWriter, ProbeError, ProbeRun, ProbeStatus, ScanInfo,
+};
+use dengbao::probes::ProbeCatalog;
+use dengbao::results::Results;
+use dengbao::rules::RuleSet;
+use serde_json::Value;
+use std::path::Path;
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_dengbao")
+}
+
+/// The built-in catalog (controls only).
+pub fn catalog() -> Catalog {
+    let loaded = dengbao::cli::load(None, None, "mlps2-l3-cloud").expect("built-in data loads");
+    loaded.catalog
+}
+
+/// Probes of a test provider `t`: service `svc`, operations List{A,B,C}.
+pub fn test_probes() -> ProbeCatalog {
+    let text = r#"
+provider = "t"
+service = "svc"
+[[probe]]
+id = "t.svc.a"
+operation = "ListA"
+scope = "regional"
+iam_action = "svc:ListA"
+description = "a"
+[[probe]]
+id = "t.svc.b"
+operation = "ListB"
+scope = "regional"
+iam_action = "svc:ListB"
+description = "b"
+[[probe]]
+id = "t.svc.c"
+operation = "ListC"
+scope = "regional"
+iam_action = "svc:ListC"
+description = "c"
+"#;
+    ProbeCatalog::from_files(&[SourceFile {
+        display: "probes/t/svc.toml".into(),
+        rel: "t/svc.toml".into(),
+        text: text.into(),
+    }])
+    .unwrap()
+}
+
+/// Loads rule text as `t/rules.toml` against the built-in catalog and the test probes.
+pub fn rules(text: &str) -> Result<RuleSet, Vec<String>> {
+    let file = SourceFile {
+        display: "mappings/mlps2-l3-cloud/t/rules.toml".into(),
+        rel: "t/rules.toml".into(),
+        text: text.into(),
+    };
+    dengbao::rules::load(&[file], &catalog(), &test_probes())
+}
+
+/// One call in a test pack: probe, region, JSON body (or an error code).
+pub struct Call {
+    pub probe: &'static str,
+    pub region: &'static str,
+    pub body: Value,
+    pub params: Value,
+    pub error: Option<&'static str>,
+}
+
+pub fn ok(probe: &'static str, region: &'static str, body: Value) -> Call {
+    Call {
+        probe,
+        region,
+        body,
+        params: Value::Object(Default::default()),
+        error: None,
+    }
+}
+
+pub fn failed(probe: &'static str, region: &'static str, code: &'static str) -> Call {
+    Call {
+        probe,
+        region,
+        body: serde_json::json!({"__type": code, "message": "denied"}),
+        params: Value::Object(Default::default()),
+        error: Some(code),
+    }
+}
+
+/// Writes a pack of provider `t` with these calls into `dir`.
+pub fn write_pack(dir: &Path, regions: &[&str], calls: Vec<Call>) -> Pack {
+    let scan = ScanInfo {
+        provider: "t".into(),
+        partition: "t".into(),
+        accounts: vec!["111122223333".into()],
+        regions: regions.iter().map(|s| s.to_string()).collect(),
+        started_at: "2026-01-01T00:00:00Z".into(),
+        finished_at: "2026-01-01T00:01:00Z".into(),
+    };
+    let mut w = PackWriter::create(dir, scan).unwrap();
+    let mut runs: std::collections::BTreeMap<(String, String), ProbeRun> = Default::default();
+    for (i, c) in calls.into_iter().enumerate() {
+        let error = c.error.map(|code| ProbeError {
+            code: code.into(),
+            message: "denied".into(),
+        });
+        let run = runs
+            .entry((c.probe.into(), c.region.into()))
+            .or_insert(ProbeRun {
+                id: c.probe.into(),
+                region: c.region.into(),
+                status: ProbeStatus::Ok,
+                records: 0,
+                error: None,
+            });
+        run.records += 1;
+        if error.is_some() {
+            run.status = ProbeStatus::Error;
+            run.error = error.clone();
+        }
+        let rec = EvidenceRecord {
+            probe: c.probe.into(),
+            provider: "t".into(),
+            partition: "t".into(),
+            account: "111122223333".into(),
+            region: c.region.into(),
+            service: "svc".into(),
+            operation: "List".into(),
+            parameters: c.params,
+            captured_at: format!("2026-01-01T00:00:{i:02}Z"),
+            request_id: Some(format!("req-{i}")),
+            http_status: Some(if error.is_some() { 400 } else { 200 }),
+            media_type: "application/json".into(),
+            sha256: String::new(),
+            size: 0,
+            error,
+        };
+        w.add_record(rec, serde_json::to_string(&c.body).unwrap().as_bytes())
+            .unwrap();
+    }
+    for r in runs.into_values() {
+        w.add_probe_run(r);
+    }
+    w.finish().unwrap();
+    Pack::open(dir).unwrap()
+}
+
+/// Evaluates `pack` with rule text.
+pub fn evaluate(pack: &Pack, rule_text: &str) -> Results {
+    let set = rules(rule_text).unwrap_or_else(|e| panic!("rules load: {e:?}"));
+    dengbao::engine::evaluate(pack, &catalog(), &set).unwrap()
+}
+
+pub fn control<'a>(r: &'a Results, id: &str) -> &'a dengbao::results::ControlResult {
+    r.controls.iter().find(|c| c.id == id).unwrap()
+}

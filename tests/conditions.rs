@@ -1,0 +1,271 @@
+//! Every operator of the condition language, evaluated on small documents.
+
+use dengbao::rules::condition::{compile, ConditionSpec, Join};
+use dengbao::rules::eval::{eval, JoinLookup, Node, Origin, Trace, Truth};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+#[derive(Deserialize)]
+struct Wrap {
+    c: toml::Spanned<ConditionSpec>,
+}
+
+struct NoJoins;
+impl<'a> JoinLookup<'a> for NoJoins {
+    fn lookup(&self, _: &Join, _: &str, _: &str) -> (Vec<Node<'a>>, Option<String>) {
+        (Vec::new(), None)
+    }
+}
+
+fn check(cond: &str, doc: &Value) -> Truth {
+    let w: Wrap = toml::from_str(&format!("c = {cond}")).unwrap_or_else(|e| panic!("{cond}: {e}"));
+    let c = compile(&w.c, &mut Vec::new()).unwrap_or_else(|e| panic!("{cond}: {}", e.message));
+    let params = json!({"KeyId": "k-1"});
+    let node = Node {
+        value: doc,
+        location: "sha256:x#$".into(),
+        origin: Origin {
+            record: 0,
+            region: "cn-north-1",
+            account: "123",
+            params: &params,
+        },
+    };
+    eval(&c, &node, &NoJoins, &mut Trace::default())
+}
+
+fn compile_error(cond: &str) -> String {
+    let w: Wrap = toml::from_str(&format!("c = {cond}")).unwrap();
+    compile(&w.c, &mut Vec::new())
+        .expect_err("should not compile")
+        .message
+}
+
+use Truth::{False, True};
+
+#[test]
+fn equality_coerces_xml_strings() {
+    let d = json!({"port": "22", "flag": "true", "name": "web", "n": 5});
+    assert_eq!(check(r#"{ path = "$.port", eq = 22 }"#, &d), True);
+    assert_eq!(check(r#"{ path = "$.port", eq = 23 }"#, &d), False);
+    assert_eq!(check(r#"{ path = "$.flag", eq = true }"#, &d), True);
+    assert_eq!(check(r#"{ path = "$.flag", eq = false }"#, &d), False);
+    assert_eq!(check(r#"{ path = "$.name", eq = "web" }"#, &d), True);
+    assert_eq!(check(r#"{ path = "$.n", eq = "5" }"#, &d), True);
+    assert_eq!(check(r#"{ path = "$.name", ne = "db" }"#, &d), True);
+    assert_eq!(check(r#"{ path = "$.name", ne = "web" }"#, &d), False);
+    assert_eq!(
+        check(r#"{ path = "$.missing", ne = "web" }"#, &d),
+        False,
+        "ne on nothing is not true"
+    );
+}
+
+#[test]
+fn ordering_numbers_and_timestamps() {
+    let d = json!({"days": "180", "n": 7, "t": "2026-01-02T00:00:00Z"});
+    assert_eq!(check(r#"{ path = "$.days", ge = 180 }"#, &d), True);
+    assert_eq!(check(r#"{ path = "$.days", gt = 180 }"#, &d), False);
+    assert_eq!(check(r#"{ path = "$.n", lt = 8 }"#, &d), True);
+    assert_eq!(check(r#"{ path = "$.n", le = 6 }"#, &d), False);
+    assert_eq!(
+        check(r#"{ path = "$.t", gt = "2026-01-01T00:00:00Z" }"#, &d),
+        True
+    );
+}
+
+#[test]
+fn membership_contains_matches_exists() {
+    let d = json!({"r": "cn-north-1", "list": ["a", "b"], "s": "arn:aws-cn:s3:::x", "null": null});
+    assert_eq!(
+        check(
+            r#"{ path = "$.r", in = ["cn-north-1", "cn-northwest-1"] }"#,
+            &d
+        ),
+        True
+    );
+    assert_eq!(check(r#"{ path = "$.r", in = ["ap-east-1"] }"#, &d), False);
+    assert_eq!(
+        check(r#"{ path = "$.r", not_in = ["ap-east-1"] }"#, &d),
+        True
+    );
+    assert_eq!(check(r#"{ path = "$.list", contains = "b" }"#, &d), True);
+    assert_eq!(check(r#"{ path = "$.s", contains = "aws-cn" }"#, &d), True);
+    assert_eq!(
+        check(r#"{ path = "$.s", matches = "^arn:aws-cn:" }"#, &d),
+        True
+    );
+    assert_eq!(
+        check(r#"{ path = "$.s", matches = "^arn:aws:" }"#, &d),
+        False
+    );
+    assert_eq!(check(r#"{ path = "$.s", exists = true }"#, &d), True);
+    assert_eq!(check(r#"{ path = "$.null", exists = true }"#, &d), False);
+    assert_eq!(check(r#"{ path = "$.nope", exists = false }"#, &d), True);
+}
+
+#[test]
+fn record_keys_region_account_param() {
+    let d = json!({"owner": "123", "other": "999"});
+    assert_eq!(
+        check(r#"{ path = "region", in = ["cn-north-1"] }"#, &d),
+        True
+    );
+    assert_eq!(check(r#"{ path = "account", eq = "123" }"#, &d), True);
+    assert_eq!(check(r#"{ path = "param.KeyId", eq = "k-1" }"#, &d), True);
+    assert_eq!(
+        check(r#"{ path = "$.owner", same_as = "account" }"#, &d),
+        True
+    );
+    assert_eq!(
+        check(r#"{ path = "$.other", same_as = "account" }"#, &d),
+        False
+    );
+}
+
+#[test]
+fn any_address_covers_ipv4_and_ipv6() {
+    for (cidr, want) in [
+        ("0.0.0.0/0", True),
+        ("::/0", True),
+        ("10.0.0.0/8", False),
+        ("::/1", False),
+        ("junk", False),
+    ] {
+        assert_eq!(
+            check(
+                r#"{ path = "$.c", any_address = true }"#,
+                &json!({"c": cidr})
+            ),
+            want,
+            "{cidr}"
+        );
+    }
+}
+
+#[test]
+fn ports_overlap_all_and_ranges() {
+    let ssh = json!({"ipProtocol": "tcp", "fromPort": "22", "toPort": "22"});
+    let web = json!({"ipProtocol": "tcp", "fromPort": "443", "toPort": "443"});
+    let wide = json!({"ipProtocol": "tcp", "fromPort": "0", "toPort": "65535"});
+    let all = json!({"ipProtocol": "-1"});
+    let overlap = r#"{ ports = { overlap = [22, 3389] } }"#;
+    assert_eq!(check(overlap, &ssh), True);
+    assert_eq!(check(overlap, &web), False);
+    assert_eq!(check(overlap, &wide), True);
+    assert_eq!(check(overlap, &all), True, "protocol -1 opens every port");
+    assert_eq!(check(r#"{ ports = { all = true } }"#, &wide), True);
+    assert_eq!(check(r#"{ ports = { all = true } }"#, &ssh), False);
+    let ali =
+        r#"{ ports = { overlap = [3389], range = "$.PortRange", protocol = "$.IpProtocol" } }"#;
+    assert_eq!(
+        check(ali, &json!({"IpProtocol": "TCP", "PortRange": "3000/4000"})),
+        True
+    );
+    assert_eq!(
+        check(ali, &json!({"IpProtocol": "TCP", "PortRange": "80/80"})),
+        False
+    );
+    assert_eq!(
+        check(ali, &json!({"IpProtocol": "ALL", "PortRange": "-1/-1"})),
+        True
+    );
+}
+
+#[test]
+fn logic_and_quantifiers() {
+    let d = json!({"perms": [{"p": "22", "cidr": "0.0.0.0/0"}, {"p": "443", "cidr": "10.0.0.0/8"}], "empty": []});
+    assert_eq!(
+        check(
+            r#"{ all_of = [ { path = "$.perms[0].p", eq = 22 }, { path = "$.perms[1].p", eq = 443 } ] }"#,
+            &d
+        ),
+        True
+    );
+    assert_eq!(
+        check(
+            r#"{ all_of = [ { path = "$.perms[0].p", eq = 22 }, { path = "$.perms[1].p", eq = 1 } ] }"#,
+            &d
+        ),
+        False
+    );
+    assert_eq!(
+        check(
+            r#"{ any_of = [ { path = "$.perms[0].p", eq = 1 }, { path = "$.perms[1].p", eq = 443 } ] }"#,
+            &d
+        ),
+        True
+    );
+    assert_eq!(
+        check(r#"{ not = { path = "$.perms[0].p", eq = 22 } }"#, &d),
+        False
+    );
+    assert_eq!(
+        check(
+            r#"{ any = "$.perms[*]", check = { path = "$.cidr", any_address = true } }"#,
+            &d
+        ),
+        True
+    );
+    assert_eq!(
+        check(
+            r#"{ all = "$.perms[*]", check = { path = "$.cidr", any_address = true } }"#,
+            &d
+        ),
+        False
+    );
+    assert_eq!(
+        check(
+            r#"{ none = "$.perms[*]", check = { path = "$.p", eq = 3389 } }"#,
+            &d
+        ),
+        True
+    );
+    assert_eq!(
+        check(
+            r#"{ none = "$.perms[*]", check = { path = "$.p", eq = 22 } }"#,
+            &d
+        ),
+        False
+    );
+    assert_eq!(
+        check(
+            r#"{ all = "$.empty[*]", check = { path = "$.p", eq = 1 } }"#,
+            &d
+        ),
+        True,
+        "all over nothing is true"
+    );
+    assert_eq!(
+        check(
+            r#"{ any = "$.empty[*]", check = { path = "$.p", eq = 1 } }"#,
+            &d
+        ),
+        False
+    );
+    assert_eq!(check(r#"{ count = "$.perms[*]", eq = 2 }"#, &d), True);
+    assert_eq!(
+        check(
+            r#"{ count = "$.perms[*]", check = { path = "$.p", eq = 22 }, ge = 2 }"#,
+            &d
+        ),
+        False
+    );
+    assert_eq!(
+        check(r#"{ count = "$.perms[?@.p == '22']", eq = 1 }"#, &d),
+        True,
+        "RFC 9535 filters work"
+    );
+}
+
+#[test]
+fn malformed_conditions_are_rejected_with_reasons() {
+    assert!(compile_error("{ path = \"$.a\" }").contains("no operator"));
+    assert!(compile_error("{ path = \"$.a\", eq = 1, ne = 2 }").contains("mixes operators"));
+    assert!(compile_error("{ any = \"$.a[*]\" }").contains("needs `check"));
+    assert!(compile_error("{ count = \"$.a[*]\" }").contains("exactly one of eq"));
+    assert!(compile_error("{ path = \"a.b\", eq = 1 }").contains("must be a JSONPath"));
+    assert!(compile_error("{ path = \"$.a[\", eq = 1 }").contains("invalid JSONPath"));
+    assert!(compile_error("{ path = \"$.a\", matches = \"(\" }").contains("bad regex"));
+    assert!(compile_error("{ ports = {} }").contains("overlap"));
+}
