@@ -31,4 +31,9 @@ step "dengbao rules check (the shipped mappings)"
 cargo run --quiet --locked -- rules check
 
 step "cargo test"
-cargo test --locked --all-targets
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+cargo test --locked 2>&1 | tee "$log"
+# One closing line for the whole suite (cargo prints one per test binary).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "\ndengbao: %d passed, %d failed\n", p, f; exit (f > 0) }' "$log"

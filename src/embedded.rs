@@ -5,7 +5,7 @@
 
 use anyhow::{Context, Result};
 use include_dir::{include_dir, Dir};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// `mappings/` as it was when the binary was built.
 pub static MAPPINGS: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/mappings");
@@ -102,9 +102,4 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
         .unwrap_or(0)
         + 1;
     (line, col)
-}
-
-/// The default location of a framework inside the mappings tree.
-pub fn framework_dir(framework: &str) -> PathBuf {
-    PathBuf::from(framework)
 }

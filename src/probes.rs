@@ -150,3 +150,65 @@ impl ProbeCatalog {
         self.probes.values().filter(move |p| p.provider == provider)
     }
 }
+
+/// The least-privilege policy covering every probe of `provider`: exactly the actions they declare.
+///
+/// `Resource` is `*` because list/describe calls are not resource-scoped; the same document works in
+/// every AWS partition (aws, aws-cn, aws-us-gov) and as an Alibaba Cloud RAM policy.
+pub fn least_privilege_policy(catalog: &ProbeCatalog, provider: &str) -> serde_json::Value {
+    let actions: std::collections::BTreeSet<&str> = catalog
+        .of_provider(provider)
+        .map(|p| p.iam_action.as_str())
+        .collect();
+    serde_json::json!({
+        "Version": if provider == "aliyun" { "1" } else { "2012-10-17" },
+        "Statement": [{
+            "Sid": "DengbaoReadOnlyEvidenceCollection",
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": "*",
+        }],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(op: &str) -> SourceFile {
+        let text = format!(
+            "provider = \"aws\"\nservice = \"ec2\"\n[[probe]]\nid = \"aws.ec2.x\"\noperation = \"{op}\"\nscope = \"regional\"\niam_action = \"ec2:{op}\"\ndescription = \"d\"\n"
+        );
+        SourceFile {
+            display: "probes/aws/ec2.toml".into(),
+            rel: "aws/ec2.toml".into(),
+            text,
+        }
+    }
+
+    #[test]
+    fn a_mutating_operation_cannot_be_declared() {
+        for op in [
+            "DeleteVpc",
+            "RunInstances",
+            "ModifySnapshotAttribute",
+            "PutBucketPolicy",
+        ] {
+            let err = ProbeCatalog::from_files(&[file(op)])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("not a read operation"), "{op}: {err}");
+        }
+        assert!(ProbeCatalog::from_files(&[file("DescribeVpcs")]).is_ok());
+    }
+
+    #[test]
+    fn policy_lists_exactly_the_declared_actions() {
+        let cat = ProbeCatalog::from_files(&[file("DescribeVpcs")]).unwrap();
+        let p = least_privilege_policy(&cat, "aws");
+        assert_eq!(
+            p["Statement"][0]["Action"],
+            serde_json::json!(["ec2:DescribeVpcs"])
+        );
+    }
+}

@@ -214,3 +214,33 @@ fn scan_refuses_to_overwrite_a_pack() {
     assert_eq!(code, 1);
     assert!(err.contains("already exists"));
 }
+
+#[test]
+fn iam_policy_covers_exactly_the_probes_and_only_reads() {
+    let (code, out, err) = run(&["iam-policy", "--provider", "aws"]);
+    assert_eq!(code, 0, "{err}");
+    let policy: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let actions: Vec<&str> = policy["Statement"][0]["Action"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    let loaded = dengbao::cli::load(None, None, "mlps2-l3-cloud").unwrap();
+    let declared: std::collections::BTreeSet<&str> = loaded
+        .probes
+        .of_provider("aws")
+        .map(|p| p.iam_action.as_str())
+        .collect();
+    assert_eq!(actions, declared.into_iter().collect::<Vec<_>>());
+    for a in actions {
+        let verb = a.split_once(':').unwrap().1;
+        assert!(
+            dengbao::probes::READ_ONLY_PREFIXES
+                .iter()
+                .any(|p| verb.starts_with(p)),
+            "{a} is not a read action"
+        );
+    }
+    assert_eq!(policy["Statement"][0]["Resource"], "*");
+}

@@ -103,6 +103,13 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Print the least-privilege read-only policy covering every probe (IAM for aws, RAM for aliyun).
+    IamPolicy {
+        #[arg(long, default_value = "aws")]
+        provider: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
     /// Probe manifests.
     Probes {
         #[command(subcommand)]
@@ -148,6 +155,25 @@ enum ProbesCommand {
     },
 }
 
+/// Writes to stdout; a closed pipe (`dengbao … | head`) ends output quietly instead of panicking.
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+    {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+    }
+}
+
+/// Writes to stderr.
+fn emit_err(text: &str) {
+    eprint!("{text}");
+}
+
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -155,7 +181,7 @@ pub fn main() -> ExitCode {
     match run(cli.command) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            emit_err(&format!("error: {e:#}\n"));
             ExitCode::from(EXIT_INPUT)
         }
     }
@@ -263,13 +289,13 @@ fn run(cmd: Command) -> Result<u8> {
         Command::Verify { pack } => {
             let report = pack::verify(&pack)?;
             for p in &report.problems {
-                println!("{p}");
+                emit(&format!("{p}\n"));
             }
             if report.is_ok() {
-                println!(
-                    "ok: {} blob(s) intact; manifest {}",
+                emit(&format!(
+                    "ok: {} blob(s) intact; manifest {}\n",
                     report.blobs_ok, report.manifest_digest
-                );
+                ));
                 Ok(0)
             } else {
                 eprintln!(
@@ -278,6 +304,16 @@ fn run(cmd: Command) -> Result<u8> {
                 );
                 Ok(EXIT_VERIFY_FAILED)
             }
+        }
+        Command::IamPolicy { provider, data } => {
+            let files = toml_files(&embedded::PROBES, "probes", data.probes.as_deref())?;
+            let probes = ProbeCatalog::from_files(&files)?;
+            if probes.of_provider(&provider).next().is_none() {
+                anyhow::bail!("no probes are declared for provider `{provider}`; `dengbao probes list` shows the providers");
+            }
+            let policy = crate::probes::least_privilege_policy(&probes, &provider);
+            emit(&format!("{}\n", serde_json::to_string_pretty(&policy)?));
+            Ok(0)
         }
         Command::Evidence { pack, probe } => {
             let pack = Pack::open(&pack)?;
@@ -290,7 +326,7 @@ fn run(cmd: Command) -> Result<u8> {
                     "probe": rec.probe, "region": rec.region, "parameters": rec.parameters,
                     "evidence": rec.sha256, "error": rec.error, "document": index.docs[i],
                 });
-                println!("{}", serde_json::to_string_pretty(&line)?);
+                emit(&format!("{}\n", serde_json::to_string_pretty(&line)?));
             }
             Ok(0)
         }
@@ -301,7 +337,7 @@ fn run(cmd: Command) -> Result<u8> {
                     data.probes.as_deref(),
                     &data.framework,
                 )?;
-                print!("{}", render::controls_list(&loaded, provider.as_deref()));
+                emit(&render::controls_list(&loaded, provider.as_deref()));
                 Ok(0)
             }
             ControlsCommand::Show { id, data } => {
@@ -313,7 +349,7 @@ fn run(cmd: Command) -> Result<u8> {
                 let c = loaded.catalog.get(&id).with_context(|| {
                     format!("no test item `{id}`; `dengbao controls list` shows them all")
                 })?;
-                print!("{}", render::control_detail(c, &loaded));
+                emit(&render::control_detail(c, &loaded));
                 Ok(0)
             }
         },
@@ -327,8 +363,8 @@ fn run(cmd: Command) -> Result<u8> {
             )?;
             match rules::load(&files, &catalog, &probes) {
                 Ok(set) => {
-                    println!(
-                        "ok: {} rule(s), {} control mapping(s) for {} of {} test items",
+                    emit(&format!(
+                        "ok: {} rule(s), {} control mapping(s) for {} of {} test items\n",
                         set.rules.len(),
                         set.mappings.len(),
                         set.mappings
@@ -337,14 +373,14 @@ fn run(cmd: Command) -> Result<u8> {
                             .collect::<std::collections::BTreeSet<_>>()
                             .len(),
                         catalog.controls.len()
-                    );
+                    ));
                     Ok(0)
                 }
                 Err(errs) => {
                     for e in &errs {
-                        println!("{e}");
+                        emit(&format!("{e}\n"));
                     }
-                    eprintln!("{} problem(s) found", errs.len());
+                    emit_err(&format!("{} problem(s) found\n", errs.len()));
                     Ok(EXIT_INPUT)
                 }
             }
@@ -354,7 +390,7 @@ fn run(cmd: Command) -> Result<u8> {
         } => {
             let files = toml_files(&embedded::PROBES, "probes", data.probes.as_deref())?;
             let probes = ProbeCatalog::from_files(&files)?;
-            print!("{}", render::probes_list(&probes, provider.as_deref()));
+            emit(&render::probes_list(&probes, provider.as_deref()));
             Ok(0)
         }
     }
@@ -367,10 +403,14 @@ pub fn evaluate_and_write(pack: &Pack, loaded: &Loaded, out: &Path) -> Result<()
     let path = out.join("results.json");
     std::fs::write(&path, results.to_json_bytes())
         .with_context(|| format!("writing {}", path.display()))?;
-    print!("{}", render::results_table(&results));
-    println!("results: {}", path.display());
+    emit(&render::results_table(&results));
+    emit(&format!("results: {}\n", path.display()));
     if let Some(dir) = pack.dir() {
-        println!("pack:    {} ({})", dir.display(), results.scan.pack_digest);
+        emit(&format!(
+            "pack:    {} ({})\n",
+            dir.display(),
+            results.scan.pack_digest
+        ));
     }
     Ok(())
 }

@@ -12,8 +12,15 @@ fn table(headers: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(presets::UTF8_HORIZONTAL_ONLY)
         .set_content_arrangement(ContentArrangement::Dynamic);
-    if let Some((w, _)) = terminal_width() {
-        t.set_width(w);
+    // On a terminal comfy-table measures the width itself; piped output wraps at $COLUMNS or 120.
+    match terminal_width() {
+        Some((w, _)) => {
+            t.set_width(w);
+        }
+        None if !std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
+            t.set_width(120);
+        }
+        None => {}
     }
     t.set_header(headers.iter().map(Cell::new));
     // Identifiers are never wrapped; the prose columns take what width is left.
@@ -52,6 +59,13 @@ pub fn controls_list(loaded: &Loaded, provider: Option<&str>) -> String {
         "要求 Requirement",
         &auto_header,
     ]);
+    for i in [1, 2] {
+        if let Some(col) = t.column_mut(i) {
+            col.set_constraint(comfy_table::ColumnConstraint::UpperBoundary(
+                comfy_table::Width::Fixed(24),
+            ));
+        }
+    }
     for c in &loaded.catalog.controls {
         let auto = match provider {
             Some(p) => automation_for(loaded, c, p),

@@ -1,6 +1,6 @@
 //! `dengbao verify`: re-hash every blob and compare the directory against the manifest.
 
-use super::{blob_rel_path, sha256_hex, Pack, BLOB_DIR, MANIFEST_FILE};
+use super::{blob_rel_path, sha256_hex, Pack, MANIFEST_FILE};
 use anyhow::Result;
 use std::collections::BTreeSet;
 use std::fmt;
@@ -132,7 +132,6 @@ pub fn verify(root: &Path) -> Result<VerifyReport> {
             report.problems.push(VerifyProblem::Extra { path: rel });
         }
     }
-    let _ = BLOB_DIR;
     report.problems.sort();
     Ok(report)
 }
