@@ -10,6 +10,7 @@
 //! * [`catalog`] holds the framework's test items; [`rules`] holds the rule language and mappings;
 //!   [`engine`] evaluates a pack against them and produces [`results`].
 
+pub mod aws;
 pub mod catalog;
 pub mod cli;
 pub mod convert;

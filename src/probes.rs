@@ -41,10 +41,14 @@ pub struct FanOut {
     pub from: String,
     /// JSONPath selecting the items.
     pub items: String,
-    /// JSONPath (relative to an item) of the value passed as `param`.
+    /// The value passed as `param`: a JSONPath relative to an item, or `param.NAME` (a request
+    /// parameter of the source call, e.g. the bucket a GetBucketLocation answer is about).
     pub key: String,
     /// Request parameter receiving the key.
     pub param: String,
+    /// Only keys matching this regex get a call (e.g. only SNS topic ARNs among rule targets).
+    #[serde(default)]
+    pub key_matches: Option<String>,
 }
 
 /// One probe.
@@ -60,6 +64,9 @@ pub struct ProbeSpec {
     pub parameters: toml::Table,
     #[serde(default)]
     pub fan_out: Option<FanOut>,
+    /// Name of the request parameter carrying the pagination token (default `NextToken`).
+    #[serde(default = "default_page_token")]
+    pub page_token: String,
     /// Error codes that mean "not configured" (an answer, not a failure), e.g. S3's
     /// `ReplicationConfigurationNotFoundError`.
     #[serde(default)]
@@ -70,6 +77,10 @@ pub struct ProbeSpec {
     pub provider: String,
     #[serde(skip)]
     pub service: String,
+}
+
+fn default_page_token() -> String {
+    "NextToken".to_string()
 }
 
 #[derive(Deserialize)]

@@ -18,6 +18,8 @@ pub const EXIT_INPUT: u8 = 1;
 pub const EXIT_VERIFY_FAILED: u8 = 2;
 /// Exit code when a scan could collect nothing at all.
 pub const EXIT_NOTHING_COLLECTED: u8 = 3;
+/// Exit code when Ctrl-C cut a scan short (the pack holds what was collected).
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -44,6 +46,44 @@ enum LogFormat {
     Json,
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Provider {
+    Aws,
+}
+
+/// Collection options (AWS: the standard configuration chain applies — environment, shared files, SSO,
+/// credential_process, web identity, instance metadata).
+#[derive(Args, Debug, Clone)]
+struct AwsArgs {
+    /// Named profile from the shared config/credentials files.
+    #[arg(long)]
+    profile: Option<String>,
+    /// Role to assume for the scan (a read-only role; see `dengbao iam-policy`).
+    #[arg(long, value_name = "ARN")]
+    role_arn: Option<String>,
+    /// External id required by the role's trust policy.
+    #[arg(long, requires = "role_arn")]
+    external_id: Option<String>,
+    /// Regions to scan, comma-separated; default: every region enabled for the account.
+    #[arg(long, value_delimiter = ',')]
+    regions: Vec<String>,
+    /// Send every call to this endpoint (an emulator such as moto); AWS_ENDPOINT_URL works too.
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// Calls in flight at once.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Requests per second per service and region (token bucket).
+    #[arg(long, default_value_t = 20.0)]
+    rate: f64,
+    /// Attempts per call, retries included (adaptive retry on throttling).
+    #[arg(long, default_value_t = 8)]
+    max_attempts: u32,
+    /// Seconds one call may take, retries included.
+    #[arg(long, default_value_t = 120)]
+    timeout: u64,
+}
+
 #[derive(Args, Debug, Clone)]
 struct DataArgs {
     /// Mapping tree to use instead of the one built in (a directory like the repository's `mappings/`).
@@ -62,11 +102,16 @@ enum Command {
     /// Collect evidence into a pack and evaluate it (`--demo` uses the built-in demo pack).
     Scan {
         /// Evaluate the built-in demo pack (an aws-cn account with good and bad configuration).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "provider")]
         demo: bool,
+        /// Cloud to collect from.
+        #[arg(long, value_enum, required_unless_present = "demo")]
+        provider: Option<Provider>,
         /// Output directory: receives `pack/` and `results.json`.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        #[command(flatten)]
+        aws: AwsArgs,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -254,9 +299,27 @@ fn load_catalog(
 
 fn run(cmd: Command) -> Result<u8> {
     match cmd {
-        Command::Scan { demo, out, data } => {
+        Command::Scan {
+            demo: false,
+            provider: Some(Provider::Aws),
+            out,
+            aws,
+            data,
+        } => {
+            let loaded = load(
+                data.mappings.as_deref(),
+                data.probes.as_deref(),
+                &data.framework,
+            )?;
+            scan_aws(&aws, &loaded, &out)
+        }
+        Command::Scan {
+            demo, out, data, ..
+        } => {
             if !demo {
-                anyhow::bail!("live collection is not available in this build yet; run `dengbao scan --demo --out DIR`, or evaluate a pack with `dengbao evaluate PACK --out DIR`");
+                anyhow::bail!(
+                    "give --provider aws (live collection) or --demo (the built-in demo pack)"
+                );
             }
             let loaded = load(
                 data.mappings.as_deref(),
@@ -394,6 +457,60 @@ fn run(cmd: Command) -> Result<u8> {
             Ok(0)
         }
     }
+}
+
+fn scan_aws(args: &AwsArgs, loaded: &Loaded, out: &Path) -> Result<u8> {
+    let pack_dir = out.join("pack");
+    if pack_dir.exists() {
+        anyhow::bail!(
+            "{} already exists; choose a new --out directory so no evidence is overwritten",
+            pack_dir.display()
+        );
+    }
+    let opts = crate::aws::AwsOptions {
+        profile: args.profile.clone(),
+        role_arn: args.role_arn.clone(),
+        external_id: args.external_id.clone(),
+        regions: args
+            .regions
+            .iter()
+            .map(|r| r.trim().to_string())
+            .filter(|r| !r.is_empty())
+            .collect(),
+        endpoint_url: args.endpoint_url.clone(),
+        concurrency: args.concurrency,
+        rate: args.rate,
+        max_attempts: args.max_attempts,
+        timeout: std::time::Duration::from_secs(args.timeout.max(1)),
+        progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let scan = runtime.block_on(crate::aws::scan(&opts, &loaded.probes, &pack_dir))?;
+    let failed_runs = scan
+        .manifest
+        .probes
+        .iter()
+        .filter(|p| p.status == crate::pack::ProbeStatus::Error)
+        .count();
+    emit_err(&format!(
+        "collected {} record(s) from {} call(s); {} probe run(s) failed (see results.json `probes`)\n",
+        scan.manifest.records.len(),
+        scan.calls,
+        failed_runs
+    ));
+    let pack = Pack::open(&pack_dir)?;
+    evaluate_and_write(&pack, loaded, out)?;
+    if scan.records_ok == 0 {
+        emit_err("nothing could be collected: check credentials, region and endpoint (the pack records every failure)\n");
+        return Ok(EXIT_NOTHING_COLLECTED);
+    }
+    Ok(if scan.interrupted {
+        EXIT_INTERRUPTED
+    } else {
+        0
+    })
 }
 
 /// Evaluates `pack` and writes `out/results.json`; prints the per-control table.

@@ -1,0 +1,408 @@
+//! Runs probes concurrently: regions and services in parallel, bounded by a semaphore and a token
+//! bucket per service and region; pages followed; fan-out driven by the recorded documents.
+//!
+//! Every call's answer goes to the pack as it arrives (memory stays bounded by what is in flight).
+//! Every probe gets a run entry per region, including runs that produced nothing and runs that could
+//! not start because the probe they fan out from failed (`UpstreamFailed`), so the evaluator can tell
+//! "nothing there" from "could not look".
+
+use super::capture::{error_from_body, Recorder};
+use super::ops::{self, Call, Clients};
+use super::ratelimit::TokenBucket;
+use crate::pack::{EvidenceRecord, PackWriter, ProbeError, ProbeRun, ProbeStatus};
+use crate::probes::ProbeSpec;
+use crate::rules::path::{KeyExpr, Query};
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Semaphore;
+
+/// Most pages followed for one call chain; a token that never ends is a service bug, not an estate.
+const MAX_PAGES: usize = 100_000;
+
+/// Shared state of one scan.
+pub struct Scheduler {
+    pub probes: Vec<ProbeSpec>,
+    pub base: aws_types::SdkConfig,
+    pub guard: super::capture::ReadOnlyGuard,
+    pub path_style: bool,
+    pub partition: String,
+    pub account: String,
+    pub writer: Arc<Mutex<PackWriter>>,
+    pub semaphore: Semaphore,
+    pub rate: f64,
+    pub runs: Mutex<BTreeMap<(String, String), ProbeRun>>,
+    clients: Mutex<HashMap<String, Clients>>,
+    buckets: Mutex<HashMap<(String, String), Arc<TokenBucket>>>,
+    bucket_regions: Mutex<HashMap<String, String>>,
+    pub calls: std::sync::atomic::AtomicU64,
+    pub progress: Option<indicatif::ProgressBar>,
+}
+
+/// The outcome of one call, as the scheduler sees it.
+pub struct Answer {
+    pub record: Option<EvidenceRecord>,
+    pub body: Vec<u8>,
+    pub next: Option<String>,
+    pub error: Option<ProbeError>,
+}
+
+impl Scheduler {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        probes: Vec<ProbeSpec>,
+        base: aws_types::SdkConfig,
+        guard: super::capture::ReadOnlyGuard,
+        path_style: bool,
+        writer: Arc<Mutex<PackWriter>>,
+        concurrency: usize,
+        rate: f64,
+        progress: Option<indicatif::ProgressBar>,
+    ) -> Self {
+        Self {
+            probes,
+            base,
+            guard,
+            path_style,
+            partition: String::new(),
+            account: String::new(),
+            writer,
+            semaphore: Semaphore::new(concurrency.max(1)),
+            rate,
+            runs: Mutex::new(BTreeMap::new()),
+            clients: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(HashMap::new()),
+            bucket_regions: Mutex::new(HashMap::new()),
+            calls: Default::default(),
+            progress,
+        }
+    }
+
+    fn clients(&self, region: &str) -> Clients {
+        let mut map = self.clients.lock().expect("clients lock");
+        map.entry(region.to_string())
+            .or_insert_with(|| {
+                let conf = self
+                    .base
+                    .to_builder()
+                    .region(aws_types::region::Region::new(region.to_string()))
+                    .build();
+                Clients::new(&conf, &self.guard, self.path_style)
+            })
+            .clone()
+    }
+
+    fn bucket(&self, service: &str, region: &str) -> Arc<TokenBucket> {
+        let mut map = self.buckets.lock().expect("bucket lock");
+        map.entry((service.to_string(), region.to_string()))
+            .or_insert_with(|| Arc::new(TokenBucket::new(self.rate, self.rate.max(1.0))))
+            .clone()
+    }
+
+    fn children(&self, id: &str) -> Vec<ProbeSpec> {
+        self.probes
+            .iter()
+            .filter(|p| p.fan_out.as_ref().is_some_and(|f| f.from == id))
+            .cloned()
+            .collect()
+    }
+
+    /// The request parameters recorded for a call: the manifest's, the fan-out key and the page token.
+    fn parameters(spec: &ProbeSpec, key: Option<&str>, token: Option<&str>) -> Value {
+        let mut m: Map<String, Value> = spec
+            .parameters
+            .iter()
+            .map(|(k, v)| (k.clone(), crate::rules::condition::toml_to_json(v)))
+            .collect();
+        if let (Some(f), Some(k)) = (&spec.fan_out, key) {
+            m.insert(f.param.clone(), Value::String(k.to_string()));
+        }
+        if let Some(t) = token {
+            m.insert(spec.page_token.clone(), Value::String(t.to_string()));
+        }
+        Value::Object(m)
+    }
+
+    /// Sends one call and records its answer (if any) in the pack.
+    pub async fn call(
+        &self,
+        spec: &ProbeSpec,
+        region: &str,
+        key: Option<&str>,
+        token: Option<String>,
+    ) -> Answer {
+        let function = ops::function(&spec.id)
+            .expect("every declared probe has a function (checked at start)");
+        let permit = self.semaphore.acquire().await.expect("semaphore open");
+        self.bucket(&spec.service, region).acquire().await;
+        let rec = Recorder::default();
+        let params = Self::parameters(spec, key, token.as_deref());
+        let result = function(Call {
+            clients: self.clients(region),
+            rec: rec.clone(),
+            key: key.map(str::to_string),
+            token,
+        })
+        .await;
+        drop(permit);
+        self.calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Some(p) = &self.progress {
+            p.inc(1);
+            p.set_message(format!("{} {region}", spec.operation));
+        }
+        let capture = rec.take();
+        let (next, call_failure) = match result {
+            Ok(next) => (next, None),
+            Err(f) => (None, Some(f)),
+        };
+        let Some(cap) = capture else {
+            let f = call_failure.unwrap_or(ops::Failure {
+                code: "NoResponse".into(),
+                message: "the call returned no response".into(),
+            });
+            tracing::warn!(probe = %spec.id, region, code = %f.code, "call failed without a response");
+            return Answer {
+                record: None,
+                body: Vec::new(),
+                next: None,
+                error: Some(ProbeError {
+                    code: f.code,
+                    message: f.message,
+                }),
+            };
+        };
+        let mut error = None;
+        let mut absent = false;
+        if cap.status >= 300 {
+            let (code, message) = error_from_body(&cap.media_type, &cap.body)
+                .or_else(|| {
+                    call_failure
+                        .as_ref()
+                        .map(|f| (f.code.clone(), f.message.clone()))
+                })
+                .unwrap_or_else(|| {
+                    (
+                        format!("HTTP{}", cap.status),
+                        format!("HTTP status {}", cap.status),
+                    )
+                });
+            absent = spec.absent_codes.contains(&code);
+            if !absent {
+                error = Some(ProbeError { code, message });
+            }
+        } else if let Some(f) = &call_failure {
+            // 2xx the SDK could not parse: the bytes are kept, but pagination stops here.
+            error = Some(ProbeError {
+                code: f.code.clone(),
+                message: f.message.clone(),
+            });
+        }
+        let record = EvidenceRecord {
+            probe: spec.id.clone(),
+            provider: "aws".into(),
+            partition: self.partition.clone(),
+            account: self.account.clone(),
+            region: region.to_string(),
+            service: spec.service.clone(),
+            operation: spec.operation.clone(),
+            parameters: params,
+            captured_at: cap.captured_at.clone(),
+            request_id: cap.request_id.clone(),
+            http_status: Some(cap.status),
+            media_type: cap.media_type.clone(),
+            sha256: String::new(),
+            size: 0,
+            error: error.clone(),
+        };
+        tracing::debug!(probe = %spec.id, region, status = cap.status, attempts = cap.attempts, absent, "recorded");
+        Answer {
+            record: Some(record),
+            body: cap.body,
+            next: if error.is_none() { next } else { None },
+            error,
+        }
+    }
+
+    /// Stores an answer and notes it in the probe's run.
+    pub fn record_answer(&self, spec: &ProbeSpec, region: &str, answer: &Answer) {
+        self.store(answer);
+        self.note_run(
+            &spec.id,
+            region,
+            u64::from(answer.record.is_some()),
+            answer.error.clone(),
+        );
+    }
+
+    fn store(&self, answer: &Answer) {
+        if let Some(rec) = &answer.record {
+            if let Err(e) = self
+                .writer
+                .lock()
+                .expect("writer lock")
+                .add_record(rec.clone(), &answer.body)
+            {
+                tracing::error!("could not write evidence: {e:#}");
+            }
+        }
+    }
+
+    fn note_run(&self, id: &str, region: &str, records: u64, error: Option<ProbeError>) {
+        let mut runs = self.runs.lock().expect("runs lock");
+        let run = runs
+            .entry((id.to_string(), region.to_string()))
+            .or_insert_with(|| ProbeRun {
+                id: id.to_string(),
+                region: region.to_string(),
+                status: ProbeStatus::Ok,
+                records: 0,
+                error: None,
+            });
+        run.records += records;
+        if let Some(e) = error {
+            if run.error.is_none() {
+                run.error = Some(e);
+            }
+            run.status = ProbeStatus::Error;
+        }
+    }
+
+    fn run_failed(&self, id: &str, region: &str) -> Option<ProbeError> {
+        self.runs
+            .lock()
+            .expect("runs lock")
+            .get(&(id.to_string(), region.to_string()))
+            .and_then(|r| r.error.clone())
+    }
+
+    /// Runs `spec` in `region` (for one fan-out `key`), follows its pages, then its fan-out children.
+    pub fn run(
+        self: Arc<Self>,
+        spec: ProbeSpec,
+        region: String,
+        key: Option<String>,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(async move {
+            let children = self.children(&spec.id);
+            let mut keys: Vec<Vec<String>> = vec![Vec::new(); children.len()];
+            let mut token: Option<String> = None;
+            for _ in 0..MAX_PAGES {
+                let answer = self
+                    .call(&spec, &region, key.as_deref(), token.take())
+                    .await;
+                self.record_answer(&spec, &region, &answer);
+                if let (None, Some(rec)) = (&answer.error, &answer.record) {
+                    self.collect_keys(&spec, &children, rec, &answer.body, &mut keys);
+                }
+                match answer.next {
+                    Some(n) if !n.is_empty() => token = Some(n),
+                    _ => break,
+                }
+            }
+            let source_error = self.run_failed(&spec.id, &region);
+            let mut tasks = tokio::task::JoinSet::new();
+            for (child, child_keys) in children.into_iter().zip(keys) {
+                // The child (and its own children) ran here, even if there was nothing to ask about.
+                self.note_ran(&child, &region);
+                for k in child_keys {
+                    let r = self.region_for(&child, &k, &region);
+                    tasks.spawn(self.clone().run(child.clone(), r, Some(k)));
+                }
+                if let Some(e) = &source_error {
+                    self.mark_upstream_failed(&child, &region, &spec.id, e);
+                }
+            }
+            while tasks.join_next().await.is_some() {}
+        })
+    }
+
+    fn note_ran(&self, spec: &ProbeSpec, region: &str) {
+        self.note_run(&spec.id, region, 0, None);
+        for grandchild in self.children(&spec.id) {
+            self.note_ran(&grandchild, region);
+        }
+    }
+
+    fn mark_upstream_failed(&self, child: &ProbeSpec, region: &str, source: &str, e: &ProbeError) {
+        let err = ProbeError {
+            code: "UpstreamFailed".into(),
+            message: format!(
+                "incomplete: {source} failed in {region} ({}: {})",
+                e.code, e.message
+            ),
+        };
+        self.note_run(&child.id, region, 0, Some(err.clone()));
+        for grandchild in self.children(&child.id) {
+            self.mark_upstream_failed(&grandchild, region, &child.id, &err);
+        }
+    }
+
+    /// S3 per-bucket calls go to the bucket's region once GetBucketLocation told it.
+    fn region_for(&self, child: &ProbeSpec, key: &str, region: &str) -> String {
+        if child.service == "s3" && child.id != "aws.s3.get_bucket_location" {
+            if let Some(r) = self.bucket_regions.lock().expect("lock").get(key) {
+                return r.clone();
+            }
+        }
+        region.to_string()
+    }
+
+    /// Applies each child's `fan_out` (items, key, key_matches) to the document of one answer.
+    fn collect_keys(
+        &self,
+        spec: &ProbeSpec,
+        children: &[ProbeSpec],
+        rec: &EvidenceRecord,
+        body: &[u8],
+        keys: &mut [Vec<String>],
+    ) {
+        let Ok(doc) = crate::convert::to_document(&rec.media_type, body) else {
+            return;
+        };
+        if spec.id == "aws.s3.get_bucket_location" {
+            if let (Some(bucket), Some(loc)) = (
+                rec.parameters.get("Bucket").and_then(Value::as_str),
+                doc.as_str(),
+            ) {
+                self.note_bucket_region(bucket, &s3_location_region(loc));
+            }
+        }
+        for (child, out) in children.iter().zip(keys.iter_mut()) {
+            let f = child.fan_out.as_ref().expect("children fan out");
+            let (Ok(items), Ok(key)) = (Query::compile(&f.items), KeyExpr::parse(&f.key)) else {
+                continue;
+            };
+            let filter = f
+                .key_matches
+                .as_deref()
+                .and_then(|r| regex::Regex::new(r).ok());
+            for (item, _) in items.select(&doc) {
+                for k in key.values(item, &rec.parameters, &rec.region, &rec.account) {
+                    if filter.as_ref().is_none_or(|re| re.is_match(&k)) && !out.contains(&k) {
+                        out.push(k);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Remembers where a bucket lives, from a GetBucketLocation answer.
+    pub fn note_bucket_region(&self, bucket: &str, region: &str) {
+        self.bucket_regions
+            .lock()
+            .expect("lock")
+            .insert(bucket.to_string(), region.to_string());
+    }
+}
+
+/// GetBucketLocation's answer as a region: empty means us-east-1, `EU` the legacy name of eu-west-1.
+pub fn s3_location_region(loc: &str) -> String {
+    match loc.trim() {
+        "" => "us-east-1".into(),
+        "EU" => "eu-west-1".into(),
+        other => other.to_string(),
+    }
+}
