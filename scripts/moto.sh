@@ -53,10 +53,11 @@ moto_install() {
     if moto_installed; then
         return 0
     fi
-    if [[ ! -x "$venv/bin/python" ]]; then
+    if ! "$venv/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 9))' 2>/dev/null; then
+        # Missing, or broken (e.g. the python it was made from is gone): (re)create it.
         printf 'moto.sh: creating virtualenv %s\n' "$venv" >&2
         mkdir -p "$(dirname "$venv")"
-        python3 -m venv "$venv" || { moto_err "python3 -m venv $venv failed"; return 1; }
+        python3 -m venv --clear "$venv" || { moto_err "python3 -m venv $venv failed"; return 1; }
     fi
     printf 'moto.sh: installing moto[server]==%s boto3==%s botocore==%s into %s\n' \
         "$MOTO_VERSION" "$BOTO3_VERSION" "$BOTOCORE_VERSION" "$venv" >&2
@@ -116,9 +117,14 @@ moto_start() {
         return 1
     fi
 
+    # Defaults the caller can override with its own NAME=VALUE: no Amazon AMIs (moto would otherwise
+    # load ~44 public images per region, and their snapshots, which DescribeSnapshots returns even for
+    # OwnerIds=self).
+    local defaults=(MOTO_EC2_LOAD_DEFAULT_AMIS=false)
+
     # env execs moto_server, so $! is the server's own pid. stdin/stdout/stderr are detached from the
     # caller so a test runner reading our output does not wait for the server.
-    env "$@" "$(moto_venv)/bin/moto_server" -H "$MOTO_HOST" -p "$port" </dev/null >"$log" 2>&1 &
+    env "${defaults[@]}" "$@" "$(moto_venv)/bin/moto_server" -H "$MOTO_HOST" -p "$port" </dev/null >"$log" 2>&1 &
     pid=$!
     printf '%s\n' "$pid" >"$pidfile"
     printf '%s\n' "$port" >"$dir/$name.port"

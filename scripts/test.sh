@@ -30,9 +30,22 @@ cargo deny check licenses bans sources
 step "dengbao rules check (the shipped mappings)"
 cargo run --quiet --locked -- rules check
 
+step "moto (pinned, in a private virtualenv) on 127.0.0.1"
+# shellcheck source=scripts/moto.sh
+source scripts/moto.sh
+moto_install
+trap 'moto_stop_all; rm -f "${log:-}"' EXIT
+main_port="${DENGBAO_MOTO_PORT:-5510}"
+denied_port="${DENGBAO_MOTO_DENIED_PORT:-5511}"
+moto_start main "$main_port"
+moto_start denied "$denied_port" INITIAL_NO_AUTH_ACTION_COUNT=3
+export DENGBAO_MOTO_ENDPOINT="http://127.0.0.1:$main_port"
+export DENGBAO_MOTO_DENIED_ENDPOINT="http://127.0.0.1:$denied_port"
+export DENGBAO_PYTHON="$(moto_venv)/bin/python"
+export DENGBAO_REQUIRE_MOTO=1
+
 step "cargo test"
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
 cargo test --locked 2>&1 | tee "$log"
 # One closing line for the whole suite (cargo prints one per test binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }

@@ -49,6 +49,10 @@ pub struct FanOut {
     /// Only keys matching this regex get a call (e.g. only SNS topic ARNs among rule targets).
     #[serde(default)]
     pub key_matches: Option<String>,
+    /// Only items whose value at this JSONPath equals the call's region get a call (e.g. a trail is
+    /// asked about in its `HomeRegion` only; multi-region trails are listed in every region).
+    #[serde(default)]
+    pub home_region: Option<String>,
 }
 
 /// One probe.

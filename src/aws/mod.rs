@@ -310,6 +310,7 @@ impl Scheduler {
 
     /// Regions enabled for the account, from DescribeRegions (recorded as evidence).
     async fn discover_regions(&self, home: &str) -> Vec<String> {
+        let partition = partition_of_region(home);
         let spec = self
             .probes
             .iter()
@@ -332,7 +333,10 @@ impl Scheduler {
                     if let (Some(name), false) =
                         (item.get("regionName").and_then(|v| v.as_str()), opted_out)
                     {
-                        regions.push(name.to_string());
+                        // Only the caller's partition (emulators list every partition's regions).
+                        if partition_of_region(name) == partition {
+                            regions.push(name.to_string());
+                        }
                     }
                 }
             }

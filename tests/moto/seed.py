@@ -171,17 +171,21 @@ class Seeder:
             ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=permissions)
         return gid
 
-    def instance(self, region: str, subnet_id: str, name: str, sg_ids: list | None, encrypted: bool, ami: str) -> str:
+    def instance(self, region: str, subnet_id: str, name: str, sg_ids: list | None, encrypted: bool, ami: str,
+                 kms_key_id: str | None = None) -> str:
+        """An instance whose root volume is (un)encrypted. Give kms_key_id with encrypted: without it moto
+        creates alias/aws/ebs as a KeyManager=CUSTOMER key with rotation off, an extra key to judge."""
         ec2 = self.client("ec2", region)
+        ebs = {"VolumeSize": 8, "VolumeType": "gp3", "Encrypted": encrypted}
+        if encrypted and kms_key_id:
+            ebs["KmsKeyId"] = kms_key_id
         kwargs = dict(
             ImageId=ami,
             MinCount=1,
             MaxCount=1,
             InstanceType="t3.micro",
             SubnetId=subnet_id,
-            BlockDeviceMappings=[
-                {"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 8, "VolumeType": "gp3", "Encrypted": encrypted}}
-            ],
+            BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": ebs}],
             MetadataOptions={"HttpTokens": "required" if encrypted else "optional"},
             TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": name}]}],
         )
@@ -478,9 +482,11 @@ class Seeder:
         self.put(f"ec2.{region}.security_groups", sgs)
 
         subnet = app.get("SubnetId")
+        kms_arn = (ebs_key or {}).get("Arn")
         inst = {
             "web": A(f"ec2 instance {short} web", lambda: self.instance(region, subnet, f"dengbao-{short}-web",
-                                                                       [sgs["ssh_open"], sgs["restricted"]], True, ami), True),
+                                                                       [sgs["ssh_open"], sgs["restricted"]], True, ami,
+                                                                       kms_arn), True),
             "win": A(f"ec2 instance {short} win", lambda: self.instance(region, subnet, f"dengbao-{short}-win",
                                                                        [sgs["rdp_ipv6_open"]], False, ami), True),
             # On the VPC's default security group, named explicitly: moto 5.2.5 leaves SecurityGroups
@@ -490,7 +496,6 @@ class Seeder:
         }
         self.put(f"ec2.{region}.instances", inst)
 
-        kms_arn = (ebs_key or {}).get("Arn")
         vols = {
             "encrypted": A(f"ec2 volume {short} encrypted", lambda: self.volume(region, f"dengbao-{short}-enc", True, kms_arn), True),
             "unencrypted": A(f"ec2 volume {short} unencrypted", lambda: self.volume(region, f"dengbao-{short}-plain", False), True),
@@ -514,6 +519,12 @@ class Seeder:
         A(f"ec2.ModifyImageAttribute {short} public", lambda: ec2.modify_image_attribute(
             ImageId=images["public"], LaunchPermission={"Add": [{"Group": "all"}]}), True)
         self.put(f"ec2.{region}.images", images)
+        # CreateImage snapshots the instance's volumes; moto 5.2.5 makes these snapshots unencrypted
+        # whatever the volume was, and they are owned by the account, so a scan sees them too.
+        self.put(f"ec2.{region}.image_snapshots", A(f"ec2.DescribeImages {short} snapshots", lambda: sorted(
+            m["Ebs"]["SnapshotId"]
+            for img in ec2.describe_images(ImageIds=[i for i in images.values() if i])["Images"]
+            for m in img.get("BlockDeviceMappings", []) if m.get("Ebs", {}).get("SnapshotId"))))
 
         # Flow logs: ALL on app, REJECT on data, none on dev (and none on the default VPC).
         lg = "/dengbao/vpc-flow-logs"
@@ -596,16 +607,16 @@ class Seeder:
             vpc_ids = [vpc.get("VpcId")] + [v["VpcId"] for v in default_vpc]
             flows = {v: A(f"ec2.CreateFlowLogs {r} {v}", lambda r=r, v=v: self.flow_log(r, v, "ALL", "/dengbao/vpc-flow-logs", flow_role), True)
                      for v in vpc_ids}
-            inst = A(f"ec2 instance {r}", lambda r=r, vpc=vpc, sg=sg, ami=ami: self.instance(
-                r, vpc.get("SubnetId"), f"dengbao-clean-{short}-web", [sg], True, ami), True)
+            inst = A(f"ec2 instance {r}", lambda r=r, vpc=vpc, sg=sg, ami=ami, short=short: self.instance(
+                r, vpc.get("SubnetId"), f"dengbao-clean-{short}-web", [sg], True, ami, karn[r]), True)
             A(f"ec2.EnableEbsEncryptionByDefault {r}", lambda ec2=ec2: ec2.enable_ebs_encryption_by_default(), True)
             vol = A(f"ec2 volume {r}", lambda r=r, short=short: self.volume(r, f"dengbao-clean-{short}-data", True, karn[r]), True)
             snap = A(f"ec2 snapshot {r}", lambda r=r, vol=vol, short=short: self.snapshot(r, vol, f"dengbao-clean-{short}-data"), True)
-            image = A(f"ec2.CreateImage {r}", lambda ec2=ec2, inst=inst, short=short: ec2.create_image(
-                InstanceId=inst, Name=f"dengbao-clean-{short}-golden")["ImageId"], True)
+            # No AMI here: moto 5.2.5 gives every image (CreateImage or RegisterImage) an auto-created,
+            # unencrypted snapshot owned by the account, which would make this scenario non-compliant.
             self.put(f"ec2.{r}", {"vpc": vpc, "default_vpc": default_vpc[0]["VpcId"] if default_vpc else None,
                                   "security_group": sg, "flow_logs": flows, "instance": inst, "volume": vol,
-                                  "snapshot": snap, "image": image, "ebs_encryption_by_default": True})
+                                  "snapshot": snap, "ebs_encryption_by_default": True})
             self.put(f"guardduty.{r}", A(f"guardduty {r}", lambda r=r: self.detector(r, True), True))
             self.put(f"config.{r}", A(f"config recorder {r}", lambda r=r: self.config_recorder(r, config_role, buckets[BJ]), True))
 
@@ -626,7 +637,6 @@ class Seeder:
         """IAM enforcement: a scanner user that may read EC2, STS, GuardDuty, S3, IAM and Config, but
         not KMS and not CloudTrail, plus a few resources for it to find."""
         A = self.attempt
-        arm_auth(self.endpoint)
         admin_key, admin_secret = bootstrap_admin(self)
         self.summary["admin"] = {"AccessKeyId": admin_key, "SecretAccessKey": admin_secret, "UserName": "dengbao-seed-admin"}
         # From here on, everything is signed with the admin's key.
@@ -736,44 +746,76 @@ def bootstrap_admin(s: Seeder) -> tuple[str, str]:
 
 
 def verify_denied(s: Seeder, key: str, secret: str) -> dict:
-    """What the scanner's key gets. Raises SystemExit when enforcement does not behave as the tests expect.
+    """Call a few operations with the scanner's key and check moto enforces the policy.
 
-    What moto 5.2.5 answers (observed, recorded in tests/moto/README.md):
-      kms ListKeys (JSON 1.1 protocol)    -> HTTP 403, x-amzn-ErrorType AccessDeniedException? no:
-      see the README for the exact bytes; boto3 sees Error.Code == "AccessDenied".
+    What moto 5.2.5 answers (observed; also in tests/moto/README.md). Every auth failure is the same XML
+    document, whatever the service's protocol, with HTTP 403, Content-Type "text/html; charset=utf-8"
+    and no x-amzn-ErrorType header:
+
+      kms ListKeys / cloudtrail DescribeTrails (awsJson1_1 services) ->
+        HTTP 403
+        <?xml version="1.0" encoding="utf-8"?>
+        <ErrorResponse><Errors><Error><Code>AccessDenied</Code><Message>User: arn:aws-cn:iam::123456789012:user/dengbao-scanner is not authorized to perform: kms:ListKeys</Message><Type>Sender</Type></Error></Errors></ErrorResponse>
+
+      Real KMS would answer JSON {"__type":"AccessDeniedException",...} with x-amzn-ErrorType. boto3 cannot
+      parse moto's XML as a JSON error: it reports Error.Code "403" and the whole XML as Error.Message.
+      Query-protocol services (EC2, IAM, STS) get the same XML and parse it: Code "AccessDenied" (real EC2
+      says "UnauthorizedOperation"). S3 answers its own <Error><Code>AccessDenied</Code>... (application/xml).
+
+      ec2 DescribeVpcs, sts GetCallerIdentity (always allowed by moto), s3 ListBuckets, iam GetAccountSummary
+        -> 200.
+      guardduty ListDetectors -> HTTP 403 SignatureDoesNotMatch, even though the policy allows it: moto
+        re-signs GET requests of REST-JSON services with its request headers as the payload, so no GuardDuty
+        GET ever authenticates under enforcement. Recorded, not asserted.
     """
     scanner = Seeder(s.endpoint, key, secret, "denied-verify")
-    results = {}
+    results: dict = {}
+    raw: dict = {}
 
-    def call(name: str, fn, expect_ok: bool):
+    def capture(http_response=None, **_kw):
+        raw["status"] = http_response.status_code
+        raw["content_type"] = http_response.headers.get("Content-Type")
+        raw["body"] = http_response.content.decode("utf-8", "replace")[:600]
+
+    def call(name: str, service: str, region: str, op: str, expect: str | None):
+        """expect: None = must succeed, "AccessDenied" = must be refused with it, "any" = just record."""
+        client = scanner.client(service, region)
+        client.meta.events.register("after-call", capture)
+        raw.clear()
         try:
-            fn()
+            getattr(client, op)()
             results[name] = {"ok": True}
         except ClientError as e:
-            results[name] = {
-                "ok": False,
-                "status": e.response.get("ResponseMetadata", {}).get("HTTPStatusCode"),
-                "code": e.response.get("Error", {}).get("Code"),
-                "message": e.response.get("Error", {}).get("Message"),
-            }
-        if results[name]["ok"] != expect_ok:
-            problem = f"denied verification: {name} expected ok={expect_ok}, got {results[name]}"
-            log(problem)
-            s.required_failed.append(problem)
+            body = raw.get("body", "")
+            code = e.response.get("Error", {}).get("Code")
+            # The XML <Code> moto sent, whether or not boto3 could parse it for this protocol.
+            if "<Code>" in body:
+                code = body.split("<Code>", 1)[1].split("</Code>", 1)[0]
+            results[name] = {"ok": False, "status": raw.get("status"), "code": code,
+                             "content_type": raw.get("content_type"), "body": body}
+        finally:
+            client.meta.events.unregister("after-call", capture)
+        got = results[name]
+        if expect == "any":
+            return
+        if expect is None and not got["ok"]:
+            problem = f"denied verification: {name} should succeed, got {got}"
+        elif expect is not None and (got["ok"] or got["status"] != 403 or got["code"] != expect):
+            problem = f"denied verification: {name} should be refused with 403 {expect}, got {got}"
+        else:
+            return
+        log(problem)
+        s.required_failed.append(problem)
 
     for r in REGIONS:
-        call(f"ec2.DescribeVpcs {r}", lambda r=r: scanner.client("ec2", r).describe_vpcs(), True)
-        call(f"kms.ListKeys {r}", lambda r=r: scanner.client("kms", r).list_keys(), False)
-        call(f"cloudtrail.DescribeTrails {r}", lambda r=r: scanner.client("cloudtrail", r).describe_trails(), False)
-        call(f"guardduty.ListDetectors {r}", lambda r=r: scanner.client("guardduty", r).list_detectors(), True)
-    call("sts.GetCallerIdentity", lambda: scanner.client("sts", BJ).get_caller_identity(), True)
-    call("s3.ListBuckets", lambda: scanner.client("s3", BJ).list_buckets(), True)
-    call("iam.GetAccountSummary", lambda: scanner.client("iam", BJ).get_account_summary(), True)
-    for name in (f"kms.ListKeys {BJ}", f"cloudtrail.DescribeTrails {BJ}"):
-        if results[name].get("code") not in ("AccessDenied", "AccessDeniedException"):
-            problem = f"denied verification: {name} answered {results[name]}, not AccessDenied"
-            log(problem)
-            s.required_failed.append(problem)
+        call(f"ec2.DescribeVpcs {r}", "ec2", r, "describe_vpcs", None)
+        call(f"kms.ListKeys {r}", "kms", r, "list_keys", "AccessDenied")
+        call(f"cloudtrail.DescribeTrails {r}", "cloudtrail", r, "describe_trails", "AccessDenied")
+        call(f"guardduty.ListDetectors {r}", "guardduty", r, "list_detectors", "any")
+    call("sts.GetCallerIdentity", "sts", BJ, "get_caller_identity", None)
+    call("s3.ListBuckets", "s3", BJ, "list_buckets", None)
+    call("iam.GetAccountSummary", "iam", BJ, "get_account_summary", None)
+    call("iam.ListUsers", "iam", BJ, "list_users", "AccessDenied")
     return results
 
 
@@ -802,6 +844,8 @@ def main() -> int:
     key = os.environ.get("AWS_ACCESS_KEY_ID") or "testing"
     secret = os.environ.get("AWS_SECRET_ACCESS_KEY") or "testing"
     try:
+        if args.scenario == "denied":
+            arm_auth(endpoint)  # before the reset: refuse a server without enforcement untouched
         reset(endpoint)
     except urllib.error.URLError as e:
         raise SystemExit(f"seed: cannot reach moto at {endpoint}: {e}")

@@ -1,0 +1,75 @@
+//! The read-only guard refuses every mutating call before it is signed or sent.
+//!
+//! The endpoint is a local TCP listener that counts connections: a refused call must never reach it,
+//! while an allowed read call does (which proves the listener would have seen a leak).
+
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn listener() -> (String, Arc<AtomicUsize>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            h.fetch_add(1, Ordering::SeqCst);
+            drop(conn); // hang up: the SDK sees a connection error
+        }
+    });
+    (url, hits)
+}
+
+fn config(endpoint: &str) -> aws_types::SdkConfig {
+    aws_types::SdkConfig::builder()
+        .region(aws_types::region::Region::new("cn-north-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new("AKIDTEST", "secret", None, None, "test")))
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .timeout_config(aws_config::timeout::TimeoutConfig::builder().operation_timeout(Duration::from_secs(5)).build())
+        .build()
+}
+
+fn guard() -> dengbao::aws::ReadOnlyGuard {
+    let loaded = dengbao::cli::load(None, None, "mlps2-l3-cloud").unwrap();
+    dengbao::aws::guard_for(&dengbao::aws::aws_probes(&loaded.probes).unwrap())
+}
+
+fn refused(e: impl std::error::Error) -> bool {
+    aws_smithy_types::error::display::DisplayErrorContext(&e).to_string().contains("read-only guard refused")
+}
+
+#[tokio::test]
+async fn mutating_calls_never_leave_the_process() {
+    let (url, hits) = listener();
+    let conf = config(&url);
+    let g = guard();
+    let ec2 = aws_sdk_ec2::Client::from_conf(aws_sdk_ec2::config::Builder::from(&conf).interceptor(g.clone()).build());
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&conf).interceptor(g.clone()).force_path_style(true).build());
+    let kms = aws_sdk_kms::Client::from_conf(aws_sdk_kms::config::Builder::from(&conf).interceptor(g.clone()).build());
+    let iam = aws_sdk_iam::Client::from_conf(aws_sdk_iam::config::Builder::from(&conf).interceptor(g.clone()).build());
+    let ct = aws_sdk_cloudtrail::Client::from_conf(aws_sdk_cloudtrail::config::Builder::from(&conf).interceptor(g.clone()).build());
+
+    assert!(refused(ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap_err()));
+    assert!(refused(ec2.delete_vpc().vpc_id("vpc-1").send().await.unwrap_err()));
+    assert!(refused(ec2.modify_snapshot_attribute().snapshot_id("snap-1").send().await.unwrap_err()));
+    assert!(refused(ec2.run_instances().image_id("ami-1").min_count(1).max_count(1).send().await.unwrap_err()));
+    assert!(refused(s3.put_bucket_policy().bucket("b").policy("{}").send().await.unwrap_err()));
+    assert!(refused(s3.delete_bucket().bucket("b").send().await.unwrap_err()));
+    assert!(refused(kms.schedule_key_deletion().key_id("k").send().await.unwrap_err()));
+    assert!(refused(iam.create_user().user_name("x").send().await.unwrap_err()));
+    assert!(refused(ct.stop_logging().name("t").send().await.unwrap_err()));
+    // A read operation no probe declares is refused too: the allow-list is exact.
+    assert!(refused(ec2.describe_key_pairs().send().await.unwrap_err()));
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "a refused call reached the network");
+
+    // A declared read goes out (and fails only because this endpoint hangs up).
+    let e = ec2.describe_vpcs().send().await.unwrap_err();
+    assert!(!refused(e));
+    assert!(hits.load(Ordering::SeqCst) >= 1, "the allowed call should have reached the endpoint");
+}
