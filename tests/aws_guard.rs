@@ -28,10 +28,16 @@ fn config(endpoint: &str) -> aws_types::SdkConfig {
     aws_types::SdkConfig::builder()
         .region(aws_types::region::Region::new("cn-north-1"))
         .endpoint_url(endpoint)
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new("AKIDTEST", "secret", None, None, "test")))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "AKIDTEST", "secret", None, None, "test",
+        )))
         .behavior_version(aws_config::BehaviorVersion::latest())
         .retry_config(aws_config::retry::RetryConfig::disabled())
-        .timeout_config(aws_config::timeout::TimeoutConfig::builder().operation_timeout(Duration::from_secs(5)).build())
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .operation_timeout(Duration::from_secs(5))
+                .build(),
+        )
         .build()
 }
 
@@ -41,7 +47,9 @@ fn guard() -> dengbao::aws::ReadOnlyGuard {
 }
 
 fn refused(e: impl std::error::Error) -> bool {
-    aws_smithy_types::error::display::DisplayErrorContext(&e).to_string().contains("read-only guard refused")
+    aws_smithy_types::error::display::DisplayErrorContext(&e)
+        .to_string()
+        .contains("read-only guard refused")
 }
 
 #[tokio::test]
@@ -49,27 +57,96 @@ async fn mutating_calls_never_leave_the_process() {
     let (url, hits) = listener();
     let conf = config(&url);
     let g = guard();
-    let ec2 = aws_sdk_ec2::Client::from_conf(aws_sdk_ec2::config::Builder::from(&conf).interceptor(g.clone()).build());
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&conf).interceptor(g.clone()).force_path_style(true).build());
-    let kms = aws_sdk_kms::Client::from_conf(aws_sdk_kms::config::Builder::from(&conf).interceptor(g.clone()).build());
-    let iam = aws_sdk_iam::Client::from_conf(aws_sdk_iam::config::Builder::from(&conf).interceptor(g.clone()).build());
-    let ct = aws_sdk_cloudtrail::Client::from_conf(aws_sdk_cloudtrail::config::Builder::from(&conf).interceptor(g.clone()).build());
+    let ec2 = aws_sdk_ec2::Client::from_conf(
+        aws_sdk_ec2::config::Builder::from(&conf)
+            .interceptor(g.clone())
+            .build(),
+    );
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .interceptor(g.clone())
+            .force_path_style(true)
+            .build(),
+    );
+    let kms = aws_sdk_kms::Client::from_conf(
+        aws_sdk_kms::config::Builder::from(&conf)
+            .interceptor(g.clone())
+            .build(),
+    );
+    let iam = aws_sdk_iam::Client::from_conf(
+        aws_sdk_iam::config::Builder::from(&conf)
+            .interceptor(g.clone())
+            .build(),
+    );
+    let ct = aws_sdk_cloudtrail::Client::from_conf(
+        aws_sdk_cloudtrail::config::Builder::from(&conf)
+            .interceptor(g.clone())
+            .build(),
+    );
 
-    assert!(refused(ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap_err()));
-    assert!(refused(ec2.delete_vpc().vpc_id("vpc-1").send().await.unwrap_err()));
-    assert!(refused(ec2.modify_snapshot_attribute().snapshot_id("snap-1").send().await.unwrap_err()));
-    assert!(refused(ec2.run_instances().image_id("ami-1").min_count(1).max_count(1).send().await.unwrap_err()));
-    assert!(refused(s3.put_bucket_policy().bucket("b").policy("{}").send().await.unwrap_err()));
-    assert!(refused(s3.delete_bucket().bucket("b").send().await.unwrap_err()));
-    assert!(refused(kms.schedule_key_deletion().key_id("k").send().await.unwrap_err()));
-    assert!(refused(iam.create_user().user_name("x").send().await.unwrap_err()));
-    assert!(refused(ct.stop_logging().name("t").send().await.unwrap_err()));
+    assert!(refused(
+        ec2.create_vpc()
+            .cidr_block("10.0.0.0/16")
+            .send()
+            .await
+            .unwrap_err()
+    ));
+    assert!(refused(
+        ec2.delete_vpc().vpc_id("vpc-1").send().await.unwrap_err()
+    ));
+    assert!(refused(
+        ec2.modify_snapshot_attribute()
+            .snapshot_id("snap-1")
+            .send()
+            .await
+            .unwrap_err()
+    ));
+    assert!(refused(
+        ec2.run_instances()
+            .image_id("ami-1")
+            .min_count(1)
+            .max_count(1)
+            .send()
+            .await
+            .unwrap_err()
+    ));
+    assert!(refused(
+        s3.put_bucket_policy()
+            .bucket("b")
+            .policy("{}")
+            .send()
+            .await
+            .unwrap_err()
+    ));
+    assert!(refused(
+        s3.delete_bucket().bucket("b").send().await.unwrap_err()
+    ));
+    assert!(refused(
+        kms.schedule_key_deletion()
+            .key_id("k")
+            .send()
+            .await
+            .unwrap_err()
+    ));
+    assert!(refused(
+        iam.create_user().user_name("x").send().await.unwrap_err()
+    ));
+    assert!(refused(
+        ct.stop_logging().name("t").send().await.unwrap_err()
+    ));
     // A read operation no probe declares is refused too: the allow-list is exact.
     assert!(refused(ec2.describe_key_pairs().send().await.unwrap_err()));
-    assert_eq!(hits.load(Ordering::SeqCst), 0, "a refused call reached the network");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "a refused call reached the network"
+    );
 
     // A declared read goes out (and fails only because this endpoint hangs up).
     let e = ec2.describe_vpcs().send().await.unwrap_err();
     assert!(!refused(e));
-    assert!(hits.load(Ordering::SeqCst) >= 1, "the allowed call should have reached the endpoint");
+    assert!(
+        hits.load(Ordering::SeqCst) >= 1,
+        "the allowed call should have reached the endpoint"
+    );
 }

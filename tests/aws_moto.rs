@@ -23,9 +23,19 @@ struct Moto {
 
 fn moto() -> Option<Moto> {
     let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    match (get("DENGBAO_MOTO_ENDPOINT"), get("DENGBAO_MOTO_DENIED_ENDPOINT"), get("DENGBAO_PYTHON")) {
-        (Some(endpoint), Some(denied), Some(python)) => Some(Moto { endpoint, denied, python }),
-        _ if std::env::var("DENGBAO_REQUIRE_MOTO").as_deref() == Ok("1") => panic!("moto is required but DENGBAO_MOTO_* is not set"),
+    match (
+        get("DENGBAO_MOTO_ENDPOINT"),
+        get("DENGBAO_MOTO_DENIED_ENDPOINT"),
+        get("DENGBAO_PYTHON"),
+    ) {
+        (Some(endpoint), Some(denied), Some(python)) => Some(Moto {
+            endpoint,
+            denied,
+            python,
+        }),
+        _ if std::env::var("DENGBAO_REQUIRE_MOTO").as_deref() == Ok("1") => {
+            panic!("moto is required but DENGBAO_MOTO_* is not set")
+        }
         _ => {
             eprintln!("moto is not running (run scripts/test.sh); skipping");
             None
@@ -35,15 +45,34 @@ fn moto() -> Option<Moto> {
 
 fn seed(m: &Moto, endpoint: &str, args: &[&str]) -> Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/moto/seed.py");
-    let out = Command::new(&m.python).arg(script).arg("--endpoint").arg(endpoint).args(args).output().unwrap();
-    assert!(out.status.success(), "seed {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(&m.python)
+        .arg(script)
+        .arg("--endpoint")
+        .arg(endpoint)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "seed {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// Runs a scan with only the given credentials (no shared files, no instance metadata).
 fn scan(endpoint: &str, out: &Path, key: (&str, &str), extra: &[&str]) -> (i32, String) {
     let o = Command::new(bin())
-        .args(["scan", "--provider", "aws", "--regions", "cn-north-1,cn-northwest-1", "--endpoint-url", endpoint, "--out"])
+        .args([
+            "scan",
+            "--provider",
+            "aws",
+            "--regions",
+            "cn-north-1,cn-northwest-1",
+            "--endpoint-url",
+            endpoint,
+            "--out",
+        ])
         .arg(out)
         .args(extra)
         .env("AWS_ACCESS_KEY_ID", key.0)
@@ -57,7 +86,14 @@ fn scan(endpoint: &str, out: &Path, key: (&str, &str), extra: &[&str]) -> (i32, 
         .env("COLUMNS", "200")
         .output()
         .unwrap();
-    (o.status.code().unwrap_or(-1), format!("{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+    (
+        o.status.code().unwrap_or(-1),
+        format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
 }
 
 fn results(dir: &Path) -> Results {
@@ -70,8 +106,16 @@ fn control<'a>(r: &'a Results, id: &str) -> &'a dengbao::results::ControlResult 
 
 fn failing(r: &Results, control_id: &str, rule: &str) -> Vec<String> {
     let c = control(r, control_id);
-    let rule = c.rules.iter().find(|x| x.id == rule).unwrap_or_else(|| panic!("{control_id} has no rule {rule}"));
-    rule.resources.iter().filter(|x| x.status == ResourceStatus::Fail).map(|x| x.id.clone()).collect()
+    let rule = c
+        .rules
+        .iter()
+        .find(|x| x.id == rule)
+        .unwrap_or_else(|| panic!("{control_id} has no rule {rule}"));
+    rule.resources
+        .iter()
+        .filter(|x| x.status == ResourceStatus::Fail)
+        .map(|x| x.id.clone())
+        .collect()
 }
 
 fn ids(v: &Value, path: &[&str]) -> Vec<String> {
@@ -81,8 +125,14 @@ fn ids(v: &Value, path: &[&str]) -> Vec<String> {
     }
     match node {
         Value::String(s) => vec![s.clone()],
-        Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(String::from)).collect(),
-        Value::Object(o) => o.values().filter_map(|x| x.as_str().map(String::from)).collect(),
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(String::from))
+            .collect(),
+        Value::Object(o) => o
+            .values()
+            .filter_map(|x| x.as_str().map(String::from))
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -101,37 +151,77 @@ fn mixed_estate_scan_is_verifiable_reproducible_and_catches_the_traps() {
     let report = dengbao::pack::verify(&out.join("pack")).unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
     let again = d.path().join("again");
-    let st = Command::new(bin()).arg("evaluate").arg(out.join("pack")).arg("--out").arg(&again).output().unwrap();
+    let st = Command::new(bin())
+        .arg("evaluate")
+        .arg(out.join("pack"))
+        .arg("--out")
+        .arg(&again)
+        .output()
+        .unwrap();
     assert!(st.status.success());
-    assert_eq!(std::fs::read(out.join("results.json")).unwrap(), std::fs::read(again.join("results.json")).unwrap());
+    assert_eq!(
+        std::fs::read(out.join("results.json")).unwrap(),
+        std::fs::read(again.join("results.json")).unwrap()
+    );
 
     // Identity and partition come from the caller's ARN.
     let pack = Pack::open(&out.join("pack")).unwrap();
     let r = results(&out);
     assert_eq!(r.scan.partition, "aws-cn");
-    assert_eq!(r.scan.accounts, vec![summary["caller"]["Account"].as_str().unwrap().to_string()]);
+    assert_eq!(
+        r.scan.accounts,
+        vec![summary["caller"]["Account"].as_str().unwrap().to_string()]
+    );
     assert_eq!(r.scan.regions, vec!["cn-north-1", "cn-northwest-1"]);
     // Every record says what was asked, where and when; EC2 bodies are the wire XML.
     for rec in &pack.manifest.records {
-        assert!(rec.partition == "aws-cn" && !rec.captured_at.is_empty() && rec.sha256.starts_with("sha256:"), "{rec:?}");
+        assert!(
+            rec.partition == "aws-cn"
+                && !rec.captured_at.is_empty()
+                && rec.sha256.starts_with("sha256:"),
+            "{rec:?}"
+        );
         assert!(rec.parameters.is_object());
         if rec.service == "ec2" && rec.error.is_none() {
             let body = pack.blob_bytes(rec).unwrap();
-            assert!(body.starts_with(b"<?xml") || body.starts_with(b"<"), "{}", rec.probe);
+            assert!(
+                body.starts_with(b"<?xml") || body.starts_with(b"<"),
+                "{}",
+                rec.probe
+            );
         }
     }
-    let sg_pages: Vec<_> = pack.manifest.records.iter().filter(|r| r.probe == "aws.ec2.describe_security_groups").collect();
+    let sg_pages: Vec<_> = pack
+        .manifest
+        .records
+        .iter()
+        .filter(|r| r.probe == "aws.ec2.describe_security_groups")
+        .collect();
     assert!(sg_pages.iter().all(|r| r.parameters["MaxResults"] == 1000));
     // Every regional probe ran in both regions.
-    for p in ["aws.ec2.describe_vpcs", "aws.guardduty.list_detectors", "aws.kms.list_keys", "aws.ec2.describe_flow_logs"] {
+    for p in [
+        "aws.ec2.describe_vpcs",
+        "aws.guardduty.list_detectors",
+        "aws.kms.list_keys",
+        "aws.ec2.describe_flow_logs",
+    ] {
         for region in ["cn-north-1", "cn-northwest-1"] {
-            let run = pack.manifest.probes.iter().find(|x| x.id == p && x.region == region).unwrap_or_else(|| panic!("{p} {region}"));
+            let run = pack
+                .manifest
+                .probes
+                .iter()
+                .find(|x| x.id == p && x.region == region)
+                .unwrap_or_else(|| panic!("{p} {region}"));
             assert_eq!(run.status, ProbeStatus::Ok, "{run:?}");
         }
     }
 
     // Traps: IPv4 SSH, IPv6-only RDP and all-traffic groups open to the internet.
-    let open = failing(&r, "L3-ABS2-01", "aws-sg-no-admin-or-db-ports-from-internet");
+    let open = failing(
+        &r,
+        "L3-ABS2-01",
+        "aws-sg-no-admin-or-db-ports-from-internet",
+    );
     let created = &summary["created"];
     let find_sg = |name: &str| -> Vec<String> {
         let mut found = Vec::new();
@@ -142,28 +232,63 @@ fn mixed_estate_scan_is_verifiable_reproducible_and_catches_the_traps() {
     };
     for name in ["ssh_open", "rdp_ipv6_open", "all_open"] {
         let sgs = find_sg(name);
-        assert!(!sgs.is_empty(), "seed summary names {name}: {}", created["ec2"]);
+        assert!(
+            !sgs.is_empty(),
+            "seed summary names {name}: {}",
+            created["ec2"]
+        );
         for sg in sgs {
-            assert!(open.contains(&sg), "{name} {sg} should be flagged; flagged: {open:?}");
+            assert!(
+                open.contains(&sg),
+                "{name} {sg} should be flagged; flagged: {open:?}"
+            );
         }
     }
     for sg in find_sg("restricted") {
         assert!(!open.contains(&sg), "the internal-only group is not open");
     }
     // Suspended detector in Ningxia: partial, and the region is named.
-    assert_eq!(control(&r, "L3-ABS2-03").verdict, Verdict::PartiallyCompliant);
-    assert_eq!(failing(&r, "L3-ABS2-03", "aws-guardduty-enabled-every-region"), vec!["cn-northwest-1"]);
+    assert_eq!(
+        control(&r, "L3-ABS2-03").verdict,
+        Verdict::PartiallyCompliant
+    );
+    assert_eq!(
+        failing(&r, "L3-ABS2-03", "aws-guardduty-enabled-every-region"),
+        vec!["cn-northwest-1"]
+    );
     // A REJECT-only flow log does not count; the VPC with an ALL flow log passes.
-    assert_eq!(control(&r, "L3-ABS2-05").verdict, Verdict::PartiallyCompliant);
+    assert_eq!(
+        control(&r, "L3-ABS2-05").verdict,
+        Verdict::PartiallyCompliant
+    );
     let no_flow = failing(&r, "L3-ABS2-05", "aws-vpc-flow-logs-all-traffic");
-    let vpc = |region: &str, name: &str| created["ec2"][region]["vpcs"][name]["VpcId"].as_str().unwrap().to_string();
-    assert!(no_flow.contains(&vpc("cn-north-1", "data")), "REJECT-only: {no_flow:?}");
-    assert!(no_flow.contains(&vpc("cn-north-1", "dev")), "none: {no_flow:?}");
-    assert!(!no_flow.contains(&vpc("cn-north-1", "app")), "ALL: {no_flow:?}");
+    let vpc = |region: &str, name: &str| {
+        created["ec2"][region]["vpcs"][name]["VpcId"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        no_flow.contains(&vpc("cn-north-1", "data")),
+        "REJECT-only: {no_flow:?}"
+    );
+    assert!(
+        no_flow.contains(&vpc("cn-north-1", "dev")),
+        "none: {no_flow:?}"
+    );
+    assert!(
+        !no_flow.contains(&vpc("cn-north-1", "app")),
+        "ALL: {no_flow:?}"
+    );
     // A public snapshot is 不符合.
     assert_eq!(control(&r, "L3-CES2-09").verdict, Verdict::NonCompliant);
     // The multi-region, validated, encrypted, logging trail satisfies the audit rule.
-    assert_eq!(control(&r, "L3-ABS2-07").verdict, Verdict::Compliant, "{:?}", control(&r, "L3-ABS2-07").reasons);
+    assert_eq!(
+        control(&r, "L3-ABS2-07").verdict,
+        Verdict::Compliant,
+        "{:?}",
+        control(&r, "L3-ABS2-07").reasons
+    );
 }
 
 #[test]
@@ -175,10 +300,32 @@ fn clean_estate_passes_what_it_should() {
     let (code, log) = scan(&m.endpoint, d.path(), ("testing", "testing"), &[]);
     assert_eq!(code, 0, "{log}");
     let r = results(d.path());
-    for id in ["L3-ABS2-01", "L3-ABS2-03", "L3-ABS2-05", "L3-ABS2-07", "L3-CES2-09", "L3-CES2-13", "L3-PES2-01"] {
-        assert_eq!(control(&r, id).verdict, Verdict::Compliant, "{id}: {:?}", control(&r, id).reasons);
+    for id in [
+        "L3-ABS2-01",
+        "L3-ABS2-03",
+        "L3-ABS2-05",
+        "L3-ABS2-07",
+        "L3-CES2-09",
+        "L3-CES2-13",
+        "L3-PES2-01",
+    ] {
+        assert_eq!(
+            control(&r, id).verdict,
+            Verdict::Compliant,
+            "{id}: {:?}",
+            control(&r, id).reasons
+        );
     }
-    assert_eq!(r.summary.error, 0, "{:?}", r.controls.iter().filter(|c| c.verdict == Verdict::Error).map(|c| &c.reasons).collect::<Vec<_>>());
+    assert_eq!(
+        r.summary.error,
+        0,
+        "{:?}",
+        r.controls
+            .iter()
+            .filter(|c| c.verdict == Verdict::Error)
+            .map(|c| &c.reasons)
+            .collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -186,42 +333,102 @@ fn access_denied_is_an_error_never_a_pass() {
     let Some(m) = moto() else { return };
     let _g = MOTO.lock().unwrap_or_else(|e| e.into_inner());
     let summary = seed(&m, &m.denied, &["denied"]);
-    let key = summary["scanner"]["AccessKeyId"].as_str().unwrap().to_string();
-    let secret = summary["scanner"]["SecretAccessKey"].as_str().unwrap().to_string();
+    let key = summary["scanner"]["AccessKeyId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let secret = summary["scanner"]["SecretAccessKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let d = tempfile::tempdir().unwrap();
-    let (code, log) = scan(&m.denied, d.path(), (&key, &secret), &["--max-attempts", "2"]);
+    let (code, log) = scan(
+        &m.denied,
+        d.path(),
+        (&key, &secret),
+        &["--max-attempts", "2"],
+    );
     assert_eq!(code, 0, "something was collected: {log}");
     let pack = Pack::open(&d.path().join("pack")).unwrap();
-    let kms = pack.manifest.probes.iter().find(|p| p.id == "aws.kms.list_keys" && p.region == "cn-north-1").unwrap();
+    let kms = pack
+        .manifest
+        .probes
+        .iter()
+        .find(|p| p.id == "aws.kms.list_keys" && p.region == "cn-north-1")
+        .unwrap();
     assert_eq!(kms.status, ProbeStatus::Error);
-    assert!(kms.error.as_ref().unwrap().code.starts_with("AccessDenied"), "{kms:?}");
+    assert!(
+        kms.error.as_ref().unwrap().code.starts_with("AccessDenied"),
+        "{kms:?}"
+    );
     // The denial is evidence: its body is in the pack.
-    assert!(pack.manifest.records.iter().any(|r| r.probe == "aws.kms.list_keys" && r.http_status == Some(403) && r.error.is_some()));
+    assert!(pack
+        .manifest
+        .records
+        .iter()
+        .any(|r| r.probe == "aws.kms.list_keys"
+            && r.http_status == Some(403)
+            && r.error.is_some()));
     let r = results(d.path());
     for id in ["L3-CES2-13", "L3-ABS2-07"] {
         let c = control(&r, id);
         assert_eq!(c.verdict, Verdict::Error, "{id}: {:?}", c.reasons);
-        assert!(c.reasons[0].en.contains("AccessDenied"), "{id}: {}", c.reasons[0].en);
+        assert!(
+            c.reasons[0].en.contains("AccessDenied"),
+            "{id}: {}",
+            c.reasons[0].en
+        );
     }
     // EC2 was allowed, so the boundary item is still judged.
     assert_ne!(control(&r, "L3-ABS2-01").verdict, Verdict::Error);
-    assert!(r.probes.iter().any(|p| p.id == "aws.ec2.describe_security_groups" && p.status == "ok"));
+    assert!(r
+        .probes
+        .iter()
+        .any(|p| p.id == "aws.ec2.describe_security_groups" && p.status == "ok"));
 }
 
 #[test]
 fn unreachable_endpoint_writes_the_failures_and_exits_3() {
     // No moto needed: a closed port on 127.0.0.1.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let d = tempfile::tempdir().unwrap();
-    let (code, log) = scan(&format!("http://127.0.0.1:{port}"), d.path(), ("testing", "testing"), &["--max-attempts", "1", "--timeout", "5"]);
+    let (code, log) = scan(
+        &format!("http://127.0.0.1:{port}"),
+        d.path(),
+        ("testing", "testing"),
+        &["--max-attempts", "1", "--timeout", "5"],
+    );
     assert_eq!(code, 3, "{log}");
     assert!(log.contains("nothing could be collected"));
     let pack = Pack::open(&d.path().join("pack")).unwrap();
     assert!(!pack.manifest.probes.is_empty());
-    assert!(pack.manifest.probes.iter().all(|p| p.status == ProbeStatus::Error));
-    assert!(pack.manifest.probes.iter().any(|p| p.error.as_ref().is_some_and(|e| e.code == "ConnectionError")), "{:?}", pack.manifest.probes[0]);
-    assert!(dengbao::pack::verify(&d.path().join("pack")).unwrap().is_ok());
+    assert!(pack
+        .manifest
+        .probes
+        .iter()
+        .all(|p| p.status == ProbeStatus::Error));
+    assert!(
+        pack.manifest.probes.iter().any(|p| p
+            .error
+            .as_ref()
+            .is_some_and(|e| e.code == "ConnectionError")),
+        "{:?}",
+        pack.manifest.probes[0]
+    );
+    assert!(dengbao::pack::verify(&d.path().join("pack"))
+        .unwrap()
+        .is_ok());
     let r = results(d.path());
-    assert_eq!(r.summary.compliant + r.summary.partially_compliant + r.summary.non_compliant + r.summary.not_applicable, 0);
+    assert_eq!(
+        r.summary.compliant
+            + r.summary.partially_compliant
+            + r.summary.non_compliant
+            + r.summary.not_applicable,
+        0
+    );
     assert!(r.summary.error >= 10);
 }

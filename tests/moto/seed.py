@@ -535,13 +535,8 @@ class Seeder:
             "dev": None,
         })
 
-        # Peering app <-> dev (same account, same region), accepted.
-        def peering():
-            pcx = ec2.create_vpc_peering_connection(VpcId=vpc_id, PeerVpcId=vpcs["dev"]["VpcId"])["VpcPeeringConnection"]
-            ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx["VpcPeeringConnectionId"])
-            return pcx["VpcPeeringConnectionId"]
-        self.put(f"ec2.{region}.vpc_peering", A(f"ec2 vpc peering {short}", peering))
-
+        # No VPC peering in `mixed`: the estate connects VPCs through the transit gateway only, so the
+        # peering rule has nothing in scope (the demo's 不适用).
         # Transit gateway with the data VPC attached.
         def tgw():
             t = ec2.create_transit_gateway(Description=f"dengbao {short} hub",
