@@ -50,6 +50,9 @@ pub struct Scan {
     pub pack_digest: String,
     /// How raw bodies became the documents rules read.
     pub document_conversion: String,
+    /// The evaluation scope given by the user (empty: the whole account).
+    #[serde(default)]
+    pub scope: crate::engine::Scope,
 }
 
 /// Number of controls per verdict.
@@ -130,13 +133,19 @@ pub struct RuleResult {
     pub id: String,
     pub title: Bilingual,
     pub outcome: RuleOutcome,
-    /// The verdict this outcome gives the control.
+    /// The verdict this outcome gives the control (for a context rule: would give; it does not count).
     pub verdict: Verdict,
+    /// True for a context rule: reported, but not part of the control's verdict.
+    #[serde(default)]
+    pub context: bool,
     /// Probes whose evidence the rule read.
     pub evidence_probes: Vec<String>,
     pub passed: u64,
     pub failed: u64,
     pub errored: u64,
+    /// Resources left out because they are outside the evaluation scope.
+    #[serde(default)]
+    pub out_of_scope: u64,
     pub resources: Vec<ResourceResult>,
 }
 

@@ -11,7 +11,7 @@ use super::ops::{self, Call, Clients};
 use super::ratelimit::TokenBucket;
 use crate::pack::{EvidenceRecord, PackWriter, ProbeError, ProbeRun, ProbeStatus};
 use crate::probes::ProbeSpec;
-use crate::rules::path::{KeyExpr, Query};
+use crate::rules::path::{KeyContext, KeyExpr, Query};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -177,16 +177,19 @@ impl Scheduler {
         let mut error = None;
         let mut absent = false;
         if cap.status >= 300 {
-            let (code, message) = error_from_body(&cap.media_type, &cap.body)
-                .or_else(|| {
-                    call_failure
+            // The body's own code when it has one; else the HTTP status (an emulator's HTML error page,
+            // a proxy's 502), with what the SDK said as the message.
+            let (code, message) =
+                error_from_body(&cap.media_type, &cap.body).unwrap_or_else(|| {
+                    let said = call_failure
                         .as_ref()
-                        .map(|f| (f.code.clone(), f.message.clone()))
-                })
-                .unwrap_or_else(|| {
+                        .map(|f| f.message.as_str())
+                        .unwrap_or("");
                     (
                         format!("HTTP{}", cap.status),
-                        format!("HTTP status {}", cap.status),
+                        format!("HTTP status {} {said}", cap.status)
+                            .trim()
+                            .to_string(),
                     )
                 });
             absent = spec.absent_codes.contains(&code);
@@ -380,7 +383,13 @@ impl Scheduler {
                 .as_deref()
                 .and_then(|r| regex::Regex::new(r).ok());
             for (item, _) in items.select(&doc) {
-                for k in key.values(item, &rec.parameters, &rec.region, &rec.account) {
+                let ctx = KeyContext {
+                    params: &rec.parameters,
+                    region: &rec.region,
+                    account: &rec.account,
+                    resource: Some(item),
+                };
+                for k in key.values(item, &ctx) {
                     if filter.as_ref().is_none_or(|re| re.is_match(&k)) && !out.contains(&k) {
                         out.push(k);
                     }

@@ -84,6 +84,35 @@ struct AwsArgs {
     timeout: u64,
 }
 
+/// Which resources form the assessed system (等级保护对象). Out-of-scope resources never decide a verdict.
+#[derive(Args, Debug, Clone, Default)]
+struct ScopeArgs {
+    /// Judge only resources with this tag (KEY=VALUE; repeat for alternatives).
+    #[arg(long = "scope-tag", value_name = "KEY=VALUE")]
+    tags: Vec<String>,
+    /// Judge only resources in this VPC (repeatable).
+    #[arg(long = "scope-vpc", value_name = "VPC_ID")]
+    vpcs: Vec<String>,
+    /// Judge only resources of this account (repeatable).
+    #[arg(long = "scope-account", value_name = "ACCOUNT_ID")]
+    accounts: Vec<String>,
+}
+
+impl ScopeArgs {
+    fn scope(&self) -> Result<crate::engine::Scope> {
+        let tags = self
+            .tags
+            .iter()
+            .map(|t| crate::engine::Scope::parse_tag(t).map_err(anyhow::Error::msg))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(crate::engine::Scope {
+            tags,
+            vpcs: self.vpcs.clone(),
+            accounts: self.accounts.clone(),
+        })
+    }
+}
+
 #[derive(Args, Debug, Clone)]
 struct DataArgs {
     /// Mapping tree to use instead of the one built in (a directory like the repository's `mappings/`).
@@ -113,6 +142,8 @@ enum Command {
         #[command(flatten)]
         aws: AwsArgs,
         #[command(flatten)]
+        scope: ScopeArgs,
+        #[command(flatten)]
         data: DataArgs,
     },
     /// Evaluate an existing evidence pack offline.
@@ -122,6 +153,8 @@ enum Command {
         /// Output directory for `results.json`.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        #[command(flatten)]
+        scope: ScopeArgs,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -304,6 +337,7 @@ fn run(cmd: Command) -> Result<u8> {
             provider: Some(Provider::Aws),
             out,
             aws,
+            scope,
             data,
         } => {
             let loaded = load(
@@ -311,10 +345,14 @@ fn run(cmd: Command) -> Result<u8> {
                 data.probes.as_deref(),
                 &data.framework,
             )?;
-            scan_aws(&aws, &loaded, &out)
+            scan_aws(&aws, &loaded, &out, &scope.scope()?)
         }
         Command::Scan {
-            demo, out, data, ..
+            demo,
+            out,
+            data,
+            scope,
+            ..
         } => {
             if !demo {
                 anyhow::bail!(
@@ -336,17 +374,22 @@ fn run(cmd: Command) -> Result<u8> {
             }
             pack::copy_pack(&demo_pack, &pack_dir)?;
             let pack = Pack::open(&pack_dir)?;
-            evaluate_and_write(&pack, &loaded, &out)?;
+            evaluate_and_write(&pack, &loaded, &out, &scope.scope()?)?;
             Ok(0)
         }
-        Command::Evaluate { pack, out, data } => {
+        Command::Evaluate {
+            pack,
+            out,
+            scope,
+            data,
+        } => {
             let loaded = load(
                 data.mappings.as_deref(),
                 data.probes.as_deref(),
                 &data.framework,
             )?;
             let pack = Pack::open(&pack)?;
-            evaluate_and_write(&pack, &loaded, &out)?;
+            evaluate_and_write(&pack, &loaded, &out, &scope.scope()?)?;
             Ok(0)
         }
         Command::Verify { pack } => {
@@ -459,7 +502,12 @@ fn run(cmd: Command) -> Result<u8> {
     }
 }
 
-fn scan_aws(args: &AwsArgs, loaded: &Loaded, out: &Path) -> Result<u8> {
+fn scan_aws(
+    args: &AwsArgs,
+    loaded: &Loaded,
+    out: &Path,
+    scope: &crate::engine::Scope,
+) -> Result<u8> {
     let pack_dir = out.join("pack");
     if pack_dir.exists() {
         anyhow::bail!(
@@ -501,7 +549,7 @@ fn scan_aws(args: &AwsArgs, loaded: &Loaded, out: &Path) -> Result<u8> {
         failed_runs
     ));
     let pack = Pack::open(&pack_dir)?;
-    evaluate_and_write(&pack, loaded, out)?;
+    evaluate_and_write(&pack, loaded, out, scope)?;
     if scan.records_ok == 0 {
         emit_err("nothing could be collected: check credentials, region and endpoint (the pack records every failure)\n");
         return Ok(EXIT_NOTHING_COLLECTED);
@@ -514,8 +562,13 @@ fn scan_aws(args: &AwsArgs, loaded: &Loaded, out: &Path) -> Result<u8> {
 }
 
 /// Evaluates `pack` and writes `out/results.json`; prints the per-control table.
-pub fn evaluate_and_write(pack: &Pack, loaded: &Loaded, out: &Path) -> Result<()> {
-    let results = crate::engine::evaluate(pack, &loaded.catalog, &loaded.rules)?;
+pub fn evaluate_and_write(
+    pack: &Pack,
+    loaded: &Loaded,
+    out: &Path,
+    scope: &crate::engine::Scope,
+) -> Result<()> {
+    let results = crate::engine::evaluate_scoped(pack, &loaded.catalog, &loaded.rules, scope)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let path = out.join("results.json");
     std::fs::write(&path, results.to_json_bytes())

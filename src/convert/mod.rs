@@ -8,6 +8,10 @@
 //! * XML bodies (`text/xml`, `application/xml`) go through [`xml_to_json`], whose rules are
 //!   documented there (EC2's `<xxxSet><item>` lists, the query protocol's `<member>` lists and S3's
 //!   flattened lists all become JSON arrays).
+//! * CBOR bodies (`application/cbor`: the Smithy RPC v2 CBOR protocol, used by CloudWatch) are decoded
+//!   value for value: maps become objects (non-text keys are written as their JSON text), byte strings
+//!   become base64 strings, tagged values (timestamps are tag 1) become their untagged value, and
+//!   floats that are whole numbers stay floats (`1.0`).
 
 mod xml;
 
@@ -40,6 +44,12 @@ pub fn to_document(media_type: &str, body: &[u8]) -> Result<Value, ConvertError>
     if trimmed.is_empty() {
         return Ok(Value::Object(Default::default()));
     }
+    if mt == "application/cbor" {
+        return cbor_to_json(body).map_err(|e| ConvertError {
+            kind: "CBOR",
+            message: e,
+        });
+    }
     // Some services label XML as octet-stream or omit the type; the first byte tells.
     if is_xml || (!mt.contains("json") && trimmed[0] == b'<') {
         return xml_to_json(body).map_err(|e| ConvertError {
@@ -51,4 +61,97 @@ pub fn to_document(media_type: &str, body: &[u8]) -> Result<Value, ConvertError>
         kind: "JSON",
         message: e.to_string(),
     })
+}
+
+/// Decodes a CBOR body into JSON (see the module documentation for the mapping).
+pub fn cbor_to_json(body: &[u8]) -> Result<Value, String> {
+    use ciborium::value::Value as C;
+    fn conv(v: C) -> Value {
+        match v {
+            C::Integer(i) => {
+                let n: i128 = i.into();
+                i64::try_from(n)
+                    .map(Value::from)
+                    .or_else(|_| u64::try_from(n).map(Value::from))
+                    .unwrap_or_else(|_| Value::String(n.to_string()))
+            }
+            C::Float(f) => serde_json::Number::from_f64(f)
+                .map(Value::Number)
+                .unwrap_or(Value::Null),
+            C::Bool(b) => Value::Bool(b),
+            C::Null => Value::Null,
+            C::Text(t) => Value::String(t),
+            C::Bytes(b) => Value::String(base64(&b)),
+            C::Tag(_, inner) => conv(*inner),
+            C::Array(a) => Value::Array(a.into_iter().map(conv).collect()),
+            C::Map(m) => Value::Object(
+                m.into_iter()
+                    .map(|(k, v)| {
+                        let key = match k {
+                            C::Text(t) => t,
+                            other => conv(other).to_string(),
+                        };
+                        (key, conv(v))
+                    })
+                    .collect(),
+            ),
+            _ => Value::Null,
+        }
+    }
+    let v: C = ciborium::de::from_reader(body).map_err(|e| e.to_string())?;
+    Ok(conv(v))
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cbor_maps_arrays_tags_and_bytes() {
+        // {"MetricAlarms": [{"AlarmName": "a", "Threshold": 1.5, "At": 1(1700000000)}], "b": h'666f6f'}
+        let mut buf = Vec::new();
+        use ciborium::value::Value as C;
+        let v = C::Map(vec![
+            (
+                C::Text("MetricAlarms".into()),
+                C::Array(vec![C::Map(vec![
+                    (C::Text("AlarmName".into()), C::Text("a".into())),
+                    (C::Text("Threshold".into()), C::Float(1.5)),
+                    (
+                        C::Text("At".into()),
+                        C::Tag(1, Box::new(C::Integer(1_700_000_000.into()))),
+                    ),
+                ])]),
+            ),
+            (C::Text("b".into()), C::Bytes(b"foo".to_vec())),
+        ]);
+        ciborium::ser::into_writer(&v, &mut buf).unwrap();
+        let j = to_document("application/cbor", &buf).unwrap();
+        assert_eq!(
+            j,
+            serde_json::json!({"MetricAlarms":[{"AlarmName":"a","Threshold":1.5,"At":1700000000}],"b":"Zm9v"})
+        );
+        assert!(to_document("application/cbor", b"\xff\x00").is_err());
+    }
 }

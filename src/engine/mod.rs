@@ -2,8 +2,10 @@
 
 mod index;
 mod rule;
+mod scope;
 
 pub use index::{EvidenceIndex, Failure};
+pub use scope::Scope;
 
 use crate::catalog::{Automation, Bilingual, Catalog, Control, Responsibility};
 use crate::pack::{Pack, ProbeStatus};
@@ -15,6 +17,16 @@ use std::collections::HashMap;
 
 /// Evaluates `pack` against every test item of `catalog`.
 pub fn evaluate(pack: &Pack, catalog: &Catalog, rules: &RuleSet) -> Result<Results> {
+    evaluate_scoped(pack, catalog, rules, &Scope::default())
+}
+
+/// Evaluates `pack`, judging only resources inside `scope`.
+pub fn evaluate_scoped(
+    pack: &Pack,
+    catalog: &Catalog,
+    rules: &RuleSet,
+    scope: &Scope,
+) -> Result<Results> {
     let index = EvidenceIndex::build(pack)?;
     let scan = &pack.manifest.scan;
     let provider = scan.provider.as_str();
@@ -30,11 +42,16 @@ pub fn evaluate(pack: &Pack, catalog: &Catalog, rules: &RuleSet) -> Result<Resul
                     let rule = &rules.rules[id];
                     let r = rule_cache
                         .entry(rule.id.as_str())
-                        .or_insert_with(|| rule::evaluate_rule(rule, &index, &scan.regions))
+                        .or_insert_with(|| rule::evaluate_rule(rule, &index, &scan.regions, scope))
                         .clone();
                     rule_results.push(r);
                 }
-                let verdict = combine(rule_results.iter().map(|r| r.verdict));
+                let verdict = combine(
+                    rule_results
+                        .iter()
+                        .filter(|r| !r.context)
+                        .map(|r| r.verdict),
+                );
                 let mut reasons: Vec<Bilingual> = rule_results.iter().map(rule::reason).collect();
                 let checklist = if mapping.automation == Automation::Partial {
                     reasons.push(Bilingual {
@@ -98,6 +115,7 @@ pub fn evaluate(pack: &Pack, catalog: &Catalog, rules: &RuleSet) -> Result<Resul
             started_at: scan.started_at.clone(),
             finished_at: scan.finished_at.clone(),
             pack_digest: pack.digest(),
+            scope: scope.clone(),
             document_conversion: crate::convert::XML_CONVERSION.into(),
         },
         summary,

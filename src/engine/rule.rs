@@ -22,13 +22,14 @@ struct Joins<'a> {
     probes: Vec<&'a str>,
 }
 
-fn origin<'a>(idx: &'a EvidenceIndex<'_>, i: usize) -> Origin<'a> {
+fn origin<'a>(idx: &'a EvidenceIndex<'_>, i: usize, resource: &'a serde_json::Value) -> Origin<'a> {
     let rec: &EvidenceRecord = &idx.pack.manifest.records[i];
     Origin {
         record: i,
         region: &rec.region,
         account: &rec.account,
         params: &rec.parameters,
+        resource,
     }
 }
 
@@ -40,9 +41,9 @@ impl<'a> Joins<'a> {
         for j in &rule.joins {
             let mut table: HashMap<String, Vec<Indexed<'a>>> = HashMap::new();
             for (i, doc) in idx.documents(&j.probe) {
-                let o = origin(idx, i);
                 for (v, loc) in j.items.select(doc) {
-                    for key in j.on.values(v, o.params, o.region, o.account) {
+                    let o = origin(idx, i, v);
+                    for key in j.on.values(v, &o.keys()) {
                         let location = format!("{}#{loc}", idx.pack.manifest.records[i].sha256);
                         table.entry(key).or_default().push(Indexed {
                             node: Node {
@@ -84,7 +85,13 @@ impl<'a> JoinLookup<'a> for Joins<'a> {
 }
 
 /// Evaluates `rule`; `regions` are the scan's regions (for `expect = "any_per_region"`).
-pub fn evaluate_rule(rule: &Rule, idx: &EvidenceIndex<'_>, regions: &[String]) -> RuleResult {
+pub fn evaluate_rule(
+    rule: &Rule,
+    idx: &EvidenceIndex<'_>,
+    regions: &[String],
+    scope: &super::Scope,
+) -> RuleResult {
+    let mut out_of_scope = 0u64;
     let probes: Vec<String> = rule.probes().iter().map(|s| s.to_string()).collect();
     let mut resources: Vec<ResourceResult> = Vec::new();
     let missing: Vec<&String> = probes.iter().filter(|p| !idx.was_run(p)).collect();
@@ -101,13 +108,17 @@ pub fn evaluate_rule(rule: &Rule, idx: &EvidenceIndex<'_>, regions: &[String]) -
                 )),
             });
         }
-        return finish(rule, probes, resources, regions);
+        return finish(rule, probes, resources, regions, 0);
     }
     let joins = Joins::build(rule, idx);
     let records = &idx.pack.manifest.records;
     for (i, doc) in idx.documents(&rule.evidence) {
-        let o = origin(idx, i);
         for (v, loc) in rule.resources.select(doc) {
+            let o = origin(idx, i, v);
+            if !scope.is_empty() && !scope.contains(rule, v, o.account) {
+                out_of_scope += 1;
+                continue;
+            }
             // Locations name their document: `sha256:<digest>#$['vpcSet'][0]`.
             let node = Node {
                 value: v,
@@ -115,8 +126,8 @@ pub fn evaluate_rule(rule: &Rule, idx: &EvidenceIndex<'_>, regions: &[String]) -
                 origin: o,
             };
             let mut trace = Trace::default();
-            if let Some(scope) = &rule.scope {
-                match eval(scope, &node, &joins, &mut Trace::default()) {
+            if let Some(filter) = &rule.scope {
+                match eval(filter, &node, &joins, &mut Trace::default()) {
                     Truth::False => continue,
                     Truth::True => {}
                     Truth::Unknown => {
@@ -134,11 +145,7 @@ pub fn evaluate_rule(rule: &Rule, idx: &EvidenceIndex<'_>, regions: &[String]) -
             let id = rule
                 .resource_id
                 .as_ref()
-                .and_then(|k| {
-                    k.values(v, o.params, o.region, o.account)
-                        .into_iter()
-                        .next()
-                })
+                .and_then(|k| k.values(v, &o.keys()).into_iter().next())
                 .unwrap_or(loc_of(&node.location));
             let mut evidence = vec![records[i].sha256.clone()];
             for r in &trace.records {
@@ -176,7 +183,7 @@ pub fn evaluate_rule(rule: &Rule, idx: &EvidenceIndex<'_>, regions: &[String]) -
             reason: Some(format!("{}: {}", f.code, f.message)),
         });
     }
-    finish(rule, probes, resources, regions)
+    finish(rule, probes, resources, regions, out_of_scope)
 }
 
 fn finish(
@@ -184,6 +191,7 @@ fn finish(
     probes: Vec<String>,
     mut resources: Vec<ResourceResult>,
     regions: &[String],
+    out_of_scope: u64,
 ) -> RuleResult {
     if rule.expect == Expect::AnyPerRegion {
         resources = per_region(resources, regions);
@@ -215,10 +223,12 @@ fn finish(
         title: rule.title.clone(),
         outcome,
         verdict,
+        context: rule.context,
         evidence_probes: probes,
         passed,
         failed,
         errored,
+        out_of_scope,
         resources,
     }
 }
@@ -313,7 +323,14 @@ pub fn reason(r: &RuleResult) -> Bilingual {
         }
     };
     let total = r.passed + r.failed + r.errored;
-    let (t_zh, t_en) = (&r.title.zh, &r.title.en);
+    let (t_zh, t_en) = if r.context {
+        (
+            format!("参考（不计入结论）：{}", r.title.zh),
+            format!("Context (does not count): {}", r.title.en),
+        )
+    } else {
+        (r.title.zh.clone(), r.title.en.clone())
+    };
     match r.outcome {
         RuleOutcome::Pass => Bilingual {
             zh: format!("【{t_zh}】满足：{} 项资源均通过。", r.passed),

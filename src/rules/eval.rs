@@ -41,6 +41,20 @@ pub struct Origin<'a> {
     pub region: &'a str,
     pub account: &'a str,
     pub params: &'a Value,
+    /// The resource the rule is judging (kept when evaluation moves into joined items).
+    pub resource: &'a Value,
+}
+
+impl<'a> Origin<'a> {
+    /// The context keys are evaluated in.
+    pub fn keys(&self) -> crate::rules::path::KeyContext<'a> {
+        crate::rules::path::KeyContext {
+            params: self.params,
+            region: self.region,
+            account: self.account,
+            resource: Some(self.resource),
+        }
+    }
 }
 
 /// A value being judged, with its absolute location in its document.
@@ -131,7 +145,7 @@ pub fn eval<'a>(
         }
         Condition::SameAs { path, key } => {
             let o = node.origin;
-            let keys = key.values(node.value, o.params, o.region, o.account);
+            let keys = key.values(node.value, &o.keys());
             any_value(path, node, trace, |v| {
                 crate::rules::path::scalar_string(v).is_some_and(|s| keys.contains(&s))
             })
@@ -302,17 +316,17 @@ fn select<'a>(
             None,
         ),
         Selection::Join(j) => {
-            let keys = j.equals.values(
-                node.value,
-                node.origin.params,
-                node.origin.region,
-                node.origin.account,
-            );
+            let keys = j.equals.values(node.value, &node.origin.keys());
             let mut out = Vec::new();
             let mut incomplete = None;
             for k in keys {
                 let (items, why) = joins.lookup(j, &k, node.origin.region);
-                out.extend(items);
+                // Joined items keep their own record, region and parameters, but `resource.` still
+                // means the resource being judged.
+                out.extend(items.into_iter().map(|mut it| {
+                    it.origin.resource = node.origin.resource;
+                    it
+                }));
                 incomplete = incomplete.or(why);
             }
             if out.is_empty() && incomplete.is_none() {
@@ -339,10 +353,11 @@ fn operand_values(op: &Operand, node: &Node<'_>) -> Vec<(Value, String)> {
                 KeyExpr::Region => "region".to_string(),
                 KeyExpr::Account => "account".to_string(),
                 KeyExpr::Param(p) => format!("param.{p}"),
+                KeyExpr::Resource(q) => format!("resource.{}", q.as_str()),
                 KeyExpr::Path(_) => unreachable!("paths are Operand::Path"),
             };
             let loc = format!("{}@{what}", node.location.split('#').next().unwrap_or(""));
-            k.values(node.value, o.params, o.region, o.account)
+            k.values(node.value, &o.keys())
                 .into_iter()
                 .map(|v| (Value::String(v), loc.clone()))
                 .collect()

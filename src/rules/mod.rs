@@ -102,6 +102,12 @@ struct RuleSpec {
     expect: Expect,
     #[serde(default)]
     verdict: RuleVerdicts,
+    #[serde(default)]
+    context: bool,
+    #[serde(default)]
+    scope_tags: Option<String>,
+    #[serde(default)]
+    scope_vpc: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -139,6 +145,14 @@ pub struct Rule {
     pub require: Condition,
     pub expect: Expect,
     pub verdict: RuleVerdicts,
+    /// A context rule is evaluated and reported (resources, reasons, evidence) but does not decide the
+    /// verdict: e.g. an allow-all network ACL, which the guide does not count against the tenant when
+    /// security groups are the boundary.
+    pub context: bool,
+    /// Where a resource keeps its tags (items with `key`/`Key` and `value`/`Value`), for `--scope-tag`.
+    pub scope_tags: Option<Query>,
+    /// Where a resource names its VPC, for `--scope-vpc`.
+    pub scope_vpc: Option<Query>,
     /// Every join in `scope` and `require`, indexed by `Join::slot`.
     pub joins: Vec<Join>,
     /// `file:line` where the rule is defined.
@@ -217,6 +231,15 @@ pub fn load(
     }
     // Cross-file checks: every mapped rule exists and belongs to the provider.
     for m in &set.mappings {
+        if m.rules
+            .iter()
+            .all(|r| set.rules.get(r).is_some_and(|x| x.context))
+        {
+            errors.push(format!(
+                "{}: control {} maps only context rules; at least one rule must decide the verdict",
+                m.defined_at, m.control
+            ));
+        }
         for r in &m.rules {
             match set.rules.get(r) {
                 None => errors.push(format!(
@@ -382,6 +405,19 @@ fn compile_rule(
         require,
         expect: r.expect,
         verdict: r.verdict,
+        context: r.context,
+        scope_tags: r
+            .scope_tags
+            .as_deref()
+            .map(Query::compile)
+            .transpose()
+            .map_err(|m| head(format!("scope_tags: {m}")))?,
+        scope_vpc: r
+            .scope_vpc
+            .as_deref()
+            .map(Query::compile)
+            .transpose()
+            .map_err(|m| head(format!("scope_vpc: {m}")))?,
         joins,
         defined_at: String::new(),
     })

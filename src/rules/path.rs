@@ -69,6 +69,20 @@ pub enum KeyExpr {
     Region,
     /// The record's account.
     Account,
+    /// A JSONPath relative to the resource being judged (`resource.$.groupId`), usable deep inside
+    /// quantifiers and joins, e.g. to spot a security group rule that references its own group.
+    Resource(Query),
+}
+
+/// What a key is evaluated against besides the item itself.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyContext<'a> {
+    /// Request parameters of the record the item came from.
+    pub params: &'a Value,
+    pub region: &'a str,
+    pub account: &'a str,
+    /// The resource a rule is judging, when there is one.
+    pub resource: Option<&'a Value>,
 }
 
 impl KeyExpr {
@@ -80,31 +94,38 @@ impl KeyExpr {
             }
             return Ok(KeyExpr::Param(name.to_string()));
         }
+        if let Some(path) = s.strip_prefix("resource.") {
+            return Ok(KeyExpr::Resource(Query::compile(path)?));
+        }
         match s {
             "region" => Ok(KeyExpr::Region),
             "account" => Ok(KeyExpr::Account),
             _ if s.starts_with('$') => Ok(KeyExpr::Path(Query::compile(s)?)),
             _ => Err(format!(
-                "key `{s}` must be a JSONPath (`$.x`), `param.NAME`, `region` or `account`"
+                "key `{s}` must be a JSONPath (`$.x`), `resource.$.x`, `param.NAME`, `region` or `account`"
             )),
         }
     }
 
-    /// The key's values for `item` of a record with these `params`, `region` and `account`.
-    pub fn values(&self, item: &Value, params: &Value, region: &str, account: &str) -> Vec<String> {
-        match self {
-            KeyExpr::Path(q) => q
-                .select(item)
+    /// The key's values for `item`.
+    pub fn values(&self, item: &Value, ctx: &KeyContext<'_>) -> Vec<String> {
+        let scalars = |q: &Query, v: &Value| -> Vec<String> {
+            q.select(v)
                 .into_iter()
                 .filter_map(|(v, _)| scalar_string(v))
-                .collect(),
-            KeyExpr::Param(name) => params
+                .collect()
+        };
+        match self {
+            KeyExpr::Path(q) => scalars(q, item),
+            KeyExpr::Resource(q) => ctx.resource.map(|r| scalars(q, r)).unwrap_or_default(),
+            KeyExpr::Param(name) => ctx
+                .params
                 .get(name)
                 .and_then(scalar_string)
                 .into_iter()
                 .collect(),
-            KeyExpr::Region => vec![region.to_string()],
-            KeyExpr::Account => vec![account.to_string()],
+            KeyExpr::Region => vec![ctx.region.to_string()],
+            KeyExpr::Account => vec![ctx.account.to_string()],
         }
     }
 }

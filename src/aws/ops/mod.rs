@@ -25,6 +25,7 @@ pub struct Clients {
     pub iam: aws_sdk_iam::Client,
     pub rds: aws_sdk_rds::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub events: aws_sdk_eventbridge::Client,
     pub sns: aws_sdk_sns::Client,
     pub organizations: aws_sdk_organizations::Client,
@@ -58,6 +59,7 @@ impl Clients {
             iam: guarded!(aws_sdk_iam, conf, guard),
             rds: guarded!(aws_sdk_rds, conf, guard),
             logs: guarded!(aws_sdk_cloudwatchlogs, conf, guard),
+            cloudwatch: guarded!(aws_sdk_cloudwatch, conf, guard),
             events: guarded!(aws_sdk_eventbridge, conf, guard),
             sns: guarded!(aws_sdk_sns, conf, guard),
             organizations: guarded!(aws_sdk_organizations, conf, guard),
@@ -100,7 +102,18 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let message = aws_smithy_types::error::display::DisplayErrorContext(&e).to_string();
+    // The service's own message when it sent one; else the error chain, cut short (the raw response
+    // it may quote is in the pack already).
+    let message = match &e {
+        SdkError::ServiceError(s) if s.err().message().is_some() => {
+            s.err().message().unwrap_or_default().to_string()
+        }
+        _ => {
+            let full = aws_smithy_types::error::display::DisplayErrorContext(&e).to_string();
+            let short = full.split(" (").next().unwrap_or(&full);
+            short.chars().take(300).collect()
+        }
+    };
     let code = match &e {
         SdkError::ServiceError(s) => s.err().code().unwrap_or("ServiceError").to_string(),
         SdkError::TimeoutError(_) => "Timeout".into(),
@@ -108,7 +121,12 @@ where
         SdkError::DispatchFailure(d) if d.is_io() => "ConnectionError".into(),
         SdkError::DispatchFailure(_) => "DispatchFailure".into(),
         SdkError::ResponseError(_) => "UnparsableResponse".into(),
-        _ if message.contains("read-only guard refused") => "RefusedByReadOnlyGuard".into(),
+        _ if aws_smithy_types::error::display::DisplayErrorContext(&e)
+            .to_string()
+            .contains("read-only guard refused") =>
+        {
+            "RefusedByReadOnlyGuard".into()
+        }
         _ => "RequestFailed".into(),
     };
     Failure { code, message }

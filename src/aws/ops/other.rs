@@ -1,4 +1,5 @@
-//! STS, IAM, CloudTrail, Config, GuardDuty, KMS, RDS, CloudWatch Logs, EventBridge, SNS, Organizations.
+//! STS, IAM, CloudTrail, Config, GuardDuty, KMS, RDS, CloudWatch, CloudWatch Logs, EventBridge, SNS,
+//! Organizations.
 
 use super::{failure, Call, CallFuture, PageResult};
 
@@ -28,6 +29,8 @@ pub fn function(probe: &str) -> Option<fn(Call) -> CallFuture> {
         "aws.rds.describe_db_instances" => |c| Box::pin(describe_db_instances(c)),
         "aws.rds.describe_db_snapshots" => |c| Box::pin(describe_db_snapshots(c)),
         "aws.logs.describe_log_groups" => |c| Box::pin(describe_log_groups(c)),
+        "aws.logs.describe_metric_filters" => |c| Box::pin(describe_metric_filters(c)),
+        "aws.cloudwatch.describe_alarms" => |c| Box::pin(describe_alarms(c)),
         "aws.events.list_rules" => |c| Box::pin(list_rules(c)),
         "aws.events.list_targets_by_rule" => |c| Box::pin(list_targets_by_rule(c)),
         "aws.sns.list_subscriptions_by_topic" => |c| Box::pin(list_subscriptions_by_topic(c)),
@@ -331,4 +334,34 @@ async fn describe_organization(c: Call) -> PageResult {
         .await
         .map_err(failure)?;
     Ok(None)
+}
+
+async fn describe_metric_filters(c: Call) -> PageResult {
+    let o = c
+        .clients
+        .logs
+        .describe_metric_filters()
+        .limit(50)
+        .set_next_token(c.token)
+        .customize()
+        .interceptor(c.rec)
+        .send()
+        .await
+        .map_err(failure)?;
+    Ok(o.next_token)
+}
+
+async fn describe_alarms(c: Call) -> PageResult {
+    let o = c
+        .clients
+        .cloudwatch
+        .describe_alarms()
+        .max_records(100)
+        .set_next_token(c.token)
+        .customize()
+        .interceptor(c.rec)
+        .send()
+        .await
+        .map_err(failure)?;
+    Ok(o.next_token)
 }
