@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it (.ci/run calls exactly this). Installs what it needs.
+# The whole test suite, as CI runs it (.ci/run calls exactly this). Installs what it needs
+# (scripts/report-checks.sh installs chromium and a Python venv for the report checks).
 #
 #   bash scripts/test.sh
 #
@@ -29,6 +30,12 @@ cargo deny check licenses bans sources
 
 step "dengbao rules check (the shipped mappings)"
 cargo run --quiet --locked -- rules check
+
+step "report check tools: chromium, fonts-noto-cjk, a venv with openpyxl and pydantic-ocsf"
+# Installs what is missing and exports DENGBAO_CHROMIUM, DENGBAO_PYTHON and DENGBAO_REQUIRE_TOOLS=1,
+# so the browser, openpyxl and OCSF checks in tests/report.rs run (and fail, never skip).
+report_env="$(bash scripts/report-checks.sh --env)"   # an assignment, so set -e sees a failure
+eval "$report_env"
 
 step "cargo test"
 log="$(mktemp)"
