@@ -62,7 +62,7 @@ pub fn controls_list(loaded: &Loaded, provider: Option<&str>) -> String {
     for i in [1, 2] {
         if let Some(col) = t.column_mut(i) {
             col.set_constraint(comfy_table::ColumnConstraint::UpperBoundary(
-                comfy_table::Width::Fixed(24),
+                comfy_table::Width::Fixed(30),
             ));
         }
     }
