@@ -13,6 +13,9 @@ use std::collections::BTreeMap;
 
 /// Longest pretty-printed body (in characters) a report embeds; longer bodies are cut and marked.
 pub const MAX_BODY_CHARS: usize = 200_000;
+/// Most body text (in characters) one report embeds in all; once it is used up, later bodies (in
+/// manifest order) are listed without their text, so a huge scan still gives a page a browser opens.
+pub const MAX_TOTAL_BODY_CHARS: usize = 16_000_000;
 
 /// Whether the pack's bodies are available to the renderers.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +46,8 @@ pub enum Body {
     Altered { actual: String },
     /// The blob could not be read, or there is no pack.
     Unavailable,
+    /// Not embedded: the report's budget for body text ([`MAX_TOTAL_BODY_CHARS`]) was used up.
+    OverBudget { size: u64 },
 }
 
 /// One evidence blob and every record that produced it.
@@ -131,6 +136,7 @@ impl EvidenceSet {
             referenced_digests(results).into_iter().collect();
         let mut items: Vec<Evidence> = Vec::new();
         let mut index: BTreeMap<String, usize> = BTreeMap::new();
+        let mut budget = MAX_TOTAL_BODY_CHARS;
         for rec in &pack.manifest.records {
             if !wanted.contains(&rec.sha256) {
                 continue;
@@ -140,10 +146,23 @@ impl EvidenceSet {
                 continue;
             }
             index.insert(rec.sha256.clone(), items.len());
+            let body = if (rec.size as usize) > budget {
+                Body::OverBudget { size: rec.size }
+            } else {
+                let body = read_body(pack, rec);
+                if let Body::Text {
+                    pretty, document, ..
+                } = &body
+                {
+                    let used = pretty.len() + document.as_ref().map_or(0, String::len);
+                    budget = budget.saturating_sub(used);
+                }
+                body
+            };
             items.push(Evidence {
                 digest: rec.sha256.clone(),
                 records: vec![rec.clone()],
-                body: read_body(pack, rec),
+                body,
             });
         }
         // A digest the results name but the manifest does not (should not happen) is still listed.
@@ -307,21 +326,79 @@ pub fn pretty_json(text: &str) -> String {
     out
 }
 
-/// Re-indents XML with two spaces per level; text and attribute values are written back exactly as
-/// they were (still escaped). Returns None when the XML does not parse.
+/// Re-indents XML with two spaces per level. Tags, attributes and text are written back exactly as
+/// they were (still escaped; entity references kept); an element holding only text stays on one line.
+/// Whitespace between elements is dropped. Returns None when the XML does not parse.
 pub fn pretty_xml(text: &str) -> Option<String> {
     use quick_xml::events::Event;
+    let raw = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     let mut reader = quick_xml::Reader::from_str(text);
-    reader.config_mut().trim_text(true);
-    let mut writer = quick_xml::Writer::new_with_indent(Vec::new(), b' ', 2);
+    let mut out = String::with_capacity(text.len() + text.len() / 4);
+    let mut depth = 0usize;
+    // Text (and references) since the last tag, and whether the last line is a start tag that the
+    // text and the matching end tag may still join.
+    let mut pending = String::new();
+    let mut open_line = false;
+    let line = |out: &mut String, depth: usize, s: &str| {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.extend(std::iter::repeat_n(' ', depth * 2));
+        out.push_str(s);
+    };
+    // Mixed content: text before a child element gets its own line.
+    let flush = |out: &mut String, pending: &mut String, depth: usize, open_line: &mut bool| {
+        let t = pending.trim();
+        if !t.is_empty() {
+            line(out, depth, t);
+        }
+        pending.clear();
+        *open_line = false;
+    };
     loop {
-        match reader.read_event() {
-            Ok(Event::Eof) => break,
-            Ok(e) => writer.write_event(e).ok()?,
-            Err(_) => return None,
+        match reader.read_event().ok()? {
+            Event::Eof => break,
+            Event::Start(e) => {
+                flush(&mut out, &mut pending, depth, &mut open_line);
+                line(&mut out, depth, &format!("<{}>", raw(&e)));
+                depth += 1;
+                open_line = true;
+            }
+            Event::End(e) => {
+                depth = depth.saturating_sub(1);
+                let end = format!("</{}>", raw(e.name().as_ref()));
+                if open_line {
+                    out.push_str(pending.trim());
+                    out.push_str(&end);
+                    pending.clear();
+                } else {
+                    flush(&mut out, &mut pending, depth + 1, &mut open_line);
+                    line(&mut out, depth, &end);
+                }
+                open_line = false;
+            }
+            Event::Empty(e) => {
+                flush(&mut out, &mut pending, depth, &mut open_line);
+                line(&mut out, depth, &format!("<{}/>", raw(&e)));
+            }
+            Event::Text(t) => pending.push_str(&raw(&t)),
+            Event::GeneralRef(r) => pending.push_str(&format!("&{};", raw(&r))),
+            Event::CData(c) => pending.push_str(&format!("<![CDATA[{}]]>", raw(&c))),
+            other => {
+                flush(&mut out, &mut pending, depth, &mut open_line);
+                let s = match other {
+                    Event::Decl(d) => format!("<?{}?>", raw(&d)),
+                    Event::PI(p) => format!("<?{}?>", raw(&p)),
+                    Event::Comment(c) => format!("<!--{}-->", raw(&c)),
+                    Event::DocType(d) => format!("<!DOCTYPE {}>", raw(&d)),
+                    _ => String::new(),
+                };
+                line(&mut out, depth, &s);
+            }
         }
     }
-    String::from_utf8(writer.into_inner()).ok()
+    flush(&mut out, &mut pending, depth, &mut open_line);
+    Some(out)
 }
 
 #[cfg(test)]
@@ -339,8 +416,14 @@ mod tests {
 
     #[test]
     fn xml_is_indented_and_text_kept_escaped() {
-        let s = pretty_xml("<a><b x=\"1\">&lt;script&gt;</b><c/></a>").unwrap();
-        assert_eq!(s, "<a>\n  <b x=\"1\">&lt;script&gt;</b>\n  <c/>\n</a>");
+        let s = pretty_xml(
+            "<?xml version=\"1.0\"?>\n<a>\n <b x=\"1\">x &lt;script&gt; &#65;</b><c/><d></d>\n<e>t<f/></e></a>",
+        )
+        .unwrap();
+        assert_eq!(
+            s,
+            "<?xml version=\"1.0\"?>\n<a>\n  <b x=\"1\">x &lt;script&gt; &#65;</b>\n  <c/>\n  <d></d>\n  <e>\n    t\n    <f/>\n  </e>\n</a>"
+        );
         assert!(pretty_xml("<a><b></a>").is_none());
     }
 }

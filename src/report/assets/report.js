@@ -68,7 +68,8 @@
   /* Follows #item-… and #ev-… links: shows the item (clearing filters that hide it) or opens the evidence. */
   function reveal(hash) {
     if (!hash || hash.length < 2) { return; }
-    var el = $(decodeURIComponent(hash.slice(1)));
+    var el = null;
+    try { el = $(decodeURIComponent(hash.slice(1))); } catch (e) { return; }
     if (!el) { return; }
     if (el.matches('tbody.item')) {
       if (el.hidden) { fVerdict.value = ''; fLayer.value = ''; fText.value = ''; apply(); }

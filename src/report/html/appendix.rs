@@ -157,6 +157,16 @@ fn body(o: &mut String, body: &Body, conversion: &str) {
                 )
             );
         }
+        Body::OverBudget { size } => {
+            let _ = write!(
+                o,
+                "<p class=\"note\">{}</p>",
+                bi(
+                    &format!("本报告嵌入的原始响应已达上限，此项（{size} 字节）未嵌入，见证据包。"),
+                    &format!("This report's budget for embedded bodies is used up; this one ({size} bytes) is in the pack.")
+                )
+            );
+        }
         Body::Unavailable => {
             let _ = write!(
                 o,

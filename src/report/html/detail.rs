@@ -22,9 +22,9 @@ pub(super) fn detail(
         o,
         "<p class=\"meta\">{} <b>{}</b> · {} <b>{}</b> · {}</p>",
         bi("责任方", "Responsibility"),
-        esc(&c.responsibility),
+        bi(responsibility_zh(&c.responsibility), &c.responsibility),
         bi("自动化", "Automation"),
-        esc(&c.automation),
+        bi(super::automation_zh(&c.automation), &c.automation),
         verdict_badge(c.verdict)
     );
     h(o, "安全要求", "Requirement");
@@ -126,6 +126,15 @@ pub(super) fn detail(
         o.push_str("</ol>");
     }
     o.push_str("</div>");
+}
+
+fn responsibility_zh(r: &str) -> &str {
+    match r {
+        "tenant" => "云服务客户",
+        "provider" => "云服务商",
+        "shared" => "共同承担",
+        other => other,
+    }
 }
 
 fn outcome_label(x: RuleOutcome) -> (&'static str, &'static str) {
