@@ -265,7 +265,8 @@ fn chart(o: &mut String, title: (&str, &str), groups: &[(Bilingual, BTreeMap<Ver
         );
         let _ = write!(
             o,
-            "<div class=\"bar-row\"><span class=\"bar-label\">{}</span>{}<span class=\"bar-n\">{total}</span></div>",
+            "<div class=\"bar-row\"><span class=\"bar-label\" title=\"{}\">{}</span>{}<span class=\"bar-n\">{total}</span></div>",
+            esc(&format!("{} / {}", name.zh, name.en)),
             b(name),
             bar(counts, &label)
         );
@@ -308,9 +309,12 @@ fn summary(o: &mut String, input: &ReportInput<'_>) {
     let mut layers: Vec<(Bilingual, BTreeMap<Verdict, u64>)> = Vec::new();
     let mut points: Vec<(Bilingual, BTreeMap<Verdict, u64>)> = Vec::new();
     for c in &r.controls {
+        // A control point is named within its layer (入侵防范 is in two layers).
+        let point_zh = format!("{} · {}", c.control_point, c.layer);
+        let point_en = format!("{} · {}", c.control_point_en, c.layer_en);
         for (list, zh, en) in [
             (&mut layers, &c.layer, &c.layer_en),
-            (&mut points, &c.control_point, &c.control_point_en),
+            (&mut points, &point_zh, &point_en),
         ] {
             let i = match list.iter().position(|(n, _)| &n.zh == zh) {
                 Some(i) => i,
@@ -405,12 +409,13 @@ data-ph-zh=\"编号、控制点、资源、原因…\" data-ph-en=\"id, control 
         th("auto", "自动化", "Automation"),
         th("sev", "结论", "Verdict"),
     );
-    let mut cps: Vec<&str> = Vec::new();
+    let mut cps: Vec<(&str, &str)> = Vec::new();
     for (order, c) in r.controls.iter().enumerate() {
-        let cp = match cps.iter().position(|x| *x == c.control_point) {
+        let key = (c.layer.as_str(), c.control_point.as_str());
+        let cp = match cps.iter().position(|x| *x == key) {
             Some(i) => i,
             None => {
-                cps.push(&c.control_point);
+                cps.push(key);
                 cps.len() - 1
             }
         };
