@@ -36,10 +36,10 @@ as_root() {
 
 apt_install() {
     log "apt-get install $*"
-    if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >&2; then
+    if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "$@" >&2; then
         log "apt-get update, then retry"
         as_root apt-get update >&2
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >&2
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "$@" >&2
     fi
 }
 
