@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/moto.sh
+export DENGBAO_MOTO_DIR="${DENGBAO_MOTO_DIR:-$(mktemp -d)}"
 source scripts/moto.sh
 moto_install
 trap 'moto_stop_all; rm -rf "${work:-}"' EXIT

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it (.ci/run calls exactly this). Installs what it needs.
+# The whole test suite, as CI runs it (.ci/run calls exactly this). Installs what it needs
+# (scripts/report-checks.sh installs chromium and a Python venv for the report checks).
 #
 #   bash scripts/test.sh
 #
@@ -31,6 +32,8 @@ step "dengbao rules check (the shipped mappings)"
 cargo run --quiet --locked -- rules check
 
 step "moto (pinned, in a private virtualenv) on 127.0.0.1"
+# A private pid/log directory: concurrent runs (and other checkouts) never share servers.
+export DENGBAO_MOTO_DIR="${DENGBAO_MOTO_DIR:-$(mktemp -d)}"
 # shellcheck source=scripts/moto.sh
 source scripts/moto.sh
 moto_install
@@ -41,8 +44,14 @@ moto_start main "$main_port"
 moto_start denied "$denied_port" INITIAL_NO_AUTH_ACTION_COUNT=3
 export DENGBAO_MOTO_ENDPOINT="http://127.0.0.1:$main_port"
 export DENGBAO_MOTO_DENIED_ENDPOINT="http://127.0.0.1:$denied_port"
-export DENGBAO_PYTHON="$(moto_venv)/bin/python"
+export DENGBAO_MOTO_PYTHON="$(moto_venv)/bin/python"
 export DENGBAO_REQUIRE_MOTO=1
+
+step "report check tools: chromium, fonts-noto-cjk, a venv with openpyxl and pydantic-ocsf"
+# Installs what is missing and exports DENGBAO_CHROMIUM, DENGBAO_REPORT_PYTHON and DENGBAO_REQUIRE_TOOLS=1,
+# so the browser, openpyxl and OCSF checks in tests/report.rs run (and fail, never skip).
+report_env="$(bash scripts/report-checks.sh --env)"   # an assignment, so set -e sees a failure
+eval "$report_env"
 
 step "cargo test"
 log="$(mktemp)"

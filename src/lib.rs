@@ -9,6 +9,7 @@
 //!   conversion, so a pack evaluates the same offline as during the live scan.
 //! * [`catalog`] holds the framework's test items; [`rules`] holds the rule language and mappings;
 //!   [`engine`] evaluates a pack against them and produces [`results`].
+//! * [`report`] renders results for people and machines: HTML, XLSX, CSV, Markdown and OCSF.
 
 pub mod aws;
 pub mod catalog;
@@ -18,6 +19,7 @@ pub mod embedded;
 pub mod engine;
 pub mod pack;
 pub mod probes;
+pub mod report;
 pub mod results;
 pub mod rules;
 pub mod verdict;

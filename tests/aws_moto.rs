@@ -26,7 +26,7 @@ fn moto() -> Option<Moto> {
     match (
         get("DENGBAO_MOTO_ENDPOINT"),
         get("DENGBAO_MOTO_DENIED_ENDPOINT"),
-        get("DENGBAO_PYTHON"),
+        get("DENGBAO_MOTO_PYTHON"),
     ) {
         (Some(endpoint), Some(denied), Some(python)) => Some(Moto {
             endpoint,

@@ -6,6 +6,7 @@ use crate::catalog::Catalog;
 use crate::embedded::{self, toml_files};
 use crate::pack::{self, Pack};
 use crate::probes::ProbeCatalog;
+use crate::report::{EvidenceSet, Format, ReportInput};
 use crate::rules::{self, RuleSet};
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -139,6 +140,9 @@ enum Command {
         /// Output directory: receives `pack/` and `results.json`.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// Also render reports into the output directory: html, xlsx, csv, md, ocsf (comma-separated) or all.
+        #[arg(long, value_name = "LIST", value_parser = parse_formats)]
+        format: Option<Formats>,
         #[command(flatten)]
         aws: AwsArgs,
         #[command(flatten)]
@@ -153,10 +157,31 @@ enum Command {
         /// Output directory for `results.json`.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// Also render reports into the output directory: html, xlsx, csv, md, ocsf (comma-separated) or all.
+        #[arg(long, value_name = "LIST", value_parser = parse_formats)]
+        format: Option<Formats>,
         #[command(flatten)]
         scope: ScopeArgs,
         #[command(flatten)]
         data: DataArgs,
+    },
+    /// Render reports from a results.json: HTML, XLSX 测评记录表, CSV, Markdown, OCSF JSON Lines.
+    Report {
+        /// The results.json to render.
+        results: PathBuf,
+        /// Formats: html, xlsx, csv, md, ocsf (comma-separated) or all.
+        #[arg(long, value_name = "LIST", value_parser = parse_formats, default_value = "all")]
+        format: Formats,
+        /// Output directory for the reports.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The evidence pack the results came from (default: `pack/` beside results.json, if present).
+        /// Its bodies are embedded in the HTML report.
+        #[arg(long, value_name = "DIR")]
+        pack: Option<PathBuf>,
+        /// Mapping tree to take the catalog from instead of the built-in one.
+        #[arg(long, value_name = "DIR")]
+        mappings: Option<PathBuf>,
     },
     /// Re-hash every blob of a pack and report missing, extra or altered files.
     Verify {
@@ -231,6 +256,15 @@ enum ProbesCommand {
         #[command(flatten)]
         data: DataArgs,
     },
+}
+
+/// The value of `--format`: a comma-separated list of report formats.
+#[derive(Debug, Clone)]
+struct Formats(Vec<Format>);
+
+/// Parses `--format html,xlsx,...`.
+fn parse_formats(s: &str) -> Result<Formats, String> {
+    Format::parse_list(s).map(Formats)
 }
 
 /// Writes to stdout; a closed pipe (`dengbao … | head`) ends output quietly instead of panicking.
@@ -338,6 +372,7 @@ fn run(cmd: Command) -> Result<u8> {
             out,
             aws,
             scope,
+            format,
             data,
         } => {
             let loaded = load(
@@ -345,13 +380,14 @@ fn run(cmd: Command) -> Result<u8> {
                 data.probes.as_deref(),
                 &data.framework,
             )?;
-            scan_aws(&aws, &loaded, &out, &scope.scope()?)
+            scan_aws(&aws, &loaded, &out, &scope.scope()?, format.as_ref())
         }
         Command::Scan {
             demo,
             out,
             data,
             scope,
+            format,
             ..
         } => {
             if !demo {
@@ -374,13 +410,18 @@ fn run(cmd: Command) -> Result<u8> {
             }
             pack::copy_pack(&demo_pack, &pack_dir)?;
             let pack = Pack::open(&pack_dir)?;
-            evaluate_and_write(&pack, &loaded, &out, &scope.scope()?)?;
+            let results = evaluate_and_write(&pack, &loaded, &out, &scope.scope()?)?;
+            if let Some(formats) = format {
+                let evidence = EvidenceSet::from_pack(&pack, &results);
+                write_reports(&formats.0, &results, &loaded.catalog, &evidence, &out)?;
+            }
             Ok(0)
         }
         Command::Evaluate {
             pack,
             out,
             scope,
+            format,
             data,
         } => {
             let loaded = load(
@@ -389,7 +430,27 @@ fn run(cmd: Command) -> Result<u8> {
                 &data.framework,
             )?;
             let pack = Pack::open(&pack)?;
-            evaluate_and_write(&pack, &loaded, &out, &scope.scope()?)?;
+            let results = evaluate_and_write(&pack, &loaded, &out, &scope.scope()?)?;
+            if let Some(formats) = format {
+                let evidence = EvidenceSet::from_pack(&pack, &results);
+                write_reports(&formats.0, &results, &loaded.catalog, &evidence, &out)?;
+            }
+            Ok(0)
+        }
+        Command::Report {
+            results,
+            format,
+            out,
+            pack,
+            mappings,
+        } => {
+            let parsed = crate::report::read_results(&results)?;
+            let loaded = load(mappings.as_deref(), None, &parsed.framework.id)?;
+            let evidence = crate::report::evidence_for_report(&results, pack.as_deref(), &parsed)?;
+            if let crate::report::Availability::Absent(why) = &evidence.availability {
+                emit_err(&format!("note: {}\n", why.en));
+            }
+            write_reports(&format.0, &parsed, &loaded.catalog, &evidence, &out)?;
             Ok(0)
         }
         Command::Verify { pack } => {
@@ -507,6 +568,7 @@ fn scan_aws(
     loaded: &Loaded,
     out: &Path,
     scope: &crate::engine::Scope,
+    formats: Option<&Formats>,
 ) -> Result<u8> {
     let pack_dir = out.join("pack");
     if pack_dir.exists() {
@@ -549,7 +611,11 @@ fn scan_aws(
         failed_runs
     ));
     let pack = Pack::open(&pack_dir)?;
-    evaluate_and_write(&pack, loaded, out, scope)?;
+    let results = evaluate_and_write(&pack, loaded, out, scope)?;
+    if let Some(formats) = formats {
+        let evidence = EvidenceSet::from_pack(&pack, &results);
+        write_reports(&formats.0, &results, &loaded.catalog, &evidence, out)?;
+    }
     if scan.records_ok == 0 {
         emit_err("nothing could be collected: check credentials, region and endpoint (the pack records every failure)\n");
         return Ok(EXIT_NOTHING_COLLECTED);
@@ -561,13 +627,33 @@ fn scan_aws(
     })
 }
 
-/// Evaluates `pack` and writes `out/results.json`; prints the per-control table.
+/// Renders `formats` into `out` and prints the paths written.
+pub fn write_reports(
+    formats: &[Format],
+    results: &crate::results::Results,
+    catalog: &Catalog,
+    evidence: &EvidenceSet,
+    out: &Path,
+) -> Result<()> {
+    let input = ReportInput {
+        results,
+        catalog,
+        evidence,
+    };
+    let outputs = crate::report::render(formats, &input)?;
+    for path in crate::report::write_outputs(out, &outputs)? {
+        emit(&format!("report:  {}\n", path.display()));
+    }
+    Ok(())
+}
+
+/// Evaluates `pack` and writes `out/results.json`; prints the per-control table. Returns the results.
 pub fn evaluate_and_write(
     pack: &Pack,
     loaded: &Loaded,
     out: &Path,
     scope: &crate::engine::Scope,
-) -> Result<()> {
+) -> Result<crate::results::Results> {
     let results = crate::engine::evaluate_scoped(pack, &loaded.catalog, &loaded.rules, scope)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let path = out.join("results.json");
@@ -582,5 +668,5 @@ pub fn evaluate_and_write(
             results.scan.pack_digest
         ));
     }
-    Ok(())
+    Ok(results)
 }

@@ -1,0 +1,458 @@
+//! OCSF: `findings.ocsf.jsonl`, one [OCSF 1.5.0](https://schema.ocsf.io/1.5.0/classes/compliance_finding)
+//! Compliance Finding event (`class_uid` 2003, category 2 Findings, activity 1 Create,
+//! `type_uid` 200301) per line, for SIEMs and data lakes.
+//!
+//! 1.5.0 is the first OCSF version whose Compliance Finding has `evidences`, which is how each event
+//! points at the evidence pack. The cloud profile is applied (`metadata.profiles = ["cloud"]`).
+//!
+//! **Which events.** For every test item, in results order: one event for the item itself, then one
+//! event per resource that failed or could not be read under the item's rules (a resource failing
+//! several rules of the item is one event, listing the rules as `compliance.checks`). Passing
+//! resources get no event of their own; they are counted in the item's event.
+//!
+//! `metadata.event_code` tells them apart: `dengbao.control` for an item, `dengbao.resource` for a
+//! resource.
+//!
+//! **De-duplication.** `finding_info.uid` is the SHA-256 of framework, test item and resource
+//! (provider/partition/accounts, plus region and resource id for resource events). It is the same in
+//! every scan of the same thing, so a SIEM updates one finding per item and resource instead of
+//! piling up duplicates. `metadata.uid` adds the pack digest: it names this event, from this pack.
+//!
+//! **Mapping.**
+//!
+//! | dengbao | `compliance.status_id` | `severity_id` |
+//! |---|---|---|
+//! | `compliant` | 1 Pass | 1 Informational |
+//! | `partially_compliant` | 3 Fail | 3 Medium |
+//! | `non_compliant` | 3 Fail | 4 High |
+//! | `error` | 2 Warning ("did not yield a result due to missing information") | 3 Medium |
+//! | `not_applicable` | 99 Other, status `Not Applicable` | 1 Informational |
+//! | `manual` | 99 Other, status `Manual Review` | 1 Informational |
+//!
+//! A resource event has status Fail (`fail`) or Warning (`error`) and the severity of the worst rule
+//! verdict it failed under. The dengbao verdict itself is `compliance.status_code`, the reasons are
+//! `compliance.status_details`. `compliance.standards` is `["GB/T 22239-2019"]`, `compliance.control`
+//! the test-item id, `compliance.requirements` its requirement text. Rules are `compliance.checks`.
+//! `time` (and `finding_info.created_time`) is the scan's `finished_at` in milliseconds. The event
+//! `status_id` is 1 New: triage status belongs to the consumer.
+//!
+//! `evidences[]` has one entry per evidence digest (`uid` = `sha256:…`), with the JSONPath locations
+//! that decided the status, and, when the pack was at hand, the API call (`api.operation`,
+//! `api.service.name`, `api.request.uid` = request id) and every record's probe, region and capture
+//! time in `data.records`. An item event lists at most [`MAX_LISTED`] resources and evidences.
+
+use super::{control_digests, problems, rfc3339_millis, Output, ReportInput};
+use crate::results::{ControlResult, ResourceStatus, RuleOutcome};
+use crate::verdict::Verdict;
+use anyhow::{Context, Result};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+/// File name of the OCSF JSON Lines output.
+pub const FILE: &str = "findings.ocsf.jsonl";
+/// The OCSF schema version the events follow.
+pub const OCSF_VERSION: &str = "1.5.0";
+/// Compliance Finding.
+pub const CLASS_UID: u32 = 2003;
+/// Findings.
+pub const CATEGORY_UID: u32 = 2;
+/// Create.
+pub const ACTIVITY_ID: u32 = 1;
+/// `class_uid * 100 + activity_id`.
+pub const TYPE_UID: u32 = CLASS_UID * 100 + ACTIVITY_ID;
+/// `metadata.event_code` of a test item's event.
+pub const EVENT_CODE_CONTROL: &str = "dengbao.control";
+/// `metadata.event_code` of a resource's event.
+pub const EVENT_CODE_RESOURCE: &str = "dengbao.resource";
+/// Most resources and evidences listed in one item event (resource events carry the rest).
+pub const MAX_LISTED: usize = 100;
+
+/// `(status_id, status)` of `compliance` for a verdict.
+pub fn compliance_status(v: Verdict) -> (u8, &'static str) {
+    match v {
+        Verdict::Compliant => (1, "Pass"),
+        Verdict::PartiallyCompliant | Verdict::NonCompliant => (3, "Fail"),
+        Verdict::Error => (2, "Warning"),
+        Verdict::NotApplicable => (99, "Not Applicable"),
+        Verdict::Manual => (99, "Manual Review"),
+    }
+}
+
+/// `(severity_id, severity)` for a verdict.
+pub fn severity(v: Verdict) -> (u8, &'static str) {
+    match v {
+        Verdict::NonCompliant => (4, "High"),
+        Verdict::PartiallyCompliant | Verdict::Error => (3, "Medium"),
+        Verdict::Compliant | Verdict::NotApplicable | Verdict::Manual => (1, "Informational"),
+    }
+}
+
+fn check_status(o: RuleOutcome) -> (u8, &'static str) {
+    match o {
+        RuleOutcome::Pass => (1, "Pass"),
+        RuleOutcome::Fail => (3, "Fail"),
+        RuleOutcome::Error => (2, "Warning"),
+        RuleOutcome::NotApplicable => (99, "Not Applicable"),
+    }
+}
+
+/// The stable finding uid: hex SHA-256 of the framework, the test item and the resource key.
+pub fn finding_uid(framework: &str, control: &str, resource: &str) -> String {
+    let mut h = Sha256::new();
+    for part in ["dengbao.finding/v1", framework, control, resource] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    crate::pack::hex_lower(&h.finalize())
+}
+
+fn sha_hex(s: &str) -> String {
+    crate::pack::sha256_hex(s.as_bytes())
+}
+
+/// Renders `findings.ocsf.jsonl`.
+pub fn render(input: &ReportInput<'_>) -> Result<Vec<Output>> {
+    let mut out = String::new();
+    for e in events(input)? {
+        out.push_str(&serde_json::to_string(&e)?);
+        out.push('\n');
+    }
+    Ok(vec![Output {
+        name: FILE,
+        bytes: out.into_bytes(),
+    }])
+}
+
+/// Every event, in order (an item's event, then its resources').
+pub fn events(input: &ReportInput<'_>) -> Result<Vec<Value>> {
+    let r = input.results;
+    let time = rfc3339_millis(&r.scan.finished_at)
+        .with_context(|| format!("scan.finished_at `{}` is not RFC 3339", r.scan.finished_at))?;
+    let scope = format!(
+        "{}/{}/{}",
+        r.scan.provider,
+        r.scan.partition,
+        r.scan.accounts.join(",")
+    );
+    let mut out = Vec::new();
+    for c in &r.controls {
+        out.push(control_event(input, c, time, &scope));
+        for p in problems(c) {
+            let key = format!("{scope}/{}/{}", p.region, p.id);
+            let uid = finding_uid(&r.framework.id, &c.id, &key);
+            let worst = c
+                .rules
+                .iter()
+                .filter(|rule| p.rules.contains(&rule.id.as_str()))
+                .map(|rule| {
+                    if p.status == ResourceStatus::Error {
+                        Verdict::Error
+                    } else {
+                        rule.verdict
+                    }
+                })
+                .max_by_key(|v| v.severity())
+                .unwrap_or(Verdict::Error);
+            let (status_id, status) = if p.status == ResourceStatus::Fail {
+                (3, "Fail")
+            } else {
+                (2, "Warning")
+            };
+            let (zh, en) = super::status_label(p.status);
+            let checks: Vec<Value> = c
+                .rules
+                .iter()
+                .filter(|rule| p.rules.contains(&rule.id.as_str()))
+                .map(|rule| {
+                    let st = rule
+                        .resources
+                        .iter()
+                        .find(|x| x.id == p.id && x.region == p.region)
+                        .map(|x| x.status)
+                        .unwrap_or(p.status);
+                    let (sid, s) = if st == ResourceStatus::Fail {
+                        (3, "Fail")
+                    } else {
+                        (2, "Warning")
+                    };
+                    json!({"uid": rule.id, "name": rule.title.en, "desc": rule.title.zh,
+                           "status_id": sid, "status": s, "standards": [r.framework.standard]})
+                })
+                .collect();
+            let mut details: Vec<String> = p.reasons.iter().map(|s| s.to_string()).collect();
+            details.extend(p.rules.iter().filter_map(|id| {
+                c.rules
+                    .iter()
+                    .find(|x| x.id == *id)
+                    .map(|x| format!("{} / {}", x.title.zh, x.title.en))
+            }));
+            let compliance = json!({
+                "standards": [r.framework.standard],
+                "control": c.id,
+                "requirements": [c.requirement],
+                "desc": c.requirement_en,
+                "category": format!("{} / {}", c.layer, c.control_point),
+                "status_id": status_id,
+                "status": status,
+                "status_code": super::status_str(p.status),
+                "status_details": details,
+                "checks": checks,
+            });
+            let title = format!(
+                "{} {}: {zh} {en} — {} {}",
+                c.id, p.id, c.control_point, c.control_point_en
+            );
+            let desc = format!(
+                "{} {} under rule(s) {} of {} ({}).",
+                p.id,
+                if p.status == ResourceStatus::Fail {
+                    "fails"
+                } else {
+                    "could not be read"
+                },
+                p.rules.join(", "),
+                c.id,
+                c.requirement_en
+            );
+            let resources = json!([{"uid": p.id, "name": p.id, "region": p.region,
+                                     "cloud_partition": r.scan.partition}]);
+            let evidences: Vec<Value> = p
+                .evidence
+                .iter()
+                .map(|d| evidence(input, d, &p.locations))
+                .collect();
+            out.push(event(
+                input,
+                &uid,
+                time,
+                worst,
+                title,
+                desc,
+                compliance,
+                resources,
+                evidences,
+                Some(p.region),
+                EVENT_CODE_RESOURCE,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn control_event(input: &ReportInput<'_>, c: &ControlResult, time: i64, scope: &str) -> Value {
+    let r = input.results;
+    let uid = finding_uid(&r.framework.id, &c.id, scope);
+    let (status_id, status) = compliance_status(c.verdict);
+    let checks: Vec<Value> = c
+        .rules
+        .iter()
+        .map(|rule| {
+            let (sid, s) = check_status(rule.outcome);
+            json!({"uid": rule.id, "name": rule.title.en, "desc": rule.title.zh,
+                   "status_id": sid, "status": s, "standards": [r.framework.standard]})
+        })
+        .collect();
+    let mut compliance = json!({
+        "standards": [r.framework.standard],
+        "control": c.id,
+        "requirements": [c.requirement],
+        "desc": c.requirement_en,
+        "category": format!("{} / {}", c.layer, c.control_point),
+        "status_id": status_id,
+        "status": status,
+        "status_code": c.verdict.as_str(),
+        "status_details": c.reasons.iter().map(|b| format!("{} / {}", b.zh, b.en)).collect::<Vec<_>>(),
+    });
+    if !checks.is_empty() {
+        compliance["checks"] = Value::Array(checks);
+    }
+    let probs = problems(c);
+    let resources: Vec<Value> = probs
+        .iter()
+        .take(MAX_LISTED)
+        .map(|p| json!({"uid": p.id, "name": p.id, "region": p.region, "cloud_partition": r.scan.partition}))
+        .collect();
+    let all_locations: Vec<&str> = probs
+        .iter()
+        .flat_map(|p| p.locations.iter().copied())
+        .collect();
+    let evidences: Vec<Value> = control_digests(c)
+        .into_iter()
+        .take(MAX_LISTED)
+        .map(|d| evidence(input, d, &all_locations))
+        .collect();
+    let title = format!(
+        "{} {} {} — {} {}",
+        c.id,
+        c.control_point,
+        c.control_point_en,
+        c.verdict.zh(),
+        c.verdict.as_str()
+    );
+    let mut desc = c.requirement_en.clone();
+    for b in &c.reasons {
+        desc.push('\n');
+        desc.push_str(&b.en);
+    }
+    let region = match r.scan.regions.as_slice() {
+        [only] => Some(only.as_str()),
+        _ => None,
+    };
+    event(
+        input,
+        &uid,
+        time,
+        c.verdict,
+        title,
+        desc,
+        compliance,
+        Value::Array(resources),
+        evidences,
+        region,
+        EVENT_CODE_CONTROL,
+    )
+}
+
+/// One `evidences[]` entry for a digest; `locations` are filtered to that digest.
+fn evidence(input: &ReportInput<'_>, digest: &str, locations: &[&str]) -> Value {
+    let prefix = format!("{digest}#");
+    let locs: Vec<&str> = locations
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with(&prefix))
+        .collect();
+    let records = input.evidence.records(digest);
+    let mut data = Map::new();
+    data.insert("digest".into(), json!(digest));
+    if !locs.is_empty() {
+        data.insert("locations".into(), json!(locs));
+    }
+    if !records.is_empty() {
+        data.insert(
+            "records".into(),
+            Value::Array(
+                records
+                    .iter()
+                    .map(|rec| {
+                        json!({"probe": rec.probe, "operation": rec.operation, "region": rec.region,
+                               "account": rec.account, "captured_at": rec.captured_at,
+                               "request_id": rec.request_id, "parameters": rec.parameters})
+                    })
+                    .collect(),
+            ),
+        );
+    }
+    let mut e = json!({"uid": digest, "data": Value::Object(data)});
+    if let Some(rec) = records.first() {
+        e["name"] = json!(rec.probe);
+        let mut api = json!({"operation": rec.operation, "service": {"name": rec.service}});
+        if let Some(id) = &rec.request_id {
+            api["request"] = json!({"uid": id});
+        }
+        e["api"] = api;
+    }
+    e
+}
+
+#[allow(clippy::too_many_arguments)]
+fn event(
+    input: &ReportInput<'_>,
+    uid: &str,
+    time: i64,
+    verdict: Verdict,
+    title: String,
+    desc: String,
+    compliance: Value,
+    resources: Value,
+    evidences: Vec<Value>,
+    region: Option<&str>,
+    event_code: &str,
+) -> Value {
+    let r = input.results;
+    let (severity_id, severity) = severity(verdict);
+    let mut cloud = json!({"provider": r.scan.provider, "cloud_partition": r.scan.partition});
+    if let [account] = r.scan.accounts.as_slice() {
+        let mut a = json!({"uid": account});
+        if r.scan.provider == "aws" {
+            a["type_id"] = json!(10);
+            a["type"] = json!("AWS Account");
+        }
+        cloud["account"] = a;
+    }
+    if let Some(region) = region {
+        cloud["region"] = json!(region);
+    }
+    let mut e = json!({
+        "activity_id": ACTIVITY_ID,
+        "activity_name": "Create",
+        "category_uid": CATEGORY_UID,
+        "category_name": "Findings",
+        "class_uid": CLASS_UID,
+        "class_name": "Compliance Finding",
+        "type_uid": TYPE_UID,
+        "type_name": "Compliance Finding: Create",
+        "severity_id": severity_id,
+        "severity": severity,
+        "status_id": 1,
+        "status": "New",
+        "time": time,
+        "message": title,
+        "metadata": {
+            "version": OCSF_VERSION,
+            "event_code": event_code,
+            "uid": sha_hex(&format!("{uid}\0{}", r.scan.pack_digest)),
+            "profiles": ["cloud"],
+            "product": {"name": r.tool.name, "vendor_name": "dengbao", "version": r.tool.version},
+        },
+        "cloud": cloud,
+        "finding_info": {
+            "uid": uid,
+            "title": title,
+            "desc": desc,
+            "types": [r.framework.name_en],
+            "created_time": time,
+            "data_sources": [format!("dengbao evidence pack {}", r.scan.pack_digest)],
+        },
+        "compliance": compliance,
+    });
+    if resources.as_array().is_some_and(|a| !a.is_empty()) {
+        e["resources"] = resources;
+    }
+    if !evidences.is_empty() {
+        e["evidences"] = Value::Array(evidences);
+    }
+    e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_is_stable_and_separates_parts() {
+        let a = finding_uid(
+            "mlps2-l3-cloud",
+            "L3-CES2-09",
+            "aws/aws-cn/1/cn-north-1/snap-1",
+        );
+        assert_eq!(
+            a,
+            finding_uid(
+                "mlps2-l3-cloud",
+                "L3-CES2-09",
+                "aws/aws-cn/1/cn-north-1/snap-1"
+            )
+        );
+        assert_eq!(a.len(), 64);
+        assert_ne!(finding_uid("ab", "c", "x"), finding_uid("a", "bc", "x"));
+    }
+
+    #[test]
+    fn every_verdict_maps_to_an_ocsf_status() {
+        for v in Verdict::ALL {
+            let (id, _) = compliance_status(v);
+            assert!([1, 2, 3, 99].contains(&id));
+        }
+        assert_eq!(TYPE_UID, 200301);
+    }
+}

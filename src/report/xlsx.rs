@@ -1,0 +1,346 @@
+//! XLSX: `assessment-record.xlsx`, the 测评记录表 an assessor fills in and signs, pre-filled with the
+//! machine evidence.
+//!
+//! Sheets:
+//!
+//! 1. **测评记录表** — one row per test item, in the guide's order: 测评项编号 (item id), 层面 (layer),
+//!    控制点 (control point), 测评指标 (the requirement), 测评方法 (the guide's test method, from the
+//!    catalog), 结果记录 (the machine evidence summary: reasons, resources that failed or could not be
+//!    read, evidence digests; the checklist for items that need manual review), 符合情况 (the verdict
+//!    in Chinese, with a fill colour per verdict), and `verdict` (the machine name, for scripts).
+//! 2. **证据索引** — the evidence index: one row per test item × rule × resource × evidence digest,
+//!    with the resource's region and status, the JSONPath locations inside that evidence, and (when
+//!    the pack was at hand) the probe, API operation, region and capture time of the records.
+//! 3. **扫描信息** — the scan: framework, provider, partition, accounts, regions, times, pack digest,
+//!    tool version and the count per verdict.
+//!
+//! Every sheet has a bold frozen header row with an autofilter, wrapped text and column widths
+//! suited to Chinese text. Text is written as text cells (never formulas), so evidence-derived
+//! strings cannot run in a spreadsheet. A cell holds at most 32,767 characters; longer text is cut
+//! with a note pointing at `findings.csv`. The document's creation time is the scan's `finished_at`,
+//! so the file is byte-identical for the same results.
+
+use super::{control_digests, problems, status_str, Output, ReportInput};
+use crate::results::{ControlResult, ResourceStatus};
+use crate::verdict::Verdict;
+use anyhow::{Context, Result};
+use rust_xlsxwriter::{
+    Color, DocProperties, ExcelDateTime, Format, FormatAlign, FormatBorder, Workbook, Worksheet,
+};
+use std::fmt::Write;
+
+/// File name of the workbook.
+pub const FILE: &str = "assessment-record.xlsx";
+/// Name of the record sheet.
+pub const RECORD_SHEET: &str = "测评记录表";
+/// Name of the evidence index sheet.
+pub const EVIDENCE_SHEET: &str = "证据索引";
+/// Name of the scan sheet.
+pub const SCAN_SHEET: &str = "扫描信息";
+
+/// Headers of the record sheet, in column order.
+pub const RECORD_HEADERS: [&str; 8] = [
+    "测评项编号",
+    "层面",
+    "控制点",
+    "测评指标",
+    "测评方法",
+    "结果记录",
+    "符合情况",
+    "verdict",
+];
+const RECORD_WIDTHS: [f64; 8] = [13.0, 14.0, 16.0, 40.0, 50.0, 70.0, 11.0, 20.0];
+
+/// Headers of the evidence index sheet.
+pub const EVIDENCE_HEADERS: [&str; 11] = [
+    "测评项编号",
+    "规则",
+    "资源",
+    "区域",
+    "状态",
+    "证据摘要",
+    "定位",
+    "探针",
+    "操作",
+    "采集区域",
+    "采集时间",
+];
+const EVIDENCE_WIDTHS: [f64; 11] = [
+    13.0, 30.0, 28.0, 15.0, 8.0, 74.0, 60.0, 34.0, 26.0, 15.0, 25.0,
+];
+
+/// Excel's limit on the characters in one cell.
+const MAX_CELL: usize = 32_767;
+
+/// Fill colour of a verdict cell.
+pub fn verdict_fill(v: Verdict) -> u32 {
+    match v {
+        Verdict::Compliant => 0xC6EFCE,
+        Verdict::PartiallyCompliant => 0xFFEB9C,
+        Verdict::NonCompliant => 0xFFC7CE,
+        Verdict::NotApplicable => 0xE7E6E6,
+        Verdict::Manual => 0xDDEBF7,
+        Verdict::Error => 0xF8CBAD,
+    }
+}
+
+fn cell_text(s: &str) -> String {
+    if s.chars().count() <= MAX_CELL {
+        return s.to_string();
+    }
+    let note = "\n…（内容过长已截断，完整内容见 findings.csv / truncated, see findings.csv）";
+    let keep = MAX_CELL - note.chars().count();
+    let mut out: String = s.chars().take(keep).collect();
+    out.push_str(note);
+    out
+}
+
+/// The 结果记录 text of one item.
+pub fn result_record(input: &ReportInput<'_>, c: &ControlResult) -> String {
+    let mut o = String::new();
+    if c.verdict == Verdict::Manual {
+        let _ = writeln!(o, "本项无法由 API 证据判定，需按检查清单人工核查：");
+    } else {
+        for r in &c.reasons {
+            let _ = writeln!(o, "{}", r.zh);
+        }
+        let probs = problems(c);
+        for (status, label) in [
+            (ResourceStatus::Fail, "未通过资源"),
+            (ResourceStatus::Error, "无法读取"),
+        ] {
+            let list: Vec<String> = probs
+                .iter()
+                .filter(|p| p.status == status)
+                .map(|p| format!("{} ({})", p.id, p.region))
+                .collect();
+            if !list.is_empty() {
+                let _ = writeln!(o, "{label}：{}", list.join("；"));
+            }
+        }
+        let digests = control_digests(c);
+        if !digests.is_empty() {
+            let _ = writeln!(o, "证据：");
+            for d in digests {
+                let recs = input.evidence.records(d);
+                match recs.first() {
+                    Some(rec) => {
+                        let _ =
+                            writeln!(o, "  {d}  {} {} {}", rec.probe, rec.region, rec.captured_at);
+                    }
+                    None => {
+                        let _ = writeln!(o, "  {d}");
+                    }
+                }
+            }
+        }
+        if !c.checklist.is_empty() {
+            let _ = writeln!(o, "人工核查清单：");
+        }
+    }
+    for (i, item) in c.checklist.iter().enumerate() {
+        let _ = writeln!(o, "  {}. {}", i + 1, item.zh);
+    }
+    cell_text(o.trim_end())
+}
+
+fn header_format() -> Format {
+    Format::new()
+        .set_bold()
+        .set_text_wrap()
+        .set_align(FormatAlign::VerticalCenter)
+        .set_background_color(Color::RGB(0xD9E1F2))
+        .set_border(FormatBorder::Thin)
+}
+
+fn body_format() -> Format {
+    Format::new()
+        .set_text_wrap()
+        .set_align(FormatAlign::Top)
+        .set_border(FormatBorder::Thin)
+}
+
+fn setup(ws: &mut Worksheet, headers: &[&str], widths: &[f64], rows: u32) -> Result<()> {
+    let hf = header_format();
+    for (i, (h, w)) in headers.iter().zip(widths).enumerate() {
+        let col = i as u16;
+        ws.write_string_with_format(0, col, *h, &hf)?;
+        ws.set_column_width(col, *w)?;
+    }
+    ws.set_freeze_panes(1, 0)?;
+    ws.autofilter(0, 0, rows.max(1), headers.len() as u16 - 1)?;
+    ws.set_landscape();
+    ws.set_repeat_rows(0, 0)?;
+    Ok(())
+}
+
+/// Renders `assessment-record.xlsx`.
+pub fn render(input: &ReportInput<'_>) -> Result<Vec<Output>> {
+    let r = input.results;
+    let mut wb = Workbook::new();
+    let created = chrono::DateTime::parse_from_rfc3339(&r.scan.finished_at)
+        .with_context(|| format!("scan.finished_at `{}` is not RFC 3339", r.scan.finished_at))?
+        .with_timezone(&chrono::Utc);
+    use chrono::{Datelike, Timelike};
+    let when = ExcelDateTime::from_ymd(
+        created.year() as u16,
+        created.month() as u8,
+        created.day() as u8,
+    )?
+    .and_hms(
+        created.hour() as u16,
+        created.minute() as u8,
+        created.second() as f64,
+    )?;
+    let props = DocProperties::new()
+        .set_title(format!("测评记录表 — {}", r.framework.name))
+        .set_subject(format!(
+            "{} / {} / {}",
+            r.scan.provider,
+            r.scan.partition,
+            r.scan.accounts.join(",")
+        ))
+        .set_author(format!("{} {}", r.tool.name, r.tool.version))
+        .set_comment(format!("pack {}", r.scan.pack_digest))
+        .set_creation_datetime(&when);
+    wb.set_properties(&props);
+
+    let body = body_format();
+    // The record sheet.
+    let ws = wb.add_worksheet();
+    ws.set_name(RECORD_SHEET)?;
+    setup(ws, &RECORD_HEADERS, &RECORD_WIDTHS, r.controls.len() as u32)?;
+    for (i, c) in r.controls.iter().enumerate() {
+        let row = i as u32 + 1;
+        let cat = input.control(c);
+        let requirement = match cat {
+            Some(k) if !k.clause.is_empty() => format!("{}) {}", k.clause, c.requirement),
+            _ => c.requirement.clone(),
+        };
+        let method = cat.map(|k| k.test_method.clone()).unwrap_or_default();
+        let cells = [
+            c.id.clone(),
+            c.layer.clone(),
+            c.control_point.clone(),
+            requirement,
+            method,
+            result_record(input, c),
+        ];
+        for (col, text) in cells.iter().enumerate() {
+            ws.write_string_with_format(row, col as u16, cell_text(text), &body)?;
+        }
+        let vf = body_format()
+            .set_bold()
+            .set_background_color(Color::RGB(verdict_fill(c.verdict)));
+        ws.write_string_with_format(row, 6, c.verdict.zh(), &vf)?;
+        ws.write_string_with_format(row, 7, c.verdict.as_str(), &body)?;
+    }
+
+    // The evidence index.
+    let ws = wb.add_worksheet();
+    ws.set_name(EVIDENCE_SHEET)?;
+    let mut rows: Vec<[String; 11]> = Vec::new();
+    for c in &r.controls {
+        for rule in &c.rules {
+            for res in &rule.resources {
+                let digests: Vec<Option<&String>> = if res.evidence.is_empty() {
+                    vec![None]
+                } else {
+                    res.evidence.iter().map(Some).collect()
+                };
+                for d in digests {
+                    let (locs, recs) = match d {
+                        Some(d) => {
+                            let prefix = format!("{d}#");
+                            let locs: Vec<&str> = res
+                                .locations
+                                .iter()
+                                .filter(|l| l.starts_with(&prefix))
+                                .map(|l| &l[prefix.len()..])
+                                .collect();
+                            (locs.join("\n"), input.evidence.records(d))
+                        }
+                        None => (String::new(), &[][..]),
+                    };
+                    let col = |f: &dyn Fn(&crate::pack::EvidenceRecord) -> String| {
+                        let mut v: Vec<String> = recs.iter().map(f).collect();
+                        v.dedup();
+                        v.join("\n")
+                    };
+                    rows.push([
+                        c.id.clone(),
+                        rule.id.clone(),
+                        res.id.clone(),
+                        res.region.clone(),
+                        status_str(res.status).to_string(),
+                        d.cloned().unwrap_or_default(),
+                        locs,
+                        col(&|x| x.probe.clone()),
+                        col(&|x| format!("{}:{}", x.service, x.operation)),
+                        col(&|x| x.region.clone()),
+                        col(&|x| x.captured_at.clone()),
+                    ]);
+                }
+            }
+        }
+    }
+    setup(ws, &EVIDENCE_HEADERS, &EVIDENCE_WIDTHS, rows.len() as u32)?;
+    for (i, row) in rows.iter().enumerate() {
+        for (col, text) in row.iter().enumerate() {
+            ws.write_string_with_format(i as u32 + 1, col as u16, cell_text(text), &body)?;
+        }
+    }
+
+    // The scan.
+    let ws = wb.add_worksheet();
+    ws.set_name(SCAN_SHEET)?;
+    let mut info: Vec<(String, String)> = vec![
+        (
+            "框架 Framework".into(),
+            format!("{} ({})", r.framework.name, r.framework.id),
+        ),
+        ("标准 Standard".into(), r.framework.standard.clone()),
+        (
+            "测评项依据 Test items".into(),
+            r.framework.test_items.clone(),
+        ),
+        ("云服务商 Provider".into(), r.scan.provider.clone()),
+        ("分区 Partition".into(), r.scan.partition.clone()),
+        ("账号 Accounts".into(), r.scan.accounts.join("\n")),
+        ("区域 Regions".into(), r.scan.regions.join("\n")),
+        ("开始时间 Started".into(), r.scan.started_at.clone()),
+        ("结束时间 Finished".into(), r.scan.finished_at.clone()),
+        ("证据包摘要 Pack digest".into(), r.scan.pack_digest.clone()),
+        (
+            "文档转换 Document conversion".into(),
+            r.scan.document_conversion.clone(),
+        ),
+        (
+            "工具 Tool".into(),
+            format!("{} {}", r.tool.name, r.tool.version),
+        ),
+        ("结果格式 Results schema".into(), r.schema.clone()),
+        ("测评项总数 Items".into(), r.summary.total.to_string()),
+    ];
+    for v in Verdict::ALL {
+        info.push((
+            format!("{} {}", v.zh(), v.as_str()),
+            r.summary.get(v).to_string(),
+        ));
+    }
+    setup(
+        ws,
+        &["项目 Field", "内容 Value"],
+        &[30.0, 80.0],
+        info.len() as u32,
+    )?;
+    for (i, (k, v)) in info.iter().enumerate() {
+        ws.write_string_with_format(i as u32 + 1, 0, k, &body)?;
+        ws.write_string_with_format(i as u32 + 1, 1, v, &body)?;
+    }
+
+    Ok(vec![Output {
+        name: FILE,
+        bytes: wb.save_to_buffer()?,
+    }])
+}
