@@ -29,6 +29,7 @@ fn check(cond: &str, doc: &Value) -> Truth {
             region: "cn-north-1",
             account: "123",
             params: &params,
+            resource: doc,
         },
     };
     eval(&c, &node, &NoJoins, &mut Trace::default())
@@ -121,6 +122,15 @@ fn record_keys_region_account_param() {
         check(r#"{ path = "$.other", same_as = "account" }"#, &d),
         False
     );
+}
+
+#[test]
+fn resource_keys_reach_the_judged_resource_from_inside_quantifiers() {
+    let d = json!({"groupId": "sg-1", "perms": [{"groups": [{"groupId": "sg-1"}]}, {"groups": [{"groupId": "sg-2"}]}]});
+    let self_ref = r#"{ any = "$.perms[*]", check = { any = "$.groups[*]", check = { path = "$.groupId", same_as = "resource.$.groupId" } } }"#;
+    assert_eq!(check(self_ref, &d), True);
+    let d2 = json!({"groupId": "sg-9", "perms": [{"groups": [{"groupId": "sg-1"}]}]});
+    assert_eq!(check(self_ref, &d2), False);
 }
 
 #[test]

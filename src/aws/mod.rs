@@ -237,10 +237,22 @@ pub async fn scan(opts: &AwsOptions, catalog: &ProbeCatalog, pack_dir: &Path) ->
     } else {
         opts.regions.clone()
     };
-    for r in &regions {
-        if partition_of_region(r) != sched.partition {
-            bail!("region {r} is not in partition {} (the caller's ARN says {}); scan one partition at a time", partition_of_region(r), sched.partition);
+    if let Some(r) = regions
+        .iter()
+        .find(|r| partition_of_region(r) != sched.partition)
+    {
+        // Keep what was collected (the identity call) before refusing.
+        let mut w = writer.lock().expect("writer lock");
+        for run in sched.runs.lock().expect("runs lock").values() {
+            w.add_probe_run(run.clone());
         }
+        w.scan_mut().finished_at = now_rfc3339();
+        w.write_manifest()?;
+        bail!(
+            "region {r} belongs to partition {}, but the caller's ARN says {}; scan one partition at a time (nothing else was collected; the pack holds the identity call)",
+            partition_of_region(r),
+            sched.partition
+        );
     }
     {
         let mut w = writer.lock().expect("writer lock");

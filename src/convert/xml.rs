@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 pub const XML_CONVERSION: &str = "dengbao-xml/1";
 
 /// Element names that are always lists, because S3 writes them flattened (repeated without a wrapper)
-/// or wrapped by a plural parent.
+/// or wrapped by a plural parent, and RDS wraps its list members in singular names.
 pub const ALWAYS_LIST_ELEMENTS: &[&str] = &[
     "Bucket",
     "Rule",
@@ -42,6 +42,15 @@ pub const ALWAYS_LIST_ELEMENTS: &[&str] = &[
     "TopicConfiguration",
     "QueueConfiguration",
     "CloudFunctionConfiguration",
+    // RDS (query protocol) wraps list members in singular names rather than <member>.
+    "DBInstance",
+    "DBSnapshot",
+    "DBSecurityGroupMembership",
+    "VpcSecurityGroupMembership",
+    "DBParameterGroup",
+    "OptionGroupMembership",
+    "DBSubnetGroup",
+    "Subnet",
 ];
 
 const WRAPPED_ITEM_NAMES: &[&str] = &["item", "member", "entry"];

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: small packs and rule sets built in temp directories.
 #![allow(dead_code)]
 
+pub mod moto;
+
 use dengbao::catalog::Catalog;
 use dengbao::embedded::SourceFile;
 use dengbao::pack::{

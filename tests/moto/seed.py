@@ -172,7 +172,7 @@ class Seeder:
         return gid
 
     def instance(self, region: str, subnet_id: str, name: str, sg_ids: list | None, encrypted: bool, ami: str,
-                 kms_key_id: str | None = None) -> str:
+                 kms_key_id: str | None = None, key_name: str | None = None) -> str:
         """An instance whose root volume is (un)encrypted. Give kms_key_id with encrypted: without it moto
         creates alias/aws/ebs as a KeyManager=CUSTOMER key with rotation off, an extra key to judge."""
         ec2 = self.client("ec2", region)
@@ -191,6 +191,8 @@ class Seeder:
         )
         if sg_ids:
             kwargs["SecurityGroupIds"] = sg_ids
+        if key_name:
+            kwargs["KeyName"] = key_name
         return ec2.run_instances(**kwargs)["Instances"][0]["InstanceId"]
 
     def volume(self, region: str, name: str, encrypted: bool, kms_key_id: str | None = None) -> str:
@@ -311,6 +313,18 @@ class Seeder:
         if targets.get("FailedEntryCount"):
             raise RuntimeError(f"put_targets failed: {targets['FailedEntries']}")
         return {"TopicArn": topic, "SubscriptionArn": sub, "RuleArn": rule_arn, "RuleName": f"{prefix}-guardduty-findings"}
+
+    def instance_alerting(self, region: str, prefix: str) -> dict:
+        """An EventBridge rule on RunInstances/StartInstances/RebootInstances calls, to an SNS topic."""
+        sns = self.client("sns", region)
+        events = self.client("events", region)
+        topic = sns.create_topic(Name=f"{prefix}-instance-changes")["TopicArn"]
+        name = f"{prefix}-instance-lifecycle"
+        pattern = {"source": ["aws.ec2"], "detail-type": ["AWS API Call via CloudTrail"],
+                   "detail": {"eventName": ["RunInstances", "StartInstances", "RebootInstances"]}}
+        rule_arn = events.put_rule(Name=name, EventPattern=json.dumps(pattern), State="ENABLED")["RuleArn"]
+        events.put_targets(Rule=name, Targets=[{"Id": "sns-ops", "Arn": topic}])
+        return {"RuleArn": rule_arn, "TopicArn": topic}
 
     def password_policy(self, strong: bool) -> dict:
         iam = self.client("iam", BJ)
@@ -602,8 +616,10 @@ class Seeder:
             vpc_ids = [vpc.get("VpcId")] + [v["VpcId"] for v in default_vpc]
             flows = {v: A(f"ec2.CreateFlowLogs {r} {v}", lambda r=r, v=v: self.flow_log(r, v, "ALL", "/dengbao/vpc-flow-logs", flow_role), True)
                      for v in vpc_ids}
-            inst = A(f"ec2 instance {r}", lambda r=r, vpc=vpc, sg=sg, ami=ami, short=short: self.instance(
-                r, vpc.get("SubnetId"), f"dengbao-clean-{short}-web", [sg], True, ami, karn[r]), True)
+            key_name = A(f"ec2.CreateKeyPair {r}", lambda ec2=ec2, short=short: ec2.create_key_pair(
+                KeyName=f"dengbao-clean-{short}-ops")["KeyName"], True)
+            inst = A(f"ec2 instance {r}", lambda r=r, vpc=vpc, sg=sg, ami=ami, short=short, key_name=key_name: self.instance(
+                r, vpc.get("SubnetId"), f"dengbao-clean-{short}-web", [sg], True, ami, karn[r], key_name), True)
             A(f"ec2.EnableEbsEncryptionByDefault {r}", lambda ec2=ec2: ec2.enable_ebs_encryption_by_default(), True)
             vol = A(f"ec2 volume {r}", lambda r=r, short=short: self.volume(r, f"dengbao-clean-{short}-data", True, karn[r]), True)
             snap = A(f"ec2 snapshot {r}", lambda r=r, vol=vol, short=short: self.snapshot(r, vol, f"dengbao-clean-{short}-data"), True)
@@ -619,6 +635,13 @@ class Seeder:
             BJ, "dengbao-clean-main", buckets[BJ], True, True, karn[BJ], True, True), True))
         self.put("rds", A("rds multi-az", lambda: self.db(BJ, "dengbao-clean-ha", True, True, karn[BJ])))
         self.put("alerting", {BJ: A("events+sns guardduty alerting", lambda: self.guardduty_alerting(BJ, "dengbao-clean", account))})
+        # Alerts on instance launch/start/reboot in every region, and audit data aggregated.
+        self.put("alerting.instance_lifecycle", {r: A(f"events instance lifecycle {r}", lambda r=r: self.instance_alerting(
+            r, "dengbao-clean"), True) for r in REGIONS})
+        self.put("config.aggregator", A("config.PutConfigurationAggregator", lambda: self.client("config", BJ).put_configuration_aggregator(
+            ConfigurationAggregatorName="dengbao-clean-aggregator",
+            AccountAggregationSources=[{"AccountIds": [account], "AllAwsRegions": True}],
+        )["ConfigurationAggregator"]["ConfigurationAggregatorArn"], True))
 
     def empty(self) -> None:
         self.account_id()

@@ -28,6 +28,7 @@ pub fn function(probe: &str) -> Option<fn(Call) -> CallFuture> {
         "aws.ec2.describe_flow_logs" => |c| Box::pin(describe_flow_logs(c)),
         "aws.ec2.describe_internet_gateways" => |c| Box::pin(describe_internet_gateways(c)),
         "aws.ec2.describe_route_tables" => |c| Box::pin(describe_route_tables(c)),
+        "aws.ec2.describe_network_interfaces" => |c| Box::pin(describe_network_interfaces(c)),
         _ => return None,
     })
 }
@@ -304,6 +305,21 @@ async fn describe_route_tables(c: Call) -> PageResult {
         .ec2
         .describe_route_tables()
         .max_results(100)
+        .set_next_token(c.token)
+        .customize()
+        .interceptor(c.rec)
+        .send()
+        .await
+        .map_err(failure)?;
+    Ok(o.next_token)
+}
+
+async fn describe_network_interfaces(c: Call) -> PageResult {
+    let o = c
+        .clients
+        .ec2
+        .describe_network_interfaces()
+        .max_results(1000)
         .set_next_token(c.token)
         .customize()
         .interceptor(c.rec)

@@ -1,0 +1,252 @@
+//! Every machine-judged MLPS item on AWS reaches its verdict levels on moto-built states.
+//!
+//! Scenarios (tests/moto/seed.py): `clean`, `mixed`, `empty`; tweaks (tests/moto/tweaks.py) change one
+//! thing on top of `clean`. Two moto limits are pinned here so a change in them is noticed: the root
+//! user's MFA cannot be enabled (L3-CES2-01 is 不符合 everywhere), and CloudWatch's CBOR protocol is not
+//! emulated (L3-SMC2-04 is 无法判定, naming the cause). Both are judged on synthetic packs in
+//! tests/aws_rules_offline.rs.
+
+mod common;
+use common::moto::*;
+use dengbao::results::Results;
+use dengbao::verdict::Verdict::{self, *};
+
+const KEYS: (&str, &str) = ("testing", "testing");
+
+fn scanned(m: &Moto, extra: &[&str]) -> Results {
+    let d = tempfile::tempdir().unwrap();
+    let (code, log) = scan(&m.endpoint, d.path(), KEYS, extra);
+    assert_eq!(code, 0, "{log}");
+    results(d.path())
+}
+
+fn expect(r: &Results, scenario: &str, table: &[(&str, Verdict)]) {
+    let mut wrong = Vec::new();
+    for (id, want) in table {
+        let c = control(r, id);
+        if c.verdict != *want {
+            wrong.push(format!(
+                "{scenario} {id}: expected {want}, got {} — {:?}",
+                c.verdict,
+                c.reasons.iter().map(|x| &x.en).collect::<Vec<_>>()
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+}
+
+#[test]
+fn clean_estate() {
+    let Some(m) = moto() else { return };
+    let _g = MOTO.lock().unwrap_or_else(|e| e.into_inner());
+    seed(&m, &m.endpoint, &["clean"]);
+    let r = scanned(&m, &[]);
+    expect(
+        &r,
+        "clean",
+        &[
+            ("L3-PES2-01", Compliant),
+            ("L3-CNS2-02", Compliant),
+            ("L3-CNS2-04", Compliant),
+            ("L3-ABS2-01", Compliant),
+            ("L3-ABS2-02", Compliant),
+            ("L3-ABS2-03", Compliant),
+            ("L3-ABS2-04", Compliant),
+            ("L3-ABS2-05", Compliant),
+            ("L3-ABS2-06", Compliant),
+            ("L3-ABS2-07", Compliant),
+            ("L3-CES2-03", Compliant),
+            ("L3-CES2-05", Compliant),
+            ("L3-CES2-06", Compliant),
+            ("L3-CES2-09", Compliant),
+            ("L3-CES2-10", Compliant),
+            ("L3-CES2-13", Compliant),
+            ("L3-CES2-15", Compliant),
+            ("L3-CES2-16", Compliant),
+            ("L3-SMC2-02", Compliant),
+            ("L3-SMC2-03", Compliant),
+            ("L3-MMS2-01", Compliant),
+            // moto limits (see the module comment).
+            ("L3-CES2-01", NonCompliant),
+            ("L3-SMC2-04", Error),
+        ],
+    );
+    let smc4 = control(&r, "L3-SMC2-04");
+    assert!(
+        smc4.reasons.iter().any(|x| x.en.contains("HTTP404")),
+        "{:?}",
+        smc4.reasons
+    );
+}
+
+#[test]
+fn mixed_estate() {
+    let Some(m) = moto() else { return };
+    let _g = MOTO.lock().unwrap_or_else(|e| e.into_inner());
+    seed(&m, &m.endpoint, &["mixed"]);
+    let r = scanned(&m, &[]);
+    expect(
+        &r,
+        "mixed",
+        &[
+            ("L3-ABS2-03", PartiallyCompliant),
+            ("L3-ABS2-04", PartiallyCompliant),
+            ("L3-ABS2-05", PartiallyCompliant),
+            ("L3-ABS2-06", PartiallyCompliant),
+            ("L3-ABS2-07", Compliant),
+            ("L3-CES2-03", PartiallyCompliant),
+            ("L3-CES2-05", PartiallyCompliant),
+            ("L3-CES2-06", PartiallyCompliant),
+            ("L3-CES2-09", NonCompliant),
+            ("L3-CES2-13", PartiallyCompliant),
+            ("L3-CES2-16", PartiallyCompliant),
+            ("L3-SMC2-02", PartiallyCompliant),
+            ("L3-SMC2-03", PartiallyCompliant),
+            ("L3-CNS2-02", Compliant),
+            // Open groups that are not on a public interface are context, not a finding.
+            ("L3-ABS2-01", Compliant),
+        ],
+    );
+    let abs1 = control(&r, "L3-ABS2-01");
+    assert!(
+        abs1.rules.iter().any(|x| x.context && x.failed > 0),
+        "the unexposed open groups are reported as context"
+    );
+    // Only what the account owns is judged: moto's DescribeSnapshots ignores OwnerIds=self.
+    for rule in &control(&r, "L3-CES2-09").rules {
+        assert!(rule.resources.iter().all(|x| !x.id.is_empty()));
+    }
+}
+
+#[test]
+fn empty_estate() {
+    let Some(m) = moto() else { return };
+    let _g = MOTO.lock().unwrap_or_else(|e| e.into_inner());
+    seed(&m, &m.endpoint, &["empty"]);
+    let r = scanned(&m, &[]);
+    expect(
+        &r,
+        "empty",
+        &[
+            ("L3-PES2-01", NotApplicable),
+            ("L3-CNS2-02", NotApplicable),
+            ("L3-CNS2-04", NotApplicable),
+            ("L3-ABS2-02", NotApplicable),
+            ("L3-ABS2-03", NonCompliant),
+            ("L3-ABS2-04", NonCompliant),
+            ("L3-ABS2-05", NonCompliant),
+            ("L3-ABS2-06", NonCompliant),
+            ("L3-ABS2-07", NonCompliant),
+            ("L3-CES2-03", NotApplicable),
+            ("L3-CES2-05", NonCompliant),
+            ("L3-CES2-06", NonCompliant),
+            ("L3-CES2-09", PartiallyCompliant),
+            ("L3-CES2-10", NotApplicable),
+            ("L3-CES2-13", PartiallyCompliant),
+            ("L3-CES2-15", NotApplicable),
+            ("L3-CES2-16", NotApplicable),
+            ("L3-SMC2-03", NonCompliant),
+            ("L3-MMS2-01", NonCompliant),
+        ],
+    );
+}
+
+#[test]
+fn tweaks_reach_the_remaining_levels() {
+    let Some(m) = moto() else { return };
+    let _g = MOTO.lock().unwrap_or_else(|e| e.into_inner());
+    let cases: &[(&str, &[(&str, Verdict)])] = &[
+        // An internet-facing group opening SSH to 0.0.0.0/0 and ::/0.
+        ("expose-admin", &[("L3-ABS2-01", PartiallyCompliant)]),
+        // All traffic from anywhere behind an allow-all ACL: no effective boundary.
+        ("expose-all", &[("L3-ABS2-01", NonCompliant)]),
+        ("single-region-trail", &[("L3-ABS2-07", PartiallyCompliant)]),
+        (
+            "unencrypted-snapshot",
+            &[("L3-CES2-09", PartiallyCompliant)],
+        ),
+        (
+            "default-vpc-instance",
+            &[
+                ("L3-CNS2-02", PartiallyCompliant),
+                ("L3-ABS2-02", PartiallyCompliant),
+            ],
+        ),
+    ];
+    for (name, table) in cases {
+        seed(&m, &m.endpoint, &["clean"]);
+        tweak(&m, name);
+        let r = scanned(&m, &[]);
+        expect(&r, name, table);
+    }
+}
+
+#[test]
+fn hong_kong_is_outside_the_mainland() {
+    let Some(m) = moto() else { return };
+    let _g = MOTO.lock().unwrap_or_else(|e| e.into_inner());
+    seed(&m, &m.endpoint, &["empty"]);
+    let t = tweak(&m, "hk-bucket");
+    let d = tempfile::tempdir().unwrap();
+    let (code, log) = scan(&m.endpoint, d.path(), KEYS, &["--regions", "ap-east-1"]);
+    assert_eq!(code, 0, "{log}");
+    let r = results(d.path());
+    assert_eq!(
+        r.scan.partition, "aws",
+        "the partition comes from the caller's ARN"
+    );
+    expect(
+        &r,
+        "hk",
+        &[("L3-PES2-01", NonCompliant), ("L3-CES2-10", NonCompliant)],
+    );
+    let bucket = t["created"]["bucket"].as_str().unwrap();
+    assert!(failing(&r, "L3-PES2-01", "aws-buckets-in-mainland").contains(&bucket.to_string()));
+}
+
+#[test]
+fn regions_must_match_the_partition() {
+    let Some(m) = moto() else { return };
+    let _g = MOTO.lock().unwrap_or_else(|e| e.into_inner());
+    let d = tempfile::tempdir().unwrap();
+    let (code, log) = scan(
+        &m.endpoint,
+        d.path(),
+        KEYS,
+        &["--regions", "cn-north-1,ap-east-1"],
+    );
+    assert_eq!(code, 1, "{log}");
+    assert!(
+        log.contains("region ap-east-1 belongs to partition aws, but the caller's ARN says aws-cn"),
+        "{log}"
+    );
+    assert!(
+        dengbao::pack::verify(&d.path().join("pack"))
+            .unwrap()
+            .is_ok(),
+        "what was collected is kept, verifiable"
+    );
+}
+
+#[test]
+fn unreadable_evidence_makes_every_mapped_item_an_error() {
+    // No moto: a closed port. Every machine-judged item must say 无法判定, none may pass.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let d = tempfile::tempdir().unwrap();
+    let (code, _) = scan(
+        &format!("http://127.0.0.1:{port}"),
+        d.path(),
+        KEYS,
+        &["--max-attempts", "1", "--timeout", "5"],
+    );
+    assert_eq!(code, 3);
+    let r = results(d.path());
+    let loaded = dengbao::cli::load(None, None, "mlps2-l3-cloud").unwrap();
+    for m in loaded.rules.mappings.iter().filter(|m| m.provider == "aws") {
+        assert_eq!(control(&r, &m.control).verdict, Error, "{}", m.control);
+    }
+}

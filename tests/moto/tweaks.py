@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Small changes applied on top of a seeded estate (usually `clean`), one verdict level at a time.
+
+    tweaks.py --endpoint http://127.0.0.1:PORT TWEAK
+
+Prints a JSON summary of what it created. boto3 only (a separate, mutating client: never dengbao).
+
+Tweaks:
+  expose-admin          a public instance (cn-north-1) behind a group opening SSH to 0.0.0.0/0 and ::/0
+  expose-all            a public instance behind a group allowing all traffic from 0.0.0.0/0, in a subnet
+                        whose network ACL allows all (the default ACL)
+  hk-bucket             a bucket and a volume in ap-east-1 (Hong Kong: outside the mainland), in the global
+                        `aws` partition (moto keeps partitions apart, as AWS does; scan with --regions ap-east-1)
+  single-region-trail   the clean multi-region trail becomes single-region
+  unencrypted-snapshot  an unencrypted volume and its snapshot in cn-north-1
+  default-vpc-instance  an instance in cn-north-1's default VPC
+"""
+import argparse
+import json
+import os
+
+import boto3
+
+BJ = "cn-north-1"
+
+
+def client(args, service, region=BJ):
+    return boto3.client(service, region_name=region, endpoint_url=args.endpoint,
+                        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
+                        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"))
+
+
+def ami(ec2):
+    images = ec2.describe_images(Owners=["amazon"])["Images"]
+    if images:
+        return images[0]["ImageId"]
+    return ec2.register_image(Name="dengbao-tweak-base", RootDeviceName="/dev/xvda",
+                              BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 8}}])["ImageId"]
+
+
+def public_instance(args, name, permissions):
+    ec2 = client(args, "ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.90.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.90.1.0/24")["Subnet"]["SubnetId"]
+    sg = ec2.create_security_group(GroupName=name, Description=name, VpcId=vpc)["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=permissions)
+    # Flow log so the rest of the clean estate stays clean.
+    inst = ec2.run_instances(ImageId=ami(ec2), MinCount=1, MaxCount=1, InstanceType="t3.micro",
+                             KeyName=ec2.create_key_pair(KeyName=f"{name}-key")["KeyName"],
+                             NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": subnet, "Groups": [sg],
+                                                 "AssociatePublicIpAddress": True}])["Instances"][0]
+    eni = inst["NetworkInterfaces"][0]["NetworkInterfaceId"]
+    alloc = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    ec2.associate_address(AllocationId=alloc, NetworkInterfaceId=eni)
+    return {"vpc": vpc, "subnet": subnet, "security_group": sg, "instance": inst["InstanceId"], "eni": eni}
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--endpoint", required=True)
+    p.add_argument("tweak")
+    args = p.parse_args()
+    t = args.tweak
+    if t == "expose-admin":
+        out = public_instance(args, "dengbao-tweak-ssh-open", [
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
+             "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}])
+    elif t == "expose-all":
+        out = public_instance(args, "dengbao-tweak-all-open", [
+            {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    elif t == "hk-bucket":
+        account = client(args, "sts").get_caller_identity()["Account"]
+        name = f"dengbao-tweak-hk-{account}"
+        client(args, "s3", "ap-east-1").create_bucket(
+            Bucket=name, CreateBucketConfiguration={"LocationConstraint": "ap-east-1"})
+        vol = client(args, "ec2", "ap-east-1").create_volume(AvailabilityZone="ap-east-1a", Size=8, Encrypted=True)["VolumeId"]
+        out = {"bucket": name, "volume": vol}
+    elif t == "single-region-trail":
+        ct = client(args, "cloudtrail")
+        trails = [x for x in ct.describe_trails()["trailList"] if x.get("IsMultiRegionTrail")]
+        for x in trails:
+            ct.update_trail(Name=x["Name"], IsMultiRegionTrail=False)
+        out = {"trails": [x["Name"] for x in trails]}
+    elif t == "unencrypted-snapshot":
+        ec2 = client(args, "ec2")
+        vol = ec2.create_volume(AvailabilityZone=f"{BJ}a", Size=8, Encrypted=False)["VolumeId"]
+        snap = ec2.create_snapshot(VolumeId=vol, Description="dengbao tweak unencrypted")["SnapshotId"]
+        out = {"volume": vol, "snapshot": snap}
+    elif t == "default-vpc-instance":
+        ec2 = client(args, "ec2")
+        default = [v for v in ec2.describe_vpcs()["Vpcs"] if v.get("IsDefault")][0]["VpcId"]
+        subnet = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [default]}])["Subnets"][0]["SubnetId"]
+        sg = ec2.create_security_group(GroupName="dengbao-tweak-legacy", Description="legacy", VpcId=default)["GroupId"]
+        inst = ec2.run_instances(ImageId=ami(ec2), MinCount=1, MaxCount=1, InstanceType="t3.micro", SubnetId=subnet,
+                                 SecurityGroupIds=[sg], KeyName=ec2.create_key_pair(KeyName="dengbao-tweak-legacy")["KeyName"],
+                                 BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 8, "Encrypted": True}}])
+        out = {"vpc": default, "instance": inst["Instances"][0]["InstanceId"]}
+    else:
+        raise SystemExit(f"unknown tweak {t}")
+    print(json.dumps({"tweak": t, "created": out}))
+
+
+if __name__ == "__main__":
+    main()
