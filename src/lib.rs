@@ -11,6 +11,7 @@
 //!   [`engine`] evaluates a pack against them and produces [`results`].
 //! * [`report`] renders results for people and machines: HTML, XLSX, CSV, Markdown and OCSF.
 
+pub mod aliyun;
 pub mod aws;
 pub mod catalog;
 pub mod cli;

@@ -16,6 +16,26 @@
 //! description = "Who may create volumes from each snapshot (group `all` = public)."
 //! ```
 //!
+//! Alibaba Cloud files (`provider = "aliyun"`) also name the product's OpenAPI version and endpoint, and a
+//! probe says how its answers are paged, so a collector needs no Rust per probe:
+//!
+//! ```toml
+//! provider = "aliyun"
+//! service = "ecs"                             # the product code (RAM actions are `ecs:…`)
+//! api_version = "2014-05-26"
+//! endpoint = "ecs.{region}.aliyuncs.com"      # `{region}` is the call's region; no `{region}` = one central endpoint
+//! endpoints = { cn-hangzhou = "ecs-cn-hangzhou.aliyuncs.com" }   # optional per-region exceptions
+//!
+//! [[probe]]
+//! id = "aliyun.ecs.describe_disks"
+//! operation = "DescribeDisks"
+//! scope = "regional"                          # regional calls carry `RegionId` (see `region_param`)
+//! iam_action = "ecs:DescribeDisks"
+//! parameters = { MaxResults = 500 }
+//! pagination = { style = "token" }            # NextToken/MaxResults; or { style = "page" }: PageNumber/PageSize/TotalCount
+//! description = "Cloud disks: encryption, KMS key, zone."
+//! ```
+//!
 //! The manifests drive `dengbao probes list`, the least-privilege policy of `dengbao iam-policy`, the
 //! read-only guard's allow-list, and `rules check` (a rule may only read declared probes).
 
@@ -55,6 +75,83 @@ pub struct FanOut {
     pub home_region: Option<String>,
 }
 
+/// How an Alibaba Cloud probe's answers are paged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PageStyle {
+    /// `PageNumber`/`PageSize` in, `TotalCount` out: the next page while page × size < total.
+    Page,
+    /// A continuation token: `NextToken`/`MaxResults`, or `Marker`/`MaxItems` with `IsTruncated`.
+    Token,
+}
+
+/// A probe's pagination, with the parameter and field names its API uses (defaults in brackets).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pagination {
+    pub style: PageStyle,
+    /// `page`: the page-number parameter [`PageNumber`].
+    #[serde(default)]
+    pub page: Option<String>,
+    /// `page`: the page-size parameter [`PageSize`]; its value comes from `parameters`.
+    #[serde(default)]
+    pub size: Option<String>,
+    /// `page`: JSONPath of the total in the answer [`$.TotalCount`].
+    #[serde(default)]
+    pub total: Option<String>,
+    /// `token`: the request parameter carrying the token [`NextToken`].
+    #[serde(default)]
+    pub token: Option<String>,
+    /// `token`: JSONPath of the next token in the answer [`$.NextToken`].
+    #[serde(default)]
+    pub next: Option<String>,
+    /// `token`: JSONPath of a flag saying more pages follow (`$.IsTruncated`); without it a non-empty
+    /// token is enough.
+    #[serde(default)]
+    pub truncated: Option<String>,
+}
+
+impl Pagination {
+    pub fn page_param(&self) -> &str {
+        self.page.as_deref().unwrap_or("PageNumber")
+    }
+    pub fn size_param(&self) -> &str {
+        self.size.as_deref().unwrap_or("PageSize")
+    }
+    pub fn total_path(&self) -> &str {
+        self.total.as_deref().unwrap_or("$.TotalCount")
+    }
+    pub fn token_param(&self) -> &str {
+        self.token.as_deref().unwrap_or("NextToken")
+    }
+    pub fn next_path(&self) -> &str {
+        self.next.as_deref().unwrap_or("$.NextToken")
+    }
+}
+
+/// The OpenAPI facts of an Alibaba Cloud product, from the head of its probe file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApiInfo {
+    /// e.g. `2014-05-26` (sent as `x-acs-version`).
+    pub version: String,
+    /// Host template, e.g. `ecs.{region}.aliyuncs.com`.
+    pub endpoint: String,
+    /// Per-region exceptions to `endpoint`.
+    pub endpoints: BTreeMap<String, String>,
+    /// Request parameter naming the region on regional calls (`RegionId`; empty = none).
+    pub region_param: String,
+}
+
+impl ApiInfo {
+    /// The host serving `region`.
+    pub fn host(&self, region: &str) -> String {
+        self.endpoints
+            .get(region)
+            .cloned()
+            .unwrap_or_else(|| self.endpoint.replace("{region}", region))
+    }
+}
+
 /// One probe.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -75,12 +172,18 @@ pub struct ProbeSpec {
     /// `ReplicationConfigurationNotFoundError`.
     #[serde(default)]
     pub absent_codes: Vec<String>,
+    /// Alibaba Cloud: how answers are paged (none = one call).
+    #[serde(default)]
+    pub pagination: Option<Pagination>,
     pub description: String,
     /// Filled from the file.
     #[serde(skip)]
     pub provider: String,
     #[serde(skip)]
     pub service: String,
+    /// Alibaba Cloud: the product's API version and endpoints (from the file).
+    #[serde(skip)]
+    pub api: Option<ApiInfo>,
 }
 
 fn default_page_token() -> String {
@@ -92,7 +195,43 @@ fn default_page_token() -> String {
 struct ProbeFile {
     provider: String,
     service: String,
+    #[serde(default)]
+    api_version: Option<String>,
+    #[serde(default)]
+    endpoint: Option<String>,
+    #[serde(default)]
+    endpoints: BTreeMap<String, String>,
+    #[serde(default)]
+    region_param: Option<String>,
     probe: Vec<toml::Spanned<ProbeSpec>>,
+}
+
+impl ProbeFile {
+    /// The product's API facts: required for Alibaba Cloud, refused elsewhere.
+    fn api(&self, at: &str) -> Result<Option<ApiInfo>> {
+        let given = self.api_version.is_some()
+            || self.endpoint.is_some()
+            || !self.endpoints.is_empty()
+            || self.region_param.is_some();
+        if self.provider != "aliyun" {
+            if given {
+                bail!("{at}: api_version, endpoint, endpoints and region_param are for provider aliyun");
+            }
+            return Ok(None);
+        }
+        let (Some(version), Some(endpoint)) = (&self.api_version, &self.endpoint) else {
+            bail!("{at}: an aliyun probe file names the product's `api_version` and `endpoint`");
+        };
+        Ok(Some(ApiInfo {
+            version: version.clone(),
+            endpoint: endpoint.clone(),
+            endpoints: self.endpoints.clone(),
+            region_param: self
+                .region_param
+                .clone()
+                .unwrap_or_else(|| "RegionId".to_string()),
+        }))
+    }
 }
 
 /// Every declared probe, by id.
@@ -113,12 +252,21 @@ impl ProbeCatalog {
         let mut cat = ProbeCatalog::default();
         for f in files {
             let parsed: ProbeFile = toml::from_str(&f.text).map_err(|e| toml_error(f, &e))?;
+            let api = parsed.api(&f.display)?;
             for p in parsed.probe {
                 let (line, _) = line_col(&f.text, p.span().start);
                 let at = format!("{}:{line}", f.display);
                 let mut spec = p.into_inner();
                 spec.provider = parsed.provider.clone();
                 spec.service = parsed.service.clone();
+                spec.api = api.clone();
+                if spec.pagination.is_some() && api.is_none() {
+                    bail!("{at}: probe {}: `pagination` is for provider aliyun (AWS probes page with `page_token`)", spec.id);
+                }
+                if let Some(pg) = &spec.pagination {
+                    check_pagination(pg, &spec)
+                        .map_err(|m| anyhow::anyhow!("{at}: probe {}: {m}", spec.id))?;
+                }
                 let prefix = format!("{}.{}.", spec.provider, spec.service);
                 if !spec.id.starts_with(&prefix) {
                     bail!("{at}: probe id `{}` must start with `{prefix}`", spec.id);
@@ -166,17 +314,60 @@ impl ProbeCatalog {
     }
 }
 
+fn check_pagination(pg: &Pagination, spec: &ProbeSpec) -> Result<(), String> {
+    let (own, foreign): (&[(&str, bool)], &[(&str, bool)]) = (
+        &[
+            ("page", pg.page.is_some()),
+            ("size", pg.size.is_some()),
+            ("total", pg.total.is_some()),
+        ],
+        &[
+            ("token", pg.token.is_some()),
+            ("next", pg.next.is_some()),
+            ("truncated", pg.truncated.is_some()),
+        ],
+    );
+    let wrong = match pg.style {
+        PageStyle::Page => foreign,
+        PageStyle::Token => own,
+    };
+    if let Some((name, _)) = wrong.iter().find(|(_, set)| *set) {
+        return Err(format!(
+            "`{name}` does not belong to pagination style {:?}",
+            pg.style
+        )
+        .to_lowercase());
+    }
+    for path in [&pg.total, &pg.next, &pg.truncated].into_iter().flatten() {
+        crate::rules::path::Query::compile(path)?;
+    }
+    if pg.style == PageStyle::Page && !spec.parameters.contains_key(pg.size_param()) {
+        return Err(format!(
+            "page-style pagination needs the page size in `parameters` ({} = …)",
+            pg.size_param()
+        ));
+    }
+    Ok(())
+}
+
 /// The least-privilege policy covering every probe of `provider`: exactly the actions they declare.
 ///
-/// `Resource` is `*` because list/describe calls are not resource-scoped; the same document works in
-/// every AWS partition (aws, aws-cn, aws-us-gov) and as an Alibaba Cloud RAM policy.
+/// `Resource` is `*` because list/describe calls are not resource-scoped. For AWS the same document works
+/// in every partition (aws, aws-cn, aws-us-gov); for Alibaba Cloud it is a RAM policy (`Version` "1",
+/// actions such as `ecs:DescribeInstances`; RAM statements take no `Sid`).
 pub fn least_privilege_policy(catalog: &ProbeCatalog, provider: &str) -> serde_json::Value {
     let actions: std::collections::BTreeSet<&str> = catalog
         .of_provider(provider)
         .map(|p| p.iam_action.as_str())
         .collect();
+    if provider == "aliyun" {
+        return serde_json::json!({
+            "Version": "1",
+            "Statement": [{ "Effect": "Allow", "Action": actions, "Resource": "*" }],
+        });
+    }
     serde_json::json!({
-        "Version": if provider == "aliyun" { "1" } else { "2012-10-17" },
+        "Version": "2012-10-17",
         "Statement": [{
             "Sid": "DengbaoReadOnlyEvidenceCollection",
             "Effect": "Allow",

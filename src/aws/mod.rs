@@ -8,7 +8,7 @@
 
 mod capture;
 mod ops;
-mod ratelimit;
+pub(crate) mod ratelimit;
 mod scheduler;
 
 pub use capture::{error_from_body, ReadOnlyGuard, Recorder, Refused};

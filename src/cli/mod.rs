@@ -1,5 +1,6 @@
 //! The command line. Each subcommand is a small function over the library.
 
+mod aliyun;
 mod render;
 
 use crate::catalog::Catalog;
@@ -50,10 +51,12 @@ enum LogFormat {
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Provider {
     Aws,
+    Aliyun,
 }
 
-/// Collection options (AWS: the standard configuration chain applies — environment, shared files, SSO,
-/// credential_process, web identity, instance metadata).
+/// Collection options. AWS: the standard configuration chain applies (environment, shared files, SSO,
+/// credential_process, web identity, instance metadata). Alibaba Cloud: ALIBABA_CLOUD_ACCESS_KEY_ID /
+/// _SECRET / _SECURITY_TOKEN, profiles of ~/.aliyun/config.json, the ECS instance RAM role.
 #[derive(Args, Debug, Clone)]
 struct AwsArgs {
     /// Named profile from the shared config/credentials files.
@@ -71,6 +74,9 @@ struct AwsArgs {
     /// Send every call to this endpoint (an emulator such as moto); AWS_ENDPOINT_URL works too.
     #[arg(long, value_name = "URL")]
     endpoint_url: Option<String>,
+    /// Alibaba Cloud: send one product's calls to this endpoint (repeatable), e.g. `ecs=https://ecs-vpc.cn-hangzhou.aliyuncs.com`.
+    #[arg(long = "endpoint", value_name = "PRODUCT=URL")]
+    endpoints: Vec<String>,
     /// Calls in flight at once.
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
@@ -383,6 +389,22 @@ fn run(cmd: Command) -> Result<u8> {
             scan_aws(&aws, &loaded, &out, &scope.scope()?, format.as_ref())
         }
         Command::Scan {
+            demo: false,
+            provider: Some(Provider::Aliyun),
+            out,
+            aws,
+            scope,
+            format,
+            data,
+        } => {
+            let loaded = load(
+                data.mappings.as_deref(),
+                data.probes.as_deref(),
+                &data.framework,
+            )?;
+            aliyun::scan(&aws, &loaded, &out, &scope.scope()?, format.as_ref())
+        }
+        Command::Scan {
             demo,
             out,
             data,
@@ -392,7 +414,7 @@ fn run(cmd: Command) -> Result<u8> {
         } => {
             if !demo {
                 anyhow::bail!(
-                    "give --provider aws (live collection) or --demo (the built-in demo pack)"
+                    "give --provider aws or --provider aliyun (live collection), or --demo (the built-in demo pack)"
                 );
             }
             let loaded = load(
@@ -577,6 +599,9 @@ fn scan_aws(
             pack_dir.display()
         );
     }
+    if !args.endpoints.is_empty() {
+        anyhow::bail!("--endpoint PRODUCT=URL is for --provider aliyun; for AWS use --endpoint-url or AWS_ENDPOINT_URL_<SERVICE>");
+    }
     let opts = crate::aws::AwsOptions {
         profile: args.profile.clone(),
         role_arn: args.role_arn.clone(),
@@ -598,16 +623,40 @@ fn scan_aws(
         .enable_all()
         .build()?;
     let scan = runtime.block_on(crate::aws::scan(&opts, &loaded.probes, &pack_dir))?;
-    let failed_runs = scan
-        .manifest
+    finish_scan(
+        &scan.manifest,
+        scan.calls,
+        scan.records_ok,
+        scan.interrupted,
+        loaded,
+        out,
+        scope,
+        formats,
+    )
+}
+
+/// After a live scan: says what was collected, evaluates the pack, renders reports; the exit code.
+#[allow(clippy::too_many_arguments)]
+fn finish_scan(
+    manifest: &crate::pack::Manifest,
+    calls: u64,
+    records_ok: usize,
+    interrupted: bool,
+    loaded: &Loaded,
+    out: &Path,
+    scope: &crate::engine::Scope,
+    formats: Option<&Formats>,
+) -> Result<u8> {
+    let pack_dir = out.join("pack");
+    let failed_runs = manifest
         .probes
         .iter()
         .filter(|p| p.status == crate::pack::ProbeStatus::Error)
         .count();
     emit_err(&format!(
         "collected {} record(s) from {} call(s); {} probe run(s) failed (see results.json `probes`)\n",
-        scan.manifest.records.len(),
-        scan.calls,
+        manifest.records.len(),
+        calls,
         failed_runs
     ));
     let pack = Pack::open(&pack_dir)?;
@@ -616,15 +665,11 @@ fn scan_aws(
         let evidence = EvidenceSet::from_pack(&pack, &results);
         write_reports(&formats.0, &results, &loaded.catalog, &evidence, out)?;
     }
-    if scan.records_ok == 0 {
+    if records_ok == 0 {
         emit_err("nothing could be collected: check credentials, region and endpoint (the pack records every failure)\n");
         return Ok(EXIT_NOTHING_COLLECTED);
     }
-    Ok(if scan.interrupted {
-        EXIT_INTERRUPTED
-    } else {
-        0
-    })
+    Ok(if interrupted { EXIT_INTERRUPTED } else { 0 })
 }
 
 /// Renders `formats` into `out` and prints the paths written.

@@ -9,6 +9,7 @@
 //! | same as | `path`, `same_as = KEY` | some selected value equals the node's KEY (`account`, `region`, `param.NAME` or a JSONPath), e.g. an owner id equal to the scanned account |
 //! | any address | `path`, `any_address = true` | some selected value is a CIDR meaning every address (`0.0.0.0/0`, `::/0`) |
 //! | ports | `ports = { overlap = [22, 3389] }` or `ports = { all = true }` (+ `from`, `to`, `protocol` or `range` paths) | the rule opens one of those ports / every port |
+//! | admits | `admits = { ports = [22, 3389] }` or `admits = { all = true }` (+ `rules`, default `$.Permissions.Permission[*]`) | an Alibaba Cloud security group, after its priorities, lets any address (`0.0.0.0/0` or `::/0`) reach one of those TCP ports / everything (see [`AdmitsSpec`]) |
 //! | logic | `all_of = [...]`, `any_of = [...]`, `not = {...}` | as named |
 //! | quantifier | `all`, `any` or `none` = a *selection*, and `check = {...}` | every / at least one / no selected item satisfies `check` (`all` over nothing is true) |
 //! | count | `count` = a *selection*, optional `check`, and one of `eq`, `ne`, `gt`, `ge`, `lt`, `le` (a number) | the number of selected items (satisfying `check`) compares so |
@@ -55,6 +56,7 @@ pub struct ConditionSpec {
     pub same_as: Option<String>,
     pub any_address: Option<bool>,
     pub ports: Option<PortsSpec>,
+    pub admits: Option<AdmitsSpec>,
     pub all_of: Option<Vec<Spanned<ConditionSpec>>>,
     pub any_of: Option<Vec<Spanned<ConditionSpec>>>,
     pub not: Option<Box<Spanned<ConditionSpec>>>,
@@ -81,6 +83,31 @@ pub struct PortsSpec {
     pub range: Option<String>,
     /// Path of the protocol (default `$.ipProtocol`); `-1`, `all` and `ALL` mean every protocol and port.
     pub protocol: Option<String>,
+}
+
+/// The `admits` form: what an Alibaba Cloud security group lets in from anywhere, once its rules'
+/// priorities are applied.
+///
+/// The node is a security group as `DescribeSecurityGroupAttribute` answers it; `rules` selects its
+/// rules, read by their documented fields: `Direction` (only `ingress` counts), `Policy` (`Accept`, the
+/// default, or `Drop`, any case), `Priority` (1 = highest, the default; 100 = lowest), `IpProtocol`,
+/// `PortRange` (`22/22`; `-1/-1` = every port) and `SourceCidrIp` / `Ipv6SourceCidrIp`.
+///
+/// For each port and address family, only rules whose source is the whole family (`0.0.0.0/0`, `::/0`)
+/// and whose protocol is `TCP` or `ALL` and range covers the port take part; the one with the smallest
+/// priority number decides, and at equal priority `Drop` wins. So a `Drop` at priority 1 overrides an
+/// `Accept` at priority 1 or 100, while a `Drop` at 100 does not override an `Accept` at 1.
+/// `all = true` asks whether an `Accept` of protocol `ALL` over every port from anywhere is overridden by
+/// no `Drop` from anywhere of equal or higher priority.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdmitsSpec {
+    /// JSONPath of the group's rules (default `$.Permissions.Permission[*]`).
+    pub rules: Option<String>,
+    /// TCP ports: true when any address can reach one of them.
+    pub ports: Option<Vec<u16>>,
+    /// True when any address can reach every port of every protocol.
+    pub all: Option<bool>,
 }
 
 /// What a quantifier or count iterates over.
@@ -153,6 +180,10 @@ pub enum Condition {
     Ports {
         protocol: Query,
         span: PortSpan,
+        want: PortWant,
+    },
+    Admits {
+        rules: Query,
         want: PortWant,
     },
     AllOf(Vec<Condition>),
@@ -270,6 +301,7 @@ pub fn compile(
         ("same_as", s.same_as.is_some()),
         ("any_address", s.any_address.is_some()),
         ("ports", s.ports.is_some()),
+        ("admits", s.admits.is_some()),
         ("all_of", s.all_of.is_some()),
         ("any_of", s.any_of.is_some()),
         ("not", s.not.is_some()),
@@ -308,7 +340,7 @@ pub fn compile(
         });
     }
     if forms.len() != 1 {
-        let known = "eq, ne, same_as, gt, ge, lt, le, in, not_in, contains, matches, exists, any_address, ports, all_of, any_of, not, all, any, none, count";
+        let known = "eq, ne, same_as, gt, ge, lt, le, in, not_in, contains, matches, exists, any_address, ports, admits, all_of, any_of, not, all, any, none, count";
         return if forms.is_empty() {
             err(
                 &span,
@@ -326,7 +358,8 @@ pub fn compile(
             format!("`check` belongs to all / any / none / count, not to `{form}`"),
         );
     }
-    let logic_or_quant = matches!(form, "all_of" | "any_of" | "not" | "ports") || is_quant;
+    let logic_or_quant =
+        matches!(form, "all_of" | "any_of" | "not" | "ports" | "admits") || is_quant;
     if logic_or_quant && s.path.is_some() {
         return err(&span, format!("`{form}` does not take `path`"));
     }
@@ -430,6 +463,25 @@ pub fn compile(
                 span: span_kind,
                 want,
             }
+        }
+        "admits" => {
+            let a = s.admits.as_ref().expect("checked");
+            let want = match (&a.ports, a.all) {
+                (Some(ports), None) if !ports.is_empty() => PortWant::Overlap(ports.clone()),
+                (None, Some(true)) => PortWant::All,
+                _ => {
+                    return err(
+                        &span,
+                        "`admits` needs either `ports = [port, ...]` or `all = true`",
+                    )
+                }
+            };
+            let rules = Query::compile(a.rules.as_deref().unwrap_or("$.Permissions.Permission[*]"))
+                .map_err(|m| CompileError {
+                    span: span.clone(),
+                    message: m,
+                })?;
+            Condition::Admits { rules, want }
         }
         "all_of" | "any_of" => {
             let list = if form == "all_of" {

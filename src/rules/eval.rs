@@ -78,7 +78,7 @@ pub struct Trace {
 const MAX_LOCATIONS: usize = 16;
 
 impl Trace {
-    fn loc(&mut self, l: String) {
+    pub(crate) fn loc(&mut self, l: String) {
         if self.locations.len() < MAX_LOCATIONS && !self.locations.contains(&l) {
             self.locations.push(l);
         }
@@ -158,6 +158,7 @@ pub fn eval<'a>(
             span,
             want,
         } => ports(node, protocol, span, want, trace),
+        Condition::Admits { rules, want } => super::admits::admits(node, rules, want, trace),
         Condition::AllOf(items) => {
             let mut result = Truth::True;
             let mut sub = Trace::default();

@@ -23,6 +23,7 @@
 //! rationale = { zh = "……", en = "……" }
 //! ```
 
+mod admits;
 pub mod condition;
 pub mod eval;
 pub mod path;
