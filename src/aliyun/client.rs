@@ -170,6 +170,30 @@ pub fn nonce() -> String {
         .to_string()
 }
 
+/// The headers dengbao sends and signs on every call (host and `x-acs-*`; the body is always empty).
+pub fn v3_headers(
+    host: &str,
+    action: &str,
+    version: &str,
+    date: &str,
+    nonce: &str,
+    creds: &Credentials,
+) -> Vec<(String, String)> {
+    let mut headers: Vec<(String, String)> = vec![
+        ("host".into(), host.to_string()),
+        ("x-acs-action".into(), action.to_string()),
+        ("x-acs-version".into(), version.to_string()),
+        ("x-acs-date".into(), date.to_string()),
+        ("x-acs-signature-nonce".into(), nonce.to_string()),
+        ("x-acs-content-sha256".into(), sha256_hex(b"")),
+    ];
+    if let Some(token) = &creds.security_token {
+        headers.push(("x-acs-accesskey-id".into(), creds.access_key_id.clone()));
+        headers.push(("x-acs-security-token".into(), token.clone()));
+    }
+    headers
+}
+
 /// The `x-acs-date` of now.
 pub fn acs_date() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
@@ -291,18 +315,14 @@ impl OpenApi {
             url.path()
         };
         let body: &[u8] = b"";
-        let mut headers: Vec<(String, String)> = vec![
-            ("host".into(), host),
-            ("x-acs-action".into(), spec.action.to_string()),
-            ("x-acs-version".into(), spec.api.version.clone()),
-            ("x-acs-date".into(), acs_date()),
-            ("x-acs-signature-nonce".into(), nonce()),
-            ("x-acs-content-sha256".into(), sha256_hex(body)),
-        ];
-        if let Some(token) = &creds.security_token {
-            headers.push(("x-acs-accesskey-id".into(), creds.access_key_id.clone()));
-            headers.push(("x-acs-security-token".into(), token.clone()));
-        }
+        let headers = v3_headers(
+            &host,
+            spec.action,
+            &spec.api.version,
+            &acs_date(),
+            &nonce(),
+            creds,
+        );
         let auth = authorization(
             &SignInput {
                 method: "POST",
