@@ -55,12 +55,16 @@ impl Scope {
         }
         if let (false, Some(q)) = (self.tags.is_empty(), &rule.scope_tags) {
             let has = q.select(resource).into_iter().any(|(tag, _)| {
-                let field = |names: [&str; 2]| {
+                let field = |names: &[&str]| {
                     names
                         .iter()
                         .find_map(|n| tag.get(*n).and_then(Value::as_str))
                 };
-                match (field(["key", "Key"]), field(["value", "Value"])) {
+                // AWS `key`/`Key`, Alibaba Cloud ECS `TagKey`/`TagValue` and VPC `Key`/`Value`.
+                match (
+                    field(&["key", "Key", "TagKey"]),
+                    field(&["value", "Value", "TagValue"]),
+                ) {
                     (Some(k), Some(v)) => self.tags.iter().any(|(sk, sv)| sk == k && sv == v),
                     _ => false,
                 }
