@@ -32,7 +32,7 @@
 //! scope = "regional"                          # regional calls carry `RegionId` (see `region_param`)
 //! iam_action = "ecs:DescribeDisks"
 //! parameters = { MaxResults = 500 }
-//! pagination = { style = "token" }            # NextToken/MaxResults; or { style = "page" }: PageNumber/PageSize/TotalCount
+//! pagination = { style = "token" }            # NextToken/MaxResults; or { style = "page", items = "$.Disks.Disk[*]" }: PageNumber/PageSize/TotalCount
 //! description = "Cloud disks: encryption, KMS key, zone."
 //! ```
 //!
@@ -99,6 +99,11 @@ pub struct Pagination {
     /// `page`: JSONPath of the total in the answer [`$.TotalCount`].
     #[serde(default)]
     pub total: Option<String>,
+    /// `page`: JSONPath of the items of one answer. With it, pages are followed until as many items as
+    /// the total were received (so a service that returns fewer items than asked is still read to the
+    /// end); without it, while page × size < total.
+    #[serde(default)]
+    pub items: Option<String>,
     /// `token`: the request parameter carrying the token [`NextToken`].
     #[serde(default)]
     pub token: Option<String>,
@@ -320,6 +325,7 @@ fn check_pagination(pg: &Pagination, spec: &ProbeSpec) -> Result<(), String> {
             ("page", pg.page.is_some()),
             ("size", pg.size.is_some()),
             ("total", pg.total.is_some()),
+            ("items", pg.items.is_some()),
         ],
         &[
             ("token", pg.token.is_some()),
@@ -338,7 +344,10 @@ fn check_pagination(pg: &Pagination, spec: &ProbeSpec) -> Result<(), String> {
         )
         .to_lowercase());
     }
-    for path in [&pg.total, &pg.next, &pg.truncated].into_iter().flatten() {
+    for path in [&pg.total, &pg.items, &pg.next, &pg.truncated]
+        .into_iter()
+        .flatten()
+    {
         crate::rules::path::Query::compile(path)?;
     }
     if pg.style == PageStyle::Page && !spec.parameters.contains_key(pg.size_param()) {

@@ -248,6 +248,7 @@ impl Scheduler {
         let base = Self::parameters(spec, region, key);
         let mut out = Vec::new();
         let mut page_no: u64 = 1;
+        let mut seen: u64 = 0;
         let mut token: Option<String> = None;
         for _ in 0..MAX_PAGES {
             let mut params = base.clone();
@@ -267,7 +268,7 @@ impl Scheduler {
             let (Some(rec), Some(doc)) = (answer.record, answer.doc) else {
                 break;
             };
-            let more = self.next_page(spec, &doc, page_no, token.as_deref());
+            let more = self.next_page(spec, &doc, page_no, &mut seen, token.as_deref());
             out.push((rec, doc));
             match more {
                 Some(Next::Page) => page_no += 1,
@@ -284,6 +285,7 @@ impl Scheduler {
         spec: &ProbeSpec,
         doc: &Value,
         page_no: u64,
+        seen: &mut u64,
         token: Option<&str>,
     ) -> Option<Next> {
         let p = spec.pagination.as_ref()?;
@@ -298,6 +300,11 @@ impl Scheduler {
         match p.style {
             PageStyle::Page => {
                 let total: f64 = first(p.total_path())?.parse().ok()?;
+                if let Some(items) = &p.items {
+                    let n = Query::compile(items).ok()?.select(doc).len() as u64;
+                    *seen += n;
+                    return (n > 0 && (*seen as f64) < total).then_some(Next::Page);
+                }
                 let size = spec.parameters.get(p.size_param()).and_then(|v| {
                     v.as_integer()
                         .map(|i| i as f64)

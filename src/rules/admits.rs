@@ -110,9 +110,14 @@ pub fn admits(node: &Node<'_>, rules: &Query, want: &PortWant, trace: &mut Trace
                         matches!(r.protocol.as_str(), "ALL" | "-1") && r.from <= 1 && r.to >= 65535
                     })
                     .collect();
+                // Only a Drop of everything from anywhere closes "everything"; a Drop of a few ports
+                // leaves all the rest open, which is still no filtering.
                 let drops = rules
                     .iter()
                     .filter(|r| !r.accept && from_anywhere(r))
+                    .filter(|r| {
+                        matches!(r.protocol.as_str(), "ALL" | "-1") && r.from <= 1 && r.to >= 65535
+                    })
                     .collect();
                 if let Some(loc) = decide(accepts, drops) {
                     trace.loc(loc);

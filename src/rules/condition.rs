@@ -98,7 +98,8 @@ pub struct PortsSpec {
 /// priority number decides, and at equal priority `Drop` wins. So a `Drop` at priority 1 overrides an
 /// `Accept` at priority 1 or 100, while a `Drop` at 100 does not override an `Accept` at 1.
 /// `all = true` asks whether an `Accept` of protocol `ALL` over every port from anywhere is overridden by
-/// no `Drop` from anywhere of equal or higher priority.
+/// no `Drop` of everything (protocol `ALL`, every port) from anywhere of equal or higher priority; a
+/// `Drop` of a few ports leaves the rest open, which is still no filtering.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdmitsSpec {

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: small packs and rule sets built in temp directories.
 #![allow(dead_code)]
 
+pub mod aliyun;
 pub mod moto;
 
 use dengbao::catalog::Catalog;

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs the Python side of the Alibaba Cloud tests, regenerates the signature vectors with the official
+# SDK, and runs the Alibaba Cloud tests with them.
+#
+#   bash scripts/aliyun-checks.sh            install (idempotent), regenerate, then the aliyun tests
+#   bash scripts/aliyun-checks.sh --env      install and regenerate, then print the exports for a later
+#                                            `cargo test` (scripts/test.sh evals them before the whole suite)
+#
+# Installs a venv at ${DENGBAO_ALIYUN_VENV:-$HOME/.cache/dengbao/venv-aliyun} with the pinned packages of
+# scripts/aliyun-requirements.txt (alibabacloud-tea-openapi and the product SDKs), rebuilt when that file
+# changes. Everything runs on 127.0.0.1; nothing here talks to Alibaba Cloud.
+#
+# Exports DENGBAO_ALIYUN_PYTHON (the venv's python; tests start tests/aliyun/server.py with it),
+# DENGBAO_ALIYUN_VECTORS (the vectors just written by tests/aliyun/gen_vectors.py) and
+# DENGBAO_REQUIRE_ALIYUN=1: with it the Alibaba Cloud tests fail, rather than skip, when a piece is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode="${1:-run}"
+case "$mode" in
+    run | --env) ;;
+    *) echo "usage: $0 [--env]" >&2; exit 2 ;;
+esac
+log() { printf '==> %s\n' "$*" >&2; }
+
+venv="${DENGBAO_ALIYUN_VENV:-$HOME/.cache/dengbao/venv-aliyun}"
+requirements="scripts/aliyun-requirements.txt"
+stamp="$venv/.dengbao-requirements.sha256"
+want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import sys' 2>/dev/null \
+    || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    log "creating the venv $venv"
+    rm -rf "$venv"
+    mkdir -p "$(dirname "$venv")"
+    python3 -m venv "$venv" >&2
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -r "$requirements" >&2
+    "$venv/bin/python" -m pip check >&2
+    echo "$want" >"$stamp"
+fi
+python="$venv/bin/python"
+log "venv: $venv ($("$python" -c 'import importlib.metadata as m; print("alibabacloud-tea-openapi", m.version("alibabacloud-tea-openapi"))'))"
+
+vectors="${DENGBAO_ALIYUN_VECTORS:-$(mktemp -t dengbao-aliyun-vectors.XXXXXX.json)}"
+"$python" tests/aliyun/gen_vectors.py "$vectors"
+# The committed file must be exactly what the pinned SDK writes (tests/aliyun_signing.rs checks it too).
+if ! cmp -s "$vectors" tests/aliyun/vectors.json; then
+    log "the SDK writes different vectors than tests/aliyun/vectors.json holds:"
+    diff -u tests/aliyun/vectors.json "$vectors" >&2 || true
+    exit 1
+fi
+
+exports="export DENGBAO_ALIYUN_PYTHON='$python' DENGBAO_ALIYUN_VECTORS='$vectors' DENGBAO_REQUIRE_ALIYUN=1"
+if [ "$mode" = --env ]; then
+    echo "$exports"
+    exit 0
+fi
+eval "$exports"
+log "cargo test (Alibaba Cloud: signing, scans against the local server, mappings)"
+cargo test --locked --test aliyun_signing --test aliyun_scan --test aliyun_mappings

@@ -1,0 +1,485 @@
+//! `dengbao scan --provider aliyun` against the local test server (tests/aliyun/server.py), which checks
+//! every signature with the official SDK and answers as the API reference shows: paging in every style,
+//! STS tokens, profiles and AssumeRole, retries, failures, and no secret anywhere in what is kept.
+//! The read-only guard test needs no server.
+
+mod common;
+use common::aliyun::*;
+use dengbao::pack::Pack;
+use dengbao::verdict::Verdict;
+
+fn all_files(dir: &std::path::Path) -> String {
+    let mut text = String::new();
+    for e in walkdir::WalkDir::new(dir) {
+        let e = e.unwrap();
+        if e.file_type().is_file() {
+            text.push_str(&String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()));
+        }
+    }
+    text
+}
+
+fn records<'a>(
+    pack: &'a Pack,
+    probe: &str,
+    region: &str,
+) -> Vec<&'a dengbao::pack::EvidenceRecord> {
+    pack.manifest
+        .records
+        .iter()
+        .filter(|r| r.probe == probe && r.region == region)
+        .collect()
+}
+
+#[test]
+fn clean_scan_pages_every_style_and_keeps_no_secret() {
+    let Some(py) = python() else { return };
+    let s = start(&py, &["--estate", "clean"]);
+    let d = tempfile::tempdir().unwrap();
+    let (code, log) = scan(&s.endpoint, d.path(), &[], &[]);
+    assert_eq!(code, 0, "{log}");
+    let pack_dir = d.path().join("pack");
+    assert!(dengbao::pack::verify(&pack_dir).unwrap().is_ok());
+    let pack = Pack::open(&pack_dir).unwrap();
+    let m = &pack.manifest;
+    assert_eq!(m.scan.provider, "aliyun");
+    assert_eq!(m.scan.accounts, vec!["1234567890123456".to_string()]);
+    assert_eq!(m.scan.regions, vec!["cn-hangzhou", "cn-shanghai"]);
+    assert!(
+        m.probes
+            .iter()
+            .all(|p| p.status == dengbao::pack::ProbeStatus::Ok),
+        "{:?}",
+        m.probes
+            .iter()
+            .filter(|p| p.error.is_some())
+            .collect::<Vec<_>>()
+    );
+    // NextToken/MaxResults: 3 instances, pages of 2.
+    let inst = records(&pack, "aliyun.ecs.describe_instances", "cn-hangzhou");
+    assert_eq!(inst.len(), 2);
+    assert!(inst
+        .iter()
+        .any(|r| r.parameters["NextToken"] == "2" && r.parameters["RegionId"] == "cn-hangzhou"));
+    // PageNumber/PageSize/TotalCount (VPC's counts are strings).
+    let vpcs = records(&pack, "aliyun.vpc.describe_vpcs", "cn-hangzhou");
+    assert_eq!(vpcs.len(), 1, "2 VPCs fit one page of 2");
+    let fl = records(&pack, "aliyun.vpc.describe_flow_logs", "cn-hangzhou");
+    assert_eq!(fl.len(), 1);
+    // Marker/MaxItems/IsTruncated: 3 users.
+    let users = records(&pack, "aliyun.ram.list_users", "cn-hangzhou");
+    assert_eq!(users.len(), 2);
+    assert!(users.iter().any(|r| r.parameters["Marker"] == "2"));
+    // CurrentPage/PageInfo.TotalCount: 4 servers.
+    let sas = records(
+        &pack,
+        "aliyun.sas.describe_cloud_center_instances",
+        "cn-hangzhou",
+    );
+    assert_eq!(sas.len(), 2);
+    assert!(sas.iter().any(|r| r.parameters["CurrentPage"] == 2));
+    // Fan-out, and `absent_codes`: bob has no console login (404 EntityNotExist.User.LoginProfile).
+    let lp = records(&pack, "aliyun.ram.get_login_profile", "cn-hangzhou");
+    assert_eq!(lp.len(), 3);
+    assert!(lp.iter().all(|r| r.error.is_none()));
+    assert!(lp.iter().any(|r| r.http_status == Some(404)));
+    // The trail is asked about in its home region only.
+    assert_eq!(
+        records(&pack, "aliyun.actiontrail.get_trail_status", "cn-hangzhou").len(),
+        1
+    );
+    assert!(records(&pack, "aliyun.actiontrail.get_trail_status", "cn-shanghai").is_empty());
+    // Regional calls name their region; global ones do not.
+    for req in s.requests() {
+        let q = &req["query"];
+        let regional = !matches!(
+            req["action"].as_str().unwrap(),
+            "GetCallerIdentity"
+                | "DescribeRegions"
+                | "ListUsers"
+                | "GetLoginProfile"
+                | "ListVirtualMFADevices"
+                | "GetAccountSecurityPracticeReport"
+                | "DescribeVersionConfig"
+                | "DescribeCloudCenterInstances"
+                | "DescribeAssetList"
+        );
+        assert_eq!(q.get("RegionId").is_some(), regional, "{req}");
+        assert!(req.get("rejected").is_none(), "{req}");
+    }
+    // No secret, signature or key id in the pack, the results or the output.
+    let kept = all_files(d.path()) + &log;
+    for secret in [
+        SECRET,
+        KEY_ID,
+        "ACS3-HMAC-SHA256",
+        "Signature=",
+        "x-acs-signature-nonce",
+    ] {
+        assert!(!kept.contains(secret), "{secret} leaked");
+    }
+    // Every mapped item is compliant on the clean estate.
+    let r = results(d.path());
+    for id in mapped_controls() {
+        let c = r.controls.iter().find(|c| c.id == id).unwrap();
+        assert_eq!(c.verdict, Verdict::Compliant, "{id}: {:?}", c.reasons);
+    }
+    // Offline evaluation reproduces the live results byte for byte.
+    let e = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new(common::bin())
+        .args(["evaluate"])
+        .arg(&pack_dir)
+        .arg("--out")
+        .arg(e.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert_eq!(
+        std::fs::read(e.path().join("results.json")).unwrap(),
+        std::fs::read(d.path().join("results.json")).unwrap()
+    );
+}
+
+#[test]
+fn throttling_and_5xx_are_retried_with_fresh_signatures() {
+    let Some(py) = python() else { return };
+    let s = start(
+        &py,
+        &[
+            "--estate",
+            "clean",
+            "--throttle",
+            "DescribeVpcs=2",
+            "--fail5xx",
+            "DescribeDisks=1",
+        ],
+    );
+    let d = tempfile::tempdir().unwrap();
+    let (code, log) = scan(&s.endpoint, d.path(), &["--regions", "cn-hangzhou"], &[]);
+    assert_eq!(code, 0, "{log}");
+    let pack = Pack::open(&d.path().join("pack")).unwrap();
+    for p in ["aliyun.vpc.describe_vpcs", "aliyun.ecs.describe_disks"] {
+        let recs = records(&pack, p, "cn-hangzhou");
+        assert!(
+            !recs.is_empty() && recs.iter().all(|r| r.error.is_none()),
+            "{p}"
+        );
+    }
+    let seen = s.requests();
+    let vpc_calls = seen
+        .iter()
+        .filter(|r| r["action"] == "DescribeVpcs")
+        .count();
+    assert!(vpc_calls >= 3, "two throttled attempts, then an answer");
+    // The server refuses a reused nonce, so every retry was signed anew.
+    assert!(seen.iter().all(|r| r.get("rejected").is_none()));
+}
+
+#[test]
+fn sts_token_from_the_environment() {
+    let Some(py) = python() else { return };
+    let s = start(&py, &["--estate", "clean"]);
+    let d = tempfile::tempdir().unwrap();
+    let env = [
+        ("ALIBABA_CLOUD_ACCESS_KEY_ID", "STS.testing"),
+        ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "sts-secret"),
+        ("ALIBABA_CLOUD_SECURITY_TOKEN", "sts-token-1"),
+    ];
+    let (code, log) = scan(&s.endpoint, d.path(), &["--regions", "cn-hangzhou"], &env);
+    assert_eq!(code, 0, "{log}");
+    assert!(s.requests().iter().all(|r| r["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|h| h == "x-acs-security-token")));
+    assert!(!all_files(d.path()).contains("sts-token-1"));
+    // A wrong token is refused by the server, and every call records the refusal.
+    let d2 = tempfile::tempdir().unwrap();
+    let bad = [
+        env[0],
+        env[1],
+        ("ALIBABA_CLOUD_SECURITY_TOKEN", "not-the-token"),
+    ];
+    let (code, _) = scan(
+        &s.endpoint,
+        d2.path(),
+        &["--regions", "cn-hangzhou", "--max-attempts", "1"],
+        &bad,
+    );
+    assert_eq!(code, 3);
+}
+
+#[test]
+fn profiles_and_assumed_roles() {
+    let Some(py) = python() else { return };
+    let s = start(&py, &["--estate", "clean"]);
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join(".aliyun")).unwrap();
+    let config = serde_json::json!({
+        "current": "ci",
+        "profiles": [
+            { "name": "ci", "mode": "AK", "access_key_id": "LTAI-profile", "access_key_secret": "profile-secret", "region_id": "cn-hangzhou" },
+            { "name": "auditor", "mode": "RamRoleArn", "access_key_id": "LTAI-profile", "access_key_secret": "profile-secret",
+              "ram_role_arn": "acs:ram::1234567890123456:role/dengbao-readonly", "ram_session_name": "mlps-audit" }
+        ]
+    });
+    std::fs::write(home.path().join(".aliyun/config.json"), config.to_string()).unwrap();
+    let no_env = [
+        ("ALIBABA_CLOUD_ACCESS_KEY_ID", ""),
+        ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", ""),
+    ];
+    // The current profile, when no key is in the environment.
+    let d = tempfile::tempdir().unwrap();
+    let (code, log) = scan_home(
+        &s.endpoint,
+        d.path(),
+        &["--regions", "cn-hangzhou"],
+        &no_env,
+        home.path(),
+    );
+    assert_eq!(code, 0, "{log}");
+    // A RamRoleArn profile: AssumeRole (signed with the profile's key), then every call with the STS key.
+    let d = tempfile::tempdir().unwrap();
+    let (code, log) = scan_home(
+        &s.endpoint,
+        d.path(),
+        &["--regions", "cn-hangzhou", "--profile", "auditor"],
+        &no_env,
+        home.path(),
+    );
+    assert_eq!(code, 0, "{log}");
+    let seen = s.requests();
+    let assumed: Vec<_> = seen
+        .iter()
+        .filter(|r| r["action"] == "AssumeRole")
+        .collect();
+    assert_eq!(assumed.len(), 1, "one AssumeRole, credentials cached");
+    assert_eq!(assumed[0]["query"]["RoleSessionName"], "mlps-audit");
+    let pack = Pack::open(&d.path().join("pack")).unwrap();
+    assert!(
+        pack.manifest
+            .records
+            .iter()
+            .all(|r| r.operation != "AssumeRole"),
+        "the credential exchange is never recorded"
+    );
+    assert!(!all_files(d.path()).contains("profile-secret"));
+    // --role-arn on top of environment keys.
+    let d = tempfile::tempdir().unwrap();
+    let (code, log) = scan(
+        &s.endpoint,
+        d.path(),
+        &[
+            "--regions",
+            "cn-hangzhou",
+            "--role-arn",
+            "acs:ram::1234567890123456:role/dengbao-readonly",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(
+        s.requests()
+            .iter()
+            .filter(|r| r["action"] == "AssumeRole")
+            .count(),
+        2
+    );
+    // A profile that does not exist is an input error.
+    let d = tempfile::tempdir().unwrap();
+    let (code, log) = scan_home(
+        &s.endpoint,
+        d.path(),
+        &["--profile", "nope"],
+        &no_env,
+        home.path(),
+    );
+    assert_eq!(code, 1, "{log}");
+    assert!(log.contains("no profile `nope`"), "{log}");
+}
+
+#[test]
+fn per_product_endpoint_overrides_the_global_one() {
+    let Some(py) = python() else { return };
+    let s = start(&py, &["--estate", "clean"]);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let d = tempfile::tempdir().unwrap();
+    let sts = format!("sts={}", s.endpoint);
+    let (code, log) = scan(
+        &format!("http://127.0.0.1:{closed}"),
+        d.path(),
+        &[
+            "--regions",
+            "cn-hangzhou",
+            "--endpoint",
+            &sts,
+            "--max-attempts",
+            "1",
+            "--timeout",
+            "5",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "the identity call reached the STS endpoint: {log}");
+    let pack = Pack::open(&d.path().join("pack")).unwrap();
+    assert_eq!(
+        pack.manifest.scan.accounts,
+        vec!["1234567890123456".to_string()]
+    );
+    let failed = pack
+        .manifest
+        .probes
+        .iter()
+        .filter(|p| p.error.is_some())
+        .count();
+    assert!(failed > 20, "everything else went to the closed port");
+}
+
+#[test]
+fn refused_calls_make_every_mapped_item_an_error() {
+    let Some(py) = python() else { return };
+    let s = start(&py, &["--estate", "clean", "--deny", "all"]);
+    let d = tempfile::tempdir().unwrap();
+    let (code, log) = scan(&s.endpoint, d.path(), &[], &[]);
+    assert_eq!(code, 3, "{log}");
+    let r = results(d.path());
+    for id in mapped_controls() {
+        let c = r.controls.iter().find(|c| c.id == id).unwrap();
+        assert_eq!(c.verdict, Verdict::Error, "{id}");
+        assert!(
+            c.reasons
+                .iter()
+                .any(|x| x.en.contains("Forbidden.RAM") || x.en.contains("UpstreamFailed")),
+            "{id}: {:?}",
+            c.reasons
+        );
+    }
+}
+
+#[test]
+fn a_failed_source_marks_its_fan_out_upstream_failed() {
+    let Some(py) = python() else { return };
+    let s = start(
+        &py,
+        &["--estate", "clean", "--deny", "DescribeSecurityGroups"],
+    );
+    let d = tempfile::tempdir().unwrap();
+    let (code, log) = scan(&s.endpoint, d.path(), &[], &[]);
+    assert_eq!(code, 0, "{log}");
+    let pack = Pack::open(&d.path().join("pack")).unwrap();
+    let run = pack
+        .manifest
+        .probes
+        .iter()
+        .find(|p| {
+            p.id == "aliyun.ecs.describe_security_group_attribute" && p.region == "cn-hangzhou"
+        })
+        .unwrap();
+    assert_eq!(run.error.as_ref().unwrap().code, "UpstreamFailed");
+    let r = results(d.path());
+    let abs1 = r.controls.iter().find(|c| c.id == "L3-ABS2-01").unwrap();
+    assert_eq!(abs1.verdict, Verdict::Error, "{:?}", abs1.reasons);
+}
+
+#[test]
+fn unreachable_endpoint_records_every_failure() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let d = tempfile::tempdir().unwrap();
+    let (code, log) = scan(
+        &format!("http://127.0.0.1:{port}"),
+        d.path(),
+        &["--max-attempts", "2", "--timeout", "5"],
+        &[],
+    );
+    assert_eq!(code, 3, "{log}");
+    let pack = Pack::open(&d.path().join("pack")).unwrap();
+    assert!(pack.manifest.probes.iter().all(|p| p.error.is_some()));
+    let r = results(d.path());
+    for id in mapped_controls() {
+        let c = r.controls.iter().find(|c| c.id == id).unwrap();
+        assert_eq!(c.verdict, Verdict::Error, "{id}");
+    }
+}
+
+#[tokio::test]
+async fn the_guard_refuses_a_write_before_anything_is_sent() {
+    use dengbao::aliyun::client::{CallSpec, Endpoints, Guard, OpenApi, Retry};
+    use dengbao::aliyun::credentials::{CredentialSource, Credentials};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let loaded = dengbao::cli::load(None, None, "mlps2-l3-cloud").unwrap();
+    let probes = dengbao::aliyun::aliyun_probes(&loaded.probes).unwrap();
+    let api = OpenApi::new(
+        Guard::for_probes(&probes),
+        Endpoints {
+            all: Some(url),
+            per_product: Default::default(),
+        },
+        std::sync::Arc::new(CredentialSource::Static(Credentials {
+            access_key_id: KEY_ID.into(),
+            access_key_secret: SECRET.into(),
+            security_token: None,
+        })),
+        Retry {
+            max_attempts: 1,
+            timeout: std::time::Duration::from_secs(5),
+            base_delay: std::time::Duration::from_millis(1),
+        },
+    )
+    .unwrap();
+    let ecs = probes
+        .iter()
+        .find(|p| p.service == "ecs")
+        .unwrap()
+        .api
+        .clone()
+        .unwrap();
+    let trail = probes
+        .iter()
+        .find(|p| p.service == "actiontrail")
+        .unwrap()
+        .api
+        .clone()
+        .unwrap();
+    for (product, api_info, action) in [
+        ("ecs", &ecs, "DeleteInstance"),
+        ("ecs", &ecs, "AuthorizeSecurityGroup"),
+        ("ecs", &ecs, "ModifyImageSharePermission"),
+        ("actiontrail", &trail, "StopLogging"),
+        ("actiontrail", &trail, "DeleteTrail"),
+        ("sts", &ecs, "AssumeRole"),
+        ("ecs", &ecs, "DescribeInstanceAttribute"), // a read, but no probe declares it
+    ] {
+        let f = api
+            .call(&CallSpec {
+                product,
+                api: api_info,
+                region: "cn-hangzhou",
+                action,
+                params: vec![],
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(f.code, "RefusedByReadOnlyGuard", "{action}");
+    }
+    assert!(listener.accept().is_err(), "no connection was ever made");
+    // Manifests that name a write are refused at load.
+    let text = "provider = \"aliyun\"\nservice = \"ecs\"\napi_version = \"2014-05-26\"\nendpoint = \"ecs.{region}.aliyuncs.com\"\n[[probe]]\nid = \"aliyun.ecs.x\"\noperation = \"DeleteInstance\"\nscope = \"regional\"\niam_action = \"ecs:DeleteInstance\"\ndescription = \"d\"\n";
+    let err = dengbao::probes::ProbeCatalog::from_files(&[dengbao::embedded::SourceFile {
+        display: "probes/aliyun/ecs.toml".into(),
+        rel: "aliyun/ecs.toml".into(),
+        text: text.into(),
+    }])
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("not a read operation"), "{err}");
+}
