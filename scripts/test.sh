@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls exactly this). Installs what it needs
-# (scripts/report-checks.sh installs chromium and a Python venv for the report checks).
+# (scripts/report-checks.sh installs chromium and a Python venv for the report checks;
+# scripts/aliyun-checks.sh a venv with Alibaba Cloud's Python SDK for the signing and local-server tests).
 #
 #   bash scripts/test.sh
 #
@@ -52,6 +53,13 @@ step "report check tools: chromium, fonts-noto-cjk, a venv with openpyxl and pyd
 # so the browser, openpyxl and OCSF checks in tests/report.rs run (and fail, never skip).
 report_env="$(bash scripts/report-checks.sh --env)"   # an assignment, so set -e sees a failure
 eval "$report_env"
+
+step "Alibaba Cloud checks: a venv with the official SDK (pinned); signature vectors regenerated"
+# Installs what is missing, regenerates tests/aliyun/vectors.json's cases with alibabacloud-tea-openapi and
+# exports DENGBAO_ALIYUN_PYTHON, DENGBAO_ALIYUN_VECTORS and DENGBAO_REQUIRE_ALIYUN=1, so the signing,
+# local-server scan and mapping tests run (and fail, never skip).
+aliyun_env="$(bash scripts/aliyun-checks.sh --env)"   # an assignment, so set -e sees a failure
+eval "$aliyun_env"
 
 step "cargo test"
 log="$(mktemp)"

@@ -279,3 +279,70 @@ fn malformed_conditions_are_rejected_with_reasons() {
     assert!(compile_error("{ path = \"$.a\", matches = \"(\" }").contains("bad regex"));
     assert!(compile_error("{ ports = {} }").contains("overlap"));
 }
+
+fn sg(rules: Value) -> Value {
+    json!({"SecurityGroupId": "sg-1", "Permissions": {"Permission": rules}})
+}
+
+fn rule(policy: &str, priority: &str, proto: &str, ports: &str, src: &str, src6: &str) -> Value {
+    json!({"Direction": "ingress", "Policy": policy, "Priority": priority, "IpProtocol": proto,
+           "PortRange": ports, "SourceCidrIp": src, "Ipv6SourceCidrIp": src6})
+}
+
+#[test]
+fn admits_applies_alibaba_priorities() {
+    let ssh = r#"{ admits = { ports = [22] } }"#;
+    let open = rule("Accept", "1", "TCP", "22/22", "0.0.0.0/0", "");
+    assert_eq!(check(ssh, &sg(json!([open]))), True);
+    // A Drop of higher (smaller) or equal priority wins; of lower priority it does not.
+    for (drop_prio, want) in [("1", False), ("5", False), ("6", True), ("100", True)] {
+        let accept = rule("Accept", "5", "TCP", "20/30", "0.0.0.0/0", "");
+        let drop = rule("Drop", drop_prio, "TCP", "22/22", "0.0.0.0/0", "");
+        assert_eq!(
+            check(ssh, &sg(json!([accept, drop]))),
+            want,
+            "drop at {drop_prio}"
+        );
+    }
+    // Case, ALL protocol and -1/-1 ports, missing priority (= 1).
+    let any = json!({"Direction": "ingress", "Policy": "accept", "IpProtocol": "all", "PortRange": "-1/-1", "SourceCidrIp": "0.0.0.0/0"});
+    assert_eq!(check(ssh, &sg(json!([any]))), True);
+    // A Drop from part of the internet does not close the port to everyone else.
+    let accept = rule("Accept", "10", "TCP", "22/22", "0.0.0.0/0", "");
+    let partial_drop = rule("Drop", "1", "TCP", "22/22", "1.2.3.0/24", "");
+    assert_eq!(check(ssh, &sg(json!([accept, partial_drop]))), True);
+    // IPv6 is its own family: dropping 0.0.0.0/0 leaves ::/0 open.
+    let v6 = rule("Accept", "1", "TCP", "22/22", "", "::/0");
+    let drop4 = rule("Drop", "1", "TCP", "22/22", "0.0.0.0/0", "");
+    assert_eq!(check(ssh, &sg(json!([v6, drop4]))), True);
+    // Egress, UDP, ICMP, narrower sources and other ports do not admit SSH from anywhere.
+    let mut egress = rule("Accept", "1", "TCP", "22/22", "0.0.0.0/0", "");
+    egress["Direction"] = json!("egress");
+    for r in [
+        egress,
+        rule("Accept", "1", "UDP", "22/22", "0.0.0.0/0", ""),
+        rule("Accept", "1", "ICMP", "-1/-1", "0.0.0.0/0", ""),
+        rule("Accept", "1", "TCP", "22/22", "10.0.0.0/8", ""),
+        rule("Accept", "1", "TCP", "80/443", "0.0.0.0/0", ""),
+    ] {
+        assert_eq!(check(ssh, &sg(json!([r.clone()]))), False, "{r}");
+    }
+}
+
+#[test]
+fn admits_all_needs_an_unblocked_accept_of_everything() {
+    let all = r#"{ admits = { all = true } }"#;
+    let everything = rule("Accept", "1", "ALL", "-1/-1", "0.0.0.0/0", "");
+    assert_eq!(check(all, &sg(json!([everything.clone()]))), True);
+    // A Drop of one port leaves the rest open: still everything, in effect.
+    let drop_ssh = rule("Drop", "1", "TCP", "22/22", "0.0.0.0/0", "");
+    assert_eq!(check(all, &sg(json!([everything.clone(), drop_ssh]))), True);
+    // A Drop of everything at equal or higher priority closes it.
+    let drop_all = rule("Drop", "1", "ALL", "-1/-1", "0.0.0.0/0", "");
+    assert_eq!(check(all, &sg(json!([everything, drop_all]))), False);
+    // An Accept of one port range is not everything.
+    let web = rule("Accept", "1", "TCP", "1/65535", "0.0.0.0/0", "");
+    assert_eq!(check(all, &sg(json!([web]))), False);
+    assert!(compile_error(r#"{ admits = { ports = [] } }"#).contains("admits"));
+    assert!(compile_error(r#"{ admits = { all = true }, path = "$" }"#).contains("path"));
+}
