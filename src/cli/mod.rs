@@ -240,6 +240,16 @@ enum ControlsCommand {
 
 #[derive(Subcommand, Debug)]
 enum RulesCommand {
+    /// List which rules judge which test item, per provider (context rules are marked).
+    List {
+        #[arg(long)]
+        provider: Option<String>,
+        /// Print a Markdown table instead of the terminal table.
+        #[arg(long)]
+        markdown: bool,
+        #[command(flatten)]
+        data: DataArgs,
+    },
     /// Validate every mapping file; report each problem as file:line:column.
     Check {
         #[command(flatten)]
@@ -520,6 +530,22 @@ fn run(cmd: Command) -> Result<u8> {
                 Ok(0)
             }
         },
+        Command::Rules {
+            command:
+                RulesCommand::List {
+                    provider,
+                    markdown,
+                    data,
+                },
+        } => {
+            let loaded = load(
+                data.mappings.as_deref(),
+                data.probes.as_deref(),
+                &data.framework,
+            )?;
+            emit(&render::rules_list(&loaded, provider.as_deref(), markdown));
+            Ok(0)
+        }
         Command::Rules {
             command: RulesCommand::Check { data },
         } => {
