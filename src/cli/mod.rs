@@ -316,8 +316,13 @@ fn init_logging(verbose: u8, format: LogFormat) {
         2 => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DENGBAO_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    // -v raises dengbao's own logging only: the SDK's debug/trace output includes request headers.
+    let directives =
+        std::env::var("DENGBAO_LOG").unwrap_or_else(|_| format!("warn,dengbao={level}"));
+    // Signing internals print canonical requests (with session tokens): never logged, whatever is asked.
+    let filter = tracing_subscriber::EnvFilter::new(format!(
+        "{directives},aws_sigv4=off,aws_smithy_runtime::client::http=off"
+    ));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
