@@ -405,3 +405,63 @@ fn profiles_roles_and_no_secret_anywhere() {
         "a request signature leaked"
     );
 }
+
+#[test]
+fn an_interrupted_scan_keeps_what_it_collected() {
+    // An endpoint that accepts connections and never answers: the scan hangs until Ctrl-C.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming() {
+            held.push(c); // keep the socket open, say nothing
+        }
+    });
+    let d = tempfile::tempdir().unwrap();
+    let mut child = Command::new(common::bin())
+        .args([
+            "scan",
+            "--provider",
+            "aws",
+            "--regions",
+            "cn-north-1",
+            "--timeout",
+            "60",
+            "--max-attempts",
+            "1",
+        ])
+        .args([
+            "--endpoint-url",
+            &format!("http://127.0.0.1:{port}"),
+            "--out",
+        ])
+        .arg(d.path())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The pack is complete as far as it went, and verifies.
+    assert!(d.path().join("pack/manifest.json").is_file());
+    assert!(dengbao::pack::verify(&d.path().join("pack"))
+        .unwrap()
+        .is_ok());
+    assert!(d.path().join("results.json").is_file());
+}

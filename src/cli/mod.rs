@@ -73,7 +73,8 @@ fn init_logging(verbose: u8, format: LogFormat) {
     ));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
@@ -395,15 +396,15 @@ fn scan_aws(
         let evidence = EvidenceSet::from_pack(&pack, &results);
         write_reports(&formats.0, &results, &loaded.catalog, &evidence, out)?;
     }
+    if scan.interrupted {
+        emit_err("interrupted: the pack holds what was collected until then\n");
+        return Ok(EXIT_INTERRUPTED);
+    }
     if scan.records_ok == 0 {
         emit_err("nothing could be collected: check credentials, region and endpoint (the pack records every failure)\n");
         return Ok(EXIT_NOTHING_COLLECTED);
     }
-    Ok(if scan.interrupted {
-        EXIT_INTERRUPTED
-    } else {
-        0
-    })
+    Ok(0)
 }
 
 /// Renders `formats` into `out` and prints the paths written.
