@@ -320,7 +320,8 @@ impl ProbeCatalog {
 }
 
 fn check_pagination(pg: &Pagination, spec: &ProbeSpec) -> Result<(), String> {
-    let (own, foreign): (&[(&str, bool)], &[(&str, bool)]) = (
+    type Fields<'a> = &'a [(&'a str, bool)];
+    let (own, foreign): (Fields, Fields) = (
         &[
             ("page", pg.page.is_some()),
             ("size", pg.size.is_some()),

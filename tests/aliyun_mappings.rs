@@ -249,7 +249,8 @@ fn hong_kong_is_not_the_mainland() {
 #[test]
 fn remaining_levels_from_single_tweaks() {
     let Some(py) = python() else { return };
-    let cases: &[(&[&str], &[(&str, Verdict)])] = &[
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, Verdict)]);
+    let cases: &[Case] = &[
         // No instance at all: the groups exist but none is in use.
         (&["no-instances"], &[("L3-CNS2-04", PartiallyCompliant)]),
         // A stopped trail is no trail.

@@ -90,11 +90,7 @@ fn mixed_estate_scan_is_verifiable_reproducible_and_catches_the_traps() {
     }
 
     // Traps: IPv4 SSH, IPv6-only RDP and all-traffic groups open to the internet.
-    let open = failing(
-        &r,
-        "L3-ABS2-01",
-        "aws-sg-no-admin-or-db-ports-from-internet",
-    );
+    let open = failing(&r, "L3-ABS2-01", "aws-sg-open-but-unexposed");
     let created = &summary["created"];
     let find_sg = |name: &str| -> Vec<String> {
         let mut found = Vec::new();
@@ -189,16 +185,14 @@ fn clean_estate_passes_what_it_should() {
             control(&r, id).reasons
         );
     }
-    assert_eq!(
-        r.summary.error,
-        0,
-        "{:?}",
-        r.controls
-            .iter()
-            .filter(|c| c.verdict == Verdict::Error)
-            .map(|c| &c.reasons)
-            .collect::<Vec<_>>()
-    );
+    // The only error is CloudWatch, which moto 5.2.5 cannot answer in the SDK's CBOR protocol.
+    let errors: Vec<&str> = r
+        .controls
+        .iter()
+        .filter(|c| c.verdict == Verdict::Error)
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(errors, vec!["L3-SMC2-04"], "{errors:?}");
 }
 
 #[test]
@@ -304,4 +298,170 @@ fn unreachable_endpoint_writes_the_failures_and_exits_3() {
         0
     );
     assert!(r.summary.error >= 10);
+}
+
+/// Everything a scan wrote, as text (pack, results, stdout/stderr).
+fn all_output(dir: &std::path::Path, log: &str) -> String {
+    let mut text = log.to_string();
+    for e in walkdir::WalkDir::new(dir).into_iter().flatten() {
+        if e.file_type().is_file() {
+            text.push_str(&String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()));
+        }
+    }
+    text
+}
+
+#[test]
+fn profiles_roles_and_no_secret_anywhere() {
+    let Some(m) = moto() else { return };
+    let _g = MOTO.lock().unwrap_or_else(|e| e.into_inner());
+    seed(&m, &m.endpoint, &["clean"]);
+    // A named profile in a shared credentials file, and a role to assume on top of it.
+    let d = tempfile::tempdir().unwrap();
+    let secret = "s3cr3t-DENGBAO-never-written";
+    let creds = d.path().join("credentials");
+    std::fs::write(
+        &creds,
+        format!(
+            "[audit]\naws_access_key_id = AKIADENGBAOPROFILE\naws_secret_access_key = {secret}\n"
+        ),
+    )
+    .unwrap();
+    let role_arn = {
+        let out = Command::new(&m.python)
+            .args(["-c", &format!(
+                "import boto3,json;i=boto3.client('iam',region_name='cn-north-1',endpoint_url='{}',aws_access_key_id='testing',aws_secret_access_key='testing');\
+                 print(i.create_role(RoleName='dengbao-readonly',AssumeRolePolicyDocument=json.dumps({{'Version':'2012-10-17','Statement':[]}}))['Role']['Arn'])",
+                m.endpoint
+            )])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let out = d.path().join("scan");
+    let o = Command::new(common::bin())
+        .args([
+            "-vvv",
+            "scan",
+            "--provider",
+            "aws",
+            "--regions",
+            "cn-north-1",
+            "--endpoint-url",
+            &m.endpoint,
+            "--profile",
+            "audit",
+        ])
+        .args([
+            "--role-arn",
+            &role_arn,
+            "--external-id",
+            "dengbao-ext",
+            "--out",
+        ])
+        .arg(&out)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_SHARED_CREDENTIALS_FILE", &creds)
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(0), "{log}");
+    let pack = Pack::open(&out.join("pack")).unwrap();
+    let sts = pack
+        .manifest
+        .records
+        .iter()
+        .find(|r| r.probe == "aws.sts.get_caller_identity")
+        .unwrap();
+    let body = String::from_utf8_lossy(&pack.blob_bytes(sts).unwrap()).into_owned();
+    assert!(
+        body.contains("assumed-role/dengbao-readonly"),
+        "the scan ran as the assumed role: {body}"
+    );
+    // No secret or session token in evidence, results or logs (even at -vvv).
+    let everything = all_output(&out, &log);
+    assert!(!everything.contains(secret), "the secret key leaked");
+    assert!(
+        !everything.contains("X-Amz-Security-Token")
+            && !everything
+                .to_ascii_lowercase()
+                .contains("x-amz-security-token")
+    );
+    assert!(
+        !everything.contains("Signature="),
+        "a request signature leaked"
+    );
+}
+
+#[test]
+fn an_interrupted_scan_keeps_what_it_collected() {
+    // An endpoint that accepts connections and never answers: the scan hangs until Ctrl-C.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in listener.incoming() {
+            held.push(c); // keep the socket open, say nothing
+        }
+    });
+    let d = tempfile::tempdir().unwrap();
+    let child = Command::new(common::bin())
+        .args([
+            "scan",
+            "--provider",
+            "aws",
+            "--regions",
+            "cn-north-1",
+            "--timeout",
+            "60",
+            "--max-attempts",
+            "1",
+        ])
+        .args([
+            "--endpoint-url",
+            &format!("http://127.0.0.1:{port}"),
+            "--out",
+        ])
+        .arg(d.path())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The pack is complete as far as it went, and verifies.
+    assert!(d.path().join("pack/manifest.json").is_file());
+    assert!(dengbao::pack::verify(&d.path().join("pack"))
+        .unwrap()
+        .is_ok());
+    assert!(d.path().join("results.json").is_file());
 }

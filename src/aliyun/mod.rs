@@ -180,7 +180,10 @@ pub async fn scan(
 
     // Which regions: as given, or every region DescribeRegions lists (recorded as evidence).
     let regions = if opts.regions.is_empty() {
-        discover_regions(&sched, &home).await
+        match or_interrupt(discover_regions(&sched, &home)).await {
+            Some(r) => r,
+            None => return finalize(&writer, &sched, true),
+        }
     } else {
         opts.regions.clone()
     };
@@ -214,14 +217,32 @@ pub async fn scan(
             }
         }
     }
-    let interrupted = tokio::select! {
-        _ = async { while tasks.join_next().await.is_some() {} } => false,
+    let interrupted = or_interrupt(async { while tasks.join_next().await.is_some() {} })
+        .await
+        .is_none();
+    if interrupted {
+        tasks.abort_all();
+    }
+    finalize(&writer, &sched, interrupted)
+}
+
+/// Runs `f` unless Ctrl-C comes first (None).
+async fn or_interrupt<F: std::future::Future>(f: F) -> Option<F::Output> {
+    tokio::select! {
+        v = f => Some(v),
         _ = tokio::signal::ctrl_c() => {
             tracing::warn!("interrupted: writing what was collected");
-            tasks.abort_all();
-            true
+            None
         }
-    };
+    }
+}
+
+/// Writes the manifest of what was collected (also after an interruption) and sums up the scan.
+fn finalize(
+    writer: &Mutex<PackWriter>,
+    sched: &Scheduler,
+    interrupted: bool,
+) -> Result<AliyunScan> {
     if let Some(p) = &sched.progress {
         p.finish_and_clear();
     }

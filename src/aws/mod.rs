@@ -197,7 +197,9 @@ pub async fn scan(opts: &AwsOptions, catalog: &ProbeCatalog, pack_dir: &Path) ->
         .find(|p| p.id == "aws.sts.get_caller_identity")
         .cloned()
         .context("aws.sts.get_caller_identity is not declared")?;
-    let answer = sched.call(&sts, &home, None, None).await;
+    let Some(answer) = or_interrupt(sched.call(&sts, &home, None, None)).await else {
+        return finalize(&writer, &sched, true);
+    };
     if let (None, Some(rec)) = (&answer.error, &answer.record) {
         let doc = crate::convert::to_document(&rec.media_type, &answer.body).unwrap_or_default();
         let result = doc
@@ -233,7 +235,10 @@ pub async fn scan(opts: &AwsOptions, catalog: &ProbeCatalog, pack_dir: &Path) ->
 
     // Which regions: as given (checked against the partition), or every enabled one.
     let regions = if opts.regions.is_empty() {
-        sched.discover_regions(&home).await
+        match or_interrupt(sched.discover_regions(&home)).await {
+            Some(r) => r,
+            None => return finalize(&writer, &sched, true),
+        }
     } else {
         opts.regions.clone()
     };
@@ -242,12 +247,7 @@ pub async fn scan(opts: &AwsOptions, catalog: &ProbeCatalog, pack_dir: &Path) ->
         .find(|r| partition_of_region(r) != sched.partition)
     {
         // Keep what was collected (the identity call) before refusing.
-        let mut w = writer.lock().expect("writer lock");
-        for run in sched.runs.lock().expect("runs lock").values() {
-            w.add_probe_run(run.clone());
-        }
-        w.scan_mut().finished_at = now_rfc3339();
-        w.write_manifest()?;
+        finalize(&writer, &sched, false)?;
         bail!(
             "region {r} belongs to partition {}, but the caller's ARN says {}; scan one partition at a time (nothing else was collected; the pack holds the identity call)",
             partition_of_region(r),
@@ -285,14 +285,28 @@ pub async fn scan(opts: &AwsOptions, catalog: &ProbeCatalog, pack_dir: &Path) ->
             }
         }
     }
-    let interrupted = tokio::select! {
-        _ = async { while tasks.join_next().await.is_some() {} } => false,
+    let interrupted = or_interrupt(async { while tasks.join_next().await.is_some() {} })
+        .await
+        .is_none();
+    if interrupted {
+        tasks.abort_all();
+    }
+    finalize(&writer, &sched, interrupted)
+}
+
+/// Runs `f` unless Ctrl-C comes first (None).
+async fn or_interrupt<F: std::future::Future>(f: F) -> Option<F::Output> {
+    tokio::select! {
+        v = f => Some(v),
         _ = tokio::signal::ctrl_c() => {
             tracing::warn!("interrupted: writing what was collected");
-            tasks.abort_all();
-            true
+            None
         }
-    };
+    }
+}
+
+/// Writes the manifest of what was collected (also after an interruption) and sums up the scan.
+fn finalize(writer: &Mutex<PackWriter>, sched: &Scheduler, interrupted: bool) -> Result<AwsScan> {
     if let Some(p) = &sched.progress {
         p.finish_and_clear();
     }

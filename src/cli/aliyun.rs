@@ -1,6 +1,7 @@
 //! `dengbao scan --provider aliyun`.
 
-use super::{finish_scan, AwsArgs, Formats, Loaded};
+use super::args::{AwsArgs, Formats};
+use super::{finish_scan, Loaded};
 use anyhow::Result;
 use std::path::Path;
 

@@ -1,7 +1,10 @@
 //! The command line. Each subcommand is a small function over the library.
 
 mod aliyun;
+mod args;
 mod render;
+
+use args::*;
 
 use crate::catalog::Catalog;
 use crate::embedded::{self, toml_files};
@@ -10,8 +13,8 @@ use crate::probes::ProbeCatalog;
 use crate::report::{EvidenceSet, Format, ReportInput};
 use crate::rules::{self, RuleSet};
 use anyhow::{Context, Result};
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use std::path::{Path, PathBuf};
+use clap::Parser;
+use std::path::Path;
 use std::process::ExitCode;
 
 /// Exit code when the input is bad (unreadable pack, broken rule file, bad arguments).
@@ -22,256 +25,6 @@ pub const EXIT_VERIFY_FAILED: u8 = 2;
 pub const EXIT_NOTHING_COLLECTED: u8 = 3;
 /// Exit code when Ctrl-C cut a scan short (the pack holds what was collected).
 pub const EXIT_INTERRUPTED: u8 = 130;
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "dengbao",
-    version,
-    about = "MLPS 2.0 (等级保护 2.0) Level 3 cloud-extension evidence collector and offline judge",
-    long_about = "Collects cloud configuration as evidence for GB/T 22239-2019 Level 3 cloud-computing extension requirements, \
-and turns it into per-control verdicts with the raw evidence attached.\n\nStart with `dengbao scan --demo --out demo-out`."
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-    /// More logging on stderr (-v info, -vv debug, -vvv trace).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    verbose: u8,
-    /// Log format on stderr.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
-    log_format: LogFormat,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum LogFormat {
-    Text,
-    Json,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Provider {
-    Aws,
-    Aliyun,
-}
-
-/// Collection options. AWS: the standard configuration chain applies (environment, shared files, SSO,
-/// credential_process, web identity, instance metadata). Alibaba Cloud: ALIBABA_CLOUD_ACCESS_KEY_ID /
-/// _SECRET / _SECURITY_TOKEN, profiles of ~/.aliyun/config.json, the ECS instance RAM role.
-#[derive(Args, Debug, Clone)]
-struct AwsArgs {
-    /// Named profile from the shared config/credentials files.
-    #[arg(long)]
-    profile: Option<String>,
-    /// Role to assume for the scan (a read-only role; see `dengbao iam-policy`).
-    #[arg(long, value_name = "ARN")]
-    role_arn: Option<String>,
-    /// External id required by the role's trust policy.
-    #[arg(long, requires = "role_arn")]
-    external_id: Option<String>,
-    /// Regions to scan, comma-separated; default: every region enabled for the account.
-    #[arg(long, value_delimiter = ',')]
-    regions: Vec<String>,
-    /// Send every call to this endpoint (an emulator such as moto); AWS_ENDPOINT_URL works too.
-    #[arg(long, value_name = "URL")]
-    endpoint_url: Option<String>,
-    /// Alibaba Cloud: send one product's calls to this endpoint (repeatable), e.g. `ecs=https://ecs-vpc.cn-hangzhou.aliyuncs.com`.
-    #[arg(long = "endpoint", value_name = "PRODUCT=URL")]
-    endpoints: Vec<String>,
-    /// Calls in flight at once.
-    #[arg(long, default_value_t = 32)]
-    concurrency: usize,
-    /// Requests per second per service and region (token bucket).
-    #[arg(long, default_value_t = 20.0)]
-    rate: f64,
-    /// Attempts per call, retries included (adaptive retry on throttling).
-    #[arg(long, default_value_t = 8)]
-    max_attempts: u32,
-    /// Seconds one call may take, retries included.
-    #[arg(long, default_value_t = 120)]
-    timeout: u64,
-}
-
-/// Which resources form the assessed system (等级保护对象). Out-of-scope resources never decide a verdict.
-#[derive(Args, Debug, Clone, Default)]
-struct ScopeArgs {
-    /// Judge only resources with this tag (KEY=VALUE; repeat for alternatives).
-    #[arg(long = "scope-tag", value_name = "KEY=VALUE")]
-    tags: Vec<String>,
-    /// Judge only resources in this VPC (repeatable).
-    #[arg(long = "scope-vpc", value_name = "VPC_ID")]
-    vpcs: Vec<String>,
-    /// Judge only resources of this account (repeatable).
-    #[arg(long = "scope-account", value_name = "ACCOUNT_ID")]
-    accounts: Vec<String>,
-}
-
-impl ScopeArgs {
-    fn scope(&self) -> Result<crate::engine::Scope> {
-        let tags = self
-            .tags
-            .iter()
-            .map(|t| crate::engine::Scope::parse_tag(t).map_err(anyhow::Error::msg))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(crate::engine::Scope {
-            tags,
-            vpcs: self.vpcs.clone(),
-            accounts: self.accounts.clone(),
-        })
-    }
-}
-
-#[derive(Args, Debug, Clone)]
-struct DataArgs {
-    /// Mapping tree to use instead of the one built in (a directory like the repository's `mappings/`).
-    #[arg(long, value_name = "DIR")]
-    mappings: Option<PathBuf>,
-    /// Probe manifests to use instead of the built-in ones (a directory like `probes/`).
-    #[arg(long, value_name = "DIR")]
-    probes: Option<PathBuf>,
-    /// Framework to evaluate against.
-    #[arg(long, default_value = "mlps2-l3-cloud")]
-    framework: String,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Collect evidence into a pack and evaluate it (`--demo` uses the built-in demo pack).
-    Scan {
-        /// Evaluate the built-in demo pack (an aws-cn account with good and bad configuration).
-        #[arg(long, conflicts_with = "provider")]
-        demo: bool,
-        /// Cloud to collect from.
-        #[arg(long, value_enum, required_unless_present = "demo")]
-        provider: Option<Provider>,
-        /// Output directory: receives `pack/` and `results.json`.
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
-        /// Also render reports into the output directory: html, xlsx, csv, md, ocsf (comma-separated) or all.
-        #[arg(long, value_name = "LIST", value_parser = parse_formats)]
-        format: Option<Formats>,
-        #[command(flatten)]
-        aws: AwsArgs,
-        #[command(flatten)]
-        scope: ScopeArgs,
-        #[command(flatten)]
-        data: DataArgs,
-    },
-    /// Evaluate an existing evidence pack offline.
-    Evaluate {
-        /// The pack directory.
-        pack: PathBuf,
-        /// Output directory for `results.json`.
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
-        /// Also render reports into the output directory: html, xlsx, csv, md, ocsf (comma-separated) or all.
-        #[arg(long, value_name = "LIST", value_parser = parse_formats)]
-        format: Option<Formats>,
-        #[command(flatten)]
-        scope: ScopeArgs,
-        #[command(flatten)]
-        data: DataArgs,
-    },
-    /// Render reports from a results.json: HTML, XLSX 测评记录表, CSV, Markdown, OCSF JSON Lines.
-    Report {
-        /// The results.json to render.
-        results: PathBuf,
-        /// Formats: html, xlsx, csv, md, ocsf (comma-separated) or all.
-        #[arg(long, value_name = "LIST", value_parser = parse_formats, default_value = "all")]
-        format: Formats,
-        /// Output directory for the reports.
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
-        /// The evidence pack the results came from (default: `pack/` beside results.json, if present).
-        /// Its bodies are embedded in the HTML report.
-        #[arg(long, value_name = "DIR")]
-        pack: Option<PathBuf>,
-        /// Mapping tree to take the catalog from instead of the built-in one.
-        #[arg(long, value_name = "DIR")]
-        mappings: Option<PathBuf>,
-    },
-    /// Re-hash every blob of a pack and report missing, extra or altered files.
-    Verify {
-        /// The pack directory.
-        pack: PathBuf,
-    },
-    /// Print the JSON documents rules read from a pack (one per record), to write or debug rules.
-    Evidence {
-        /// The pack directory.
-        pack: PathBuf,
-        /// Only this probe's documents (e.g. `aws.ec2.describe_security_groups`).
-        #[arg(long)]
-        probe: Option<String>,
-    },
-    /// The framework's test items.
-    Controls {
-        #[command(subcommand)]
-        command: ControlsCommand,
-    },
-    /// Rule files.
-    Rules {
-        #[command(subcommand)]
-        command: RulesCommand,
-    },
-    /// Print the least-privilege read-only policy covering every probe (IAM for aws, RAM for aliyun).
-    IamPolicy {
-        #[arg(long, default_value = "aws")]
-        provider: String,
-        #[command(flatten)]
-        data: DataArgs,
-    },
-    /// Probe manifests.
-    Probes {
-        #[command(subcommand)]
-        command: ProbesCommand,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum ControlsCommand {
-    /// List every test item with its automation level.
-    List {
-        /// Show the automation level achieved by this provider's mappings (e.g. `aws`).
-        #[arg(long)]
-        provider: Option<String>,
-        #[command(flatten)]
-        data: DataArgs,
-    },
-    /// Show one test item in full (e.g. `L3-CES2-09`).
-    Show {
-        id: String,
-        #[command(flatten)]
-        data: DataArgs,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum RulesCommand {
-    /// Validate every mapping file; report each problem as file:line:column.
-    Check {
-        #[command(flatten)]
-        data: DataArgs,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum ProbesCommand {
-    /// List declared probes.
-    List {
-        #[arg(long)]
-        provider: Option<String>,
-        #[command(flatten)]
-        data: DataArgs,
-    },
-}
-
-/// The value of `--format`: a comma-separated list of report formats.
-#[derive(Debug, Clone)]
-struct Formats(Vec<Format>);
-
-/// Parses `--format html,xlsx,...`.
-fn parse_formats(s: &str) -> Result<Formats, String> {
-    Format::parse_list(s).map(Formats)
-}
 
 /// Writes to stdout; a closed pipe (`dengbao … | head`) ends output quietly instead of panicking.
 fn emit(text: &str) {
@@ -312,11 +65,17 @@ fn init_logging(verbose: u8, format: LogFormat) {
         2 => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DENGBAO_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    // -v raises dengbao's own logging only: the SDK's debug/trace output includes request headers.
+    let directives =
+        std::env::var("DENGBAO_LOG").unwrap_or_else(|_| format!("warn,dengbao={level}"));
+    // Signing internals print canonical requests (with session tokens): never logged, whatever is asked.
+    let filter = tracing_subscriber::EnvFilter::new(format!(
+        "{directives},aws_sigv4=off,aws_smithy_runtime::client::http=off"
+    ));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
@@ -543,6 +302,22 @@ fn run(cmd: Command) -> Result<u8> {
             }
         },
         Command::Rules {
+            command:
+                RulesCommand::List {
+                    provider,
+                    markdown,
+                    data,
+                },
+        } => {
+            let loaded = load(
+                data.mappings.as_deref(),
+                data.probes.as_deref(),
+                &data.framework,
+            )?;
+            emit(&render::rules_list(&loaded, provider.as_deref(), markdown));
+            Ok(0)
+        }
+        Command::Rules {
             command: RulesCommand::Check { data },
         } => {
             let (catalog, probes, files) = load_catalog(
@@ -665,11 +440,15 @@ fn finish_scan(
         let evidence = EvidenceSet::from_pack(&pack, &results);
         write_reports(&formats.0, &results, &loaded.catalog, &evidence, out)?;
     }
+    if interrupted {
+        emit_err("interrupted: the pack holds what was collected until then\n");
+        return Ok(EXIT_INTERRUPTED);
+    }
     if records_ok == 0 {
         emit_err("nothing could be collected: check credentials, region and endpoint (the pack records every failure)\n");
         return Ok(EXIT_NOTHING_COLLECTED);
     }
-    Ok(if interrupted { EXIT_INTERRUPTED } else { 0 })
+    Ok(0)
 }
 
 /// Renders `formats` into `out` and prints the paths written.

@@ -274,3 +274,58 @@ pub fn results_table(r: &Results) -> String {
     );
     out
 }
+
+/// `dengbao rules list`: for each mapped test item, the rules that judge it.
+pub fn rules_list(loaded: &Loaded, provider: Option<&str>, markdown: bool) -> String {
+    let mut rows = Vec::new();
+    for c in &loaded.catalog.controls {
+        for m in loaded
+            .rules
+            .mappings
+            .iter()
+            .filter(|m| m.control == c.id && provider.is_none_or(|p| p == m.provider))
+        {
+            let rules: Vec<String> = m
+                .rules
+                .iter()
+                .map(|id| {
+                    let context = loaded.rules.rules.get(id).is_some_and(|r| r.context);
+                    match (context, markdown) {
+                        (true, true) => format!("*{id}* (context)"),
+                        (true, false) => format!("{id} (context)"),
+                        (false, true) => format!("`{id}`"),
+                        (false, false) => id.clone(),
+                    }
+                })
+                .collect();
+            rows.push((
+                c.id.clone(),
+                format!("{} {}", c.control_point, c.control_point_en),
+                m.provider.clone(),
+                m.automation.as_str(),
+                rules,
+            ));
+        }
+    }
+    if markdown {
+        let mut out = String::from(
+            "| item | control point | provider | automation | rules |\n|---|---|---|---|---|\n",
+        );
+        for (id, cp, p, a, r) in rows {
+            let _ = writeln!(out, "| {id} | {cp} | {p} | {a} | {} |", r.join(", "));
+        }
+        return out;
+    }
+    let mut t = table(&[
+        "测评项 Item",
+        "控制点 Control point",
+        "Provider",
+        "Automation",
+        "规则 Rules",
+    ]);
+    let n = rows.len();
+    for (id, cp, p, a, r) in rows {
+        t.add_row(vec![id, cp, p, a.to_string(), r.join("\n")]);
+    }
+    format!("{t}\n{n} mapping(s)\n")
+}

@@ -14,6 +14,7 @@ Tweaks:
   single-region-trail   the clean multi-region trail becomes single-region
   unencrypted-snapshot  an unencrypted volume and its snapshot in cn-north-1
   default-vpc-instance  an instance in cn-north-1's default VPC
+  no-databases          deletes every RDS instance and snapshot (the demo estate runs without databases)
 """
 import argparse
 import json
@@ -95,6 +96,18 @@ def main():
                                  SecurityGroupIds=[sg], KeyName=ec2.create_key_pair(KeyName="dengbao-tweak-legacy")["KeyName"],
                                  BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 8, "Encrypted": True}}])
         out = {"vpc": default, "instance": inst["Instances"][0]["InstanceId"]}
+    elif t == "no-databases":
+        gone = []
+        for region in (BJ, "cn-northwest-1"):
+            rds = client(args, "rds", region)
+            for snap in rds.describe_db_snapshots()["DBSnapshots"]:
+                if snap.get("SnapshotType") == "manual":
+                    rds.delete_db_snapshot(DBSnapshotIdentifier=snap["DBSnapshotIdentifier"])
+            for db in rds.describe_db_instances()["DBInstances"]:
+                rds.delete_db_instance(DBInstanceIdentifier=db["DBInstanceIdentifier"], SkipFinalSnapshot=True,
+                                       DeleteAutomatedBackups=True)
+                gone.append(db["DBInstanceIdentifier"])
+        out = {"deleted": gone}
     else:
         raise SystemExit(f"unknown tweak {t}")
     print(json.dumps({"tweak": t, "created": out}))
