@@ -285,6 +285,41 @@ fn profiles_and_assumed_roles() {
             .count(),
         2
     );
+    // A role that cannot be assumed: every call fails with the cause, and STS is asked once, not per call.
+    let d = tempfile::tempdir().unwrap();
+    let before = s
+        .requests()
+        .iter()
+        .filter(|r| r["action"] == "AssumeRole")
+        .count();
+    let (code, log) = scan(
+        &s.endpoint,
+        d.path(),
+        &[
+            "--regions",
+            "cn-hangzhou",
+            "--role-arn",
+            "not-an-arn",
+            "--max-attempts",
+            "1",
+        ],
+        &[],
+    );
+    assert_eq!(code, 3, "{log}");
+    assert_eq!(
+        s.requests()
+            .iter()
+            .filter(|r| r["action"] == "AssumeRole")
+            .count(),
+        before + 1
+    );
+    let pack = Pack::open(&d.path().join("pack")).unwrap();
+    assert!(pack.manifest.probes.iter().all(|p| p
+        .error
+        .as_ref()
+        .is_some_and(
+            |e| e.message.contains("InvalidParameter.RoleArn") || e.code == "UpstreamFailed"
+        )));
     // A profile that does not exist is an input error.
     let d = tempfile::tempdir().unwrap();
     let (code, log) = scan_home(
@@ -482,4 +517,55 @@ async fn the_guard_refuses_a_write_before_anything_is_sent() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("not a read operation"), "{err}");
+}
+
+#[test]
+fn ram_policy_lists_exactly_the_probes_actions() {
+    let o = std::process::Command::new(common::bin())
+        .args(["iam-policy", "--provider", "aliyun"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let p: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(p["Version"], "1");
+    let st = &p["Statement"][0];
+    assert!(st.get("Sid").is_none(), "RAM statements take no Sid");
+    assert_eq!(st["Effect"], "Allow");
+    assert_eq!(st["Resource"], "*");
+    let actions: Vec<&str> = st["Action"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    for a in [
+        "ecs:DescribeInstances",
+        "ecs:DescribeSecurityGroupAttribute",
+        "actiontrail:GetTrailStatus",
+        "yundun-sas:DescribeVersionConfig",
+        "ram:GetAccountSecurityPracticeReport",
+        "kms:DescribeKey",
+        "rds:DescribeDBInstances",
+    ] {
+        assert!(actions.contains(&a), "{a}");
+    }
+    let loaded = dengbao::cli::load(None, None, "mlps2-l3-cloud").unwrap();
+    let probes = dengbao::aliyun::aliyun_probes(&loaded.probes).unwrap();
+    assert_eq!(
+        actions.len(),
+        probes
+            .iter()
+            .map(|p| &p.iam_action)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    );
+    for a in &actions {
+        let (_, action) = a.split_once(':').unwrap();
+        assert!(
+            dengbao::probes::READ_ONLY_PREFIXES
+                .iter()
+                .any(|r| action.starts_with(r)),
+            "{a}"
+        );
+    }
 }

@@ -209,7 +209,8 @@ impl OpenApi {
         let http = reqwest::Client::builder()
             .user_agent(concat!("dengbao/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
-            .timeout(retry.timeout)
+            // An attempt may take half the call's time, so a hanging endpoint still gets a retry.
+            .timeout((retry.timeout / 2).max(Duration::from_secs(1)))
             .build()?;
         Ok(Self {
             http,

@@ -36,7 +36,15 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-type Cache = Mutex<Option<(Credentials, Option<chrono::DateTime<chrono::Utc>>)>>;
+/// Temporary credentials and when they expire, or why they could not be had (remembered, so a scan
+/// without credentials does not ask the metadata service or STS again for every call).
+#[derive(Default)]
+pub struct Slot {
+    creds: Option<(Credentials, Option<chrono::DateTime<chrono::Utc>>)>,
+    failed: Option<String>,
+}
+
+type Cache = Mutex<Slot>;
 
 /// Where credentials come from.
 pub enum CredentialSource {
@@ -164,7 +172,7 @@ fn from_profile(
             security_token: Some(s("sts_token").with_context(|| format!("profile `{name}` has no sts_token"))?),
             ..ak()?
         }),
-        "EcsRamRole" => CredentialSource::EcsRole { role: s("ram_role_name"), cache: Mutex::new(None) },
+        "EcsRamRole" => CredentialSource::EcsRole { role: s("ram_role_name"), cache: Mutex::new(Slot::default()) },
         "RamRoleArn" | "ChainableRamRoleArn" => {
             let base = if mode == "RamRoleArn" {
                 CredentialSource::Static(ak()?)
@@ -209,7 +217,7 @@ impl Resolve {
             endpoints: self.endpoints.clone(),
             region: self.region.clone(),
             retry: self.retry,
-            cache: Mutex::new(None),
+            cache: Mutex::new(Slot::default()),
         }
     }
 }
@@ -253,7 +261,7 @@ pub fn resolve(opts: &CredentialOptions, r: &Resolve) -> Result<CredentialSource
     } else {
         CredentialSource::EcsRole {
             role: env("ALIBABA_CLOUD_ECS_METADATA"),
-            cache: Mutex::new(None),
+            cache: Mutex::new(Slot::default()),
         }
     };
     Ok(match &opts.role_arn {
@@ -262,8 +270,8 @@ pub fn resolve(opts: &CredentialOptions, r: &Resolve) -> Result<CredentialSource
     })
 }
 
-fn fresh(c: &Option<(Credentials, Option<chrono::DateTime<chrono::Utc>>)>) -> Option<Credentials> {
-    let (creds, expiry) = c.as_ref()?;
+fn fresh(slot: &Slot) -> Option<Credentials> {
+    let (creds, expiry) = slot.creds.as_ref()?;
     match expiry {
         Some(t) if *t - chrono::Utc::now() < chrono::Duration::minutes(5) => None,
         _ => Some(creds.clone()),
@@ -277,85 +285,99 @@ fn expiry(s: Option<&str>) -> Option<chrono::DateTime<chrono::Utc>> {
 }
 
 impl CredentialSource {
-    /// Current credentials (fetched or refreshed when needed).
+    /// Current credentials (fetched or refreshed when needed; a failure is remembered).
     pub fn get<'a>(
         &'a self,
         http: &'a reqwest::Client,
     ) -> Pin<Box<dyn Future<Output = Result<Credentials>> + Send + 'a>> {
         Box::pin(async move {
-            match self {
-                CredentialSource::Static(c) => Ok(c.clone()),
-                CredentialSource::EcsRole { role, cache } => {
-                    let mut slot = cache.lock().await;
-                    if let Some(c) = fresh(&slot) {
-                        return Ok(c);
-                    }
-                    let (c, exp) = ecs_role(http, role.as_deref()).await?;
-                    *slot = Some((c.clone(), exp));
+            let cache = match self {
+                CredentialSource::Static(c) => return Ok(c.clone()),
+                CredentialSource::EcsRole { cache, .. }
+                | CredentialSource::AssumeRole { cache, .. } => cache,
+            };
+            let mut slot = cache.lock().await;
+            if let Some(why) = &slot.failed {
+                bail!("{why}");
+            }
+            if let Some(c) = fresh(&slot) {
+                return Ok(c);
+            }
+            match self.fetch(http).await {
+                Ok((c, exp)) => {
+                    slot.creds = Some((c.clone(), exp));
                     Ok(c)
                 }
-                CredentialSource::AssumeRole {
-                    base,
-                    role_arn,
-                    session_name,
-                    external_id,
-                    endpoints,
-                    region,
-                    retry,
-                    cache,
-                } => {
-                    let mut slot = cache.lock().await;
-                    if let Some(c) = fresh(&slot) {
-                        return Ok(c);
-                    }
-                    let sts = OpenApi::new(
-                        Guard::credential_exchange(),
-                        endpoints.clone(),
-                        base.clone(),
-                        *retry,
-                    )?;
-                    let mut params = vec![
-                        ("RoleArn".to_string(), role_arn.clone()),
-                        ("RoleSessionName".to_string(), session_name.clone()),
-                        ("DurationSeconds".to_string(), "3600".to_string()),
-                    ];
-                    if let Some(x) = external_id {
-                        params.push(("ExternalId".to_string(), x.clone()));
-                    }
-                    let api = sts_api();
-                    let resp = sts
-                        .call(&CallSpec {
-                            product: "sts",
-                            api: &api,
-                            region,
-                            action: "AssumeRole",
-                            params,
-                        })
-                        .await
-                        .map_err(|f| {
-                            anyhow::anyhow!("AssumeRole {role_arn}: {}: {}", f.code, f.message)
-                        })?;
-                    let v: serde_json::Value =
-                        serde_json::from_slice(&resp.body).unwrap_or_default();
-                    if resp.status >= 300 {
-                        let (code, msg) = super::client::error_from_body(&resp.body)
-                            .unwrap_or((format!("HTTP{}", resp.status), String::new()));
-                        bail!("AssumeRole {role_arn}: {code}: {msg}");
-                    }
-                    let c = &v["Credentials"];
-                    let get = |k: &str| c.get(k).and_then(|x| x.as_str()).map(str::to_string);
-                    let creds = Credentials {
-                        access_key_id: get("AccessKeyId")
-                            .context("AssumeRole answered without Credentials.AccessKeyId")?,
-                        access_key_secret: get("AccessKeySecret")
-                            .context("AssumeRole answered without Credentials.AccessKeySecret")?,
-                        security_token: get("SecurityToken"),
-                    };
-                    *slot = Some((creds.clone(), expiry(get("Expiration").as_deref())));
-                    Ok(creds)
+                Err(e) => {
+                    slot.failed = Some(format!("{e:#}"));
+                    Err(e)
                 }
             }
         })
+    }
+
+    async fn fetch(
+        &self,
+        http: &reqwest::Client,
+    ) -> Result<(Credentials, Option<chrono::DateTime<chrono::Utc>>)> {
+        match self {
+            CredentialSource::Static(c) => Ok((c.clone(), None)),
+            CredentialSource::EcsRole { role, .. } => ecs_role(http, role.as_deref()).await,
+            CredentialSource::AssumeRole {
+                base,
+                role_arn,
+                session_name,
+                external_id,
+                endpoints,
+                region,
+                retry,
+                ..
+            } => {
+                let sts = OpenApi::new(
+                    Guard::credential_exchange(),
+                    endpoints.clone(),
+                    base.clone(),
+                    *retry,
+                )?;
+                let mut params = vec![
+                    ("RoleArn".to_string(), role_arn.clone()),
+                    ("RoleSessionName".to_string(), session_name.clone()),
+                    ("DurationSeconds".to_string(), "3600".to_string()),
+                ];
+                if let Some(x) = external_id {
+                    params.push(("ExternalId".to_string(), x.clone()));
+                }
+                let api = sts_api();
+                let resp = sts
+                    .call(&CallSpec {
+                        product: "sts",
+                        api: &api,
+                        region,
+                        action: "AssumeRole",
+                        params,
+                    })
+                    .await
+                    .map_err(|f| {
+                        anyhow::anyhow!("AssumeRole {role_arn}: {}: {}", f.code, f.message)
+                    })?;
+                if resp.status >= 300 {
+                    let (code, msg) = super::client::error_from_body(&resp.body)
+                        .unwrap_or((format!("HTTP{}", resp.status), String::new()));
+                    bail!("AssumeRole {role_arn}: {code}: {msg}");
+                }
+                let v: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
+                let c = &v["Credentials"];
+                let get = |k: &str| c.get(k).and_then(|x| x.as_str()).map(str::to_string);
+                let creds = Credentials {
+                    access_key_id: get("AccessKeyId")
+                        .context("AssumeRole answered without Credentials.AccessKeyId")?,
+                    access_key_secret: get("AccessKeySecret")
+                        .context("AssumeRole answered without Credentials.AccessKeySecret")?,
+                    security_token: get("SecurityToken"),
+                };
+                Ok((creds, expiry(get("Expiration").as_deref())))
+            }
+        }
     }
 }
 
