@@ -29,6 +29,7 @@ fn check(cond: &str, doc: &Value) -> Truth {
             region: "cn-north-1",
             account: "123",
             params: &params,
+            resource: doc,
         },
     };
     eval(&c, &node, &NoJoins, &mut Trace::default())
