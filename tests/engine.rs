@@ -404,3 +404,119 @@ fn evaluation_is_deterministic() {
     let b = evaluate(&dengbao::pack::Pack::open(d.path()).unwrap(), FLOW).to_json_bytes();
     assert_eq!(a, b);
 }
+
+/// Evaluation streams each probe's documents and keeps joined ones only while needed; the results are
+/// the same as when every document is converted up front, unparsable bodies and failures included.
+#[test]
+fn streamed_evaluation_equals_evaluation_of_a_converted_index() {
+    let rules_text = format!(
+        "{FLOW}\n{}",
+        r#"
+[[rule]]
+id = "logs-all"
+title = { zh = "流日志", en = "flow logs" }
+evidence = "t.svc.b"
+resources = "$.logs[*]"
+require = { path = "$.traffic", eq = "ALL" }
+
+[[control]]
+id = "L3-ABS2-03"
+automation = "partial"
+rules = ["logs-all"]
+rationale = { zh = "理由", en = "why" }
+"#
+    );
+    let d = tempfile::tempdir().unwrap();
+    let scan = dengbao::pack::ScanInfo {
+        provider: "t".into(),
+        partition: "t".into(),
+        accounts: vec!["1".into()],
+        regions: vec!["r1".into(), "r2".into(), "r3".into()],
+        started_at: "x".into(),
+        finished_at: "y".into(),
+    };
+    let mut w = dengbao::pack::PackWriter::create(d.path(), scan).unwrap();
+    let rec = |probe: &str, region: &str, failed: bool| dengbao::pack::EvidenceRecord {
+        probe: probe.into(),
+        provider: "t".into(),
+        partition: "t".into(),
+        account: "1".into(),
+        region: region.into(),
+        service: "svc".into(),
+        operation: "List".into(),
+        parameters: json!({}),
+        captured_at: "t".into(),
+        request_id: None,
+        http_status: Some(if failed { 403 } else { 200 }),
+        media_type: "application/json".into(),
+        sha256: String::new(),
+        size: 0,
+        error: failed.then(|| dengbao::pack::ProbeError {
+            code: "AccessDenied".into(),
+            message: "no".into(),
+        }),
+    };
+    let body = |v: serde_json::Value| v.to_string().into_bytes();
+    w.add_record(
+        rec("t.svc.a", "r1", false),
+        &body(vpcs(&["v1", "v2", "v3"])),
+    )
+    .unwrap();
+    w.add_record(rec("t.svc.a", "r2", false), b"{\"vpcs\": [")
+        .unwrap();
+    w.add_record(rec("t.svc.a", "r3", true), b"{}").unwrap();
+    w.add_record(
+        rec("t.svc.b", "r1", false),
+        &body(
+            json!({"logs": [{"vpc": "v1", "traffic": "ALL"}, {"vpc": "v2", "traffic": "REJECT"}]}),
+        ),
+    )
+    .unwrap();
+    w.add_record(rec("t.svc.b", "r2", false), b"<not json")
+        .unwrap();
+    for (id, region, status) in [
+        ("t.svc.a", "r1", dengbao::pack::ProbeStatus::Ok),
+        ("t.svc.a", "r2", dengbao::pack::ProbeStatus::Ok),
+        ("t.svc.a", "r3", dengbao::pack::ProbeStatus::Error),
+        ("t.svc.b", "r1", dengbao::pack::ProbeStatus::Ok),
+        ("t.svc.b", "r2", dengbao::pack::ProbeStatus::Ok),
+        ("t.svc.b", "r3", dengbao::pack::ProbeStatus::Error),
+    ] {
+        w.add_probe_run(dengbao::pack::ProbeRun {
+            id: id.into(),
+            region: region.into(),
+            status,
+            records: 1,
+            error: (status == dengbao::pack::ProbeStatus::Error).then(|| {
+                dengbao::pack::ProbeError {
+                    code: "ConnectionError".into(),
+                    message: "refused".into(),
+                }
+            }),
+        });
+    }
+    w.finish().unwrap();
+    let pack = dengbao::pack::Pack::open(d.path()).unwrap();
+    let set = rules(&rules_text).unwrap();
+    let streamed = dengbao::engine::evaluate(&pack, &catalog(), &set).unwrap();
+    let mut index = dengbao::engine::EvidenceIndex::build(&pack).unwrap();
+    let converted = dengbao::engine::evaluate_index(
+        &mut index,
+        &catalog(),
+        &set,
+        &dengbao::engine::Scope::default(),
+    )
+    .unwrap();
+    assert_eq!(streamed.to_json_bytes(), converted.to_json_bytes());
+    let flow = control(&streamed, "L3-ABS2-05");
+    let reasons: Vec<&str> = flow.rules[0]
+        .resources
+        .iter()
+        .filter_map(|r| r.reason.as_deref())
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r.contains("UnparsableResponse")),
+        "{reasons:?}"
+    );
+    assert_eq!(control(&streamed, "L3-ABS2-03").rules[0].failed, 1);
+}

@@ -9,11 +9,11 @@
 use super::capture::{error_from_body, Recorder};
 use super::ops::{self, Call, Clients};
 use super::ratelimit::TokenBucket;
-use crate::pack::{EvidenceRecord, PackWriter, ProbeError, ProbeRun, ProbeStatus};
+use crate::pack::{BlobStore, EvidenceRecord, PackWriter, ProbeError, ProbeRun, ProbeStatus};
 use crate::probes::ProbeSpec;
 use crate::rules::path::{KeyContext, KeyExpr, Query};
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -31,6 +31,7 @@ pub struct Scheduler {
     pub partition: String,
     pub account: String,
     pub writer: Arc<Mutex<PackWriter>>,
+    blobs: BlobStore,
     pub semaphore: Semaphore,
     pub rate: f64,
     pub runs: Mutex<BTreeMap<(String, String), ProbeRun>>,
@@ -61,6 +62,7 @@ impl Scheduler {
         rate: f64,
         progress: Option<indicatif::ProgressBar>,
     ) -> Self {
+        let blobs = writer.lock().expect("writer lock").blobs();
         Self {
             probes,
             base,
@@ -68,6 +70,7 @@ impl Scheduler {
             path_style,
             partition: String::new(),
             account: String::new(),
+            blobs,
             writer,
             semaphore: Semaphore::new(concurrency.max(1)),
             rate,
@@ -135,8 +138,10 @@ impl Scheduler {
     ) -> Answer {
         let function = ops::function(&spec.id)
             .expect("every declared probe has a function (checked at start)");
-        let permit = self.semaphore.acquire().await.expect("semaphore open");
+        // The token first, then the permit: a call waiting for its service's bucket must not hold one
+        // of the permits that calls to other services (or regions) could use meanwhile.
         self.bucket(&spec.service, region).acquire().await;
+        let permit = self.semaphore.acquire().await.expect("semaphore open");
         let rec = Recorder::default();
         let params = Self::parameters(spec, key, token.as_deref());
         let result = function(Call {
@@ -242,14 +247,30 @@ impl Scheduler {
 
     fn store(&self, answer: &Answer) {
         if let Some(rec) = &answer.record {
-            if let Err(e) = self
-                .writer
-                .lock()
-                .expect("writer lock")
-                .add_record(rec.clone(), &answer.body)
-            {
-                tracing::error!("could not write evidence: {e:#}");
+            match self.blobs.put(&answer.body) {
+                Ok(hex) => self.add_stored(rec.clone(), &hex, answer.body.len() as u64),
+                Err(e) => tracing::error!("could not write evidence: {e:#}"),
             }
+        }
+    }
+
+    fn add_stored(&self, rec: EvidenceRecord, hex: &str, size: u64) {
+        self.writer
+            .lock()
+            .expect("writer lock")
+            .add_stored_record(rec, hex, size);
+    }
+
+    /// Stores one answer's body on the blocking pool (hashing, writing and syncing a large page must
+    /// not stall the runtime's workers), then adds its record; only the latter takes the writer's lock.
+    async fn store_off_runtime(&self, record: Option<EvidenceRecord>, body: Vec<u8>) {
+        let Some(rec) = record else { return };
+        let blobs = self.blobs.clone();
+        let size = body.len() as u64;
+        match tokio::task::spawn_blocking(move || blobs.put(&body)).await {
+            Ok(Ok(hex)) => self.add_stored(rec, &hex, size),
+            Ok(Err(e)) => tracing::error!("could not write evidence: {e:#}"),
+            Err(e) => tracing::error!("could not write evidence: {e}"),
         }
     }
 
@@ -293,17 +314,29 @@ impl Scheduler {
             let mut keys: Vec<Vec<String>> = vec![Vec::new(); children.len()];
             let mut token: Option<String> = None;
             for _ in 0..MAX_PAGES {
-                let answer = self
+                let Answer {
+                    record,
+                    body,
+                    next,
+                    error,
+                } = self
                     .call(&spec, &region, key.as_deref(), token.take())
                     .await;
-                self.record_answer(&spec, &region, &answer);
-                if let (None, Some(rec)) = (&answer.error, &answer.record) {
-                    self.collect_keys(&spec, &children, rec, &answer.body, &mut keys);
+                if let (None, Some(rec)) = (&error, &record) {
+                    self.collect_keys(&spec, &children, rec, &body, &mut keys);
                 }
-                match answer.next {
+                let recorded = u64::from(record.is_some());
+                self.store_off_runtime(record, body).await;
+                self.note_run(&spec.id, &region, recorded, error);
+                match next {
                     Some(n) if !n.is_empty() => token = Some(n),
                     _ => break,
                 }
+            }
+            // Keys in the order first seen, each once (a key may be listed on several pages).
+            for list in &mut keys {
+                let mut seen = HashSet::with_capacity(list.len());
+                list.retain(|k| seen.insert(k.clone()));
             }
             let source_error = self.run_failed(&spec.id, &region);
             let mut tasks = tokio::task::JoinSet::new();
@@ -362,6 +395,9 @@ impl Scheduler {
         body: &[u8],
         keys: &mut [Vec<String>],
     ) {
+        if children.is_empty() && spec.id != "aws.s3.get_bucket_location" {
+            return; // nothing fans out from this answer: no need to convert it
+        }
         let Ok(doc) = crate::convert::to_document(&rec.media_type, body) else {
             return;
         };
@@ -382,7 +418,7 @@ impl Scheduler {
                 .key_matches
                 .as_deref()
                 .and_then(|r| regex::Regex::new(r).ok());
-            for (item, _) in items.select(&doc) {
+            for item in items.values(&doc) {
                 let ctx = KeyContext {
                     params: &rec.parameters,
                     region: &rec.region,
@@ -390,7 +426,7 @@ impl Scheduler {
                     resource: Some(item),
                 };
                 for k in key.values(item, &ctx) {
-                    if filter.as_ref().is_none_or(|re| re.is_match(&k)) && !out.contains(&k) {
+                    if filter.as_ref().is_none_or(|re| re.is_match(&k)) {
                         out.push(k);
                     }
                 }

@@ -1,10 +1,14 @@
 //! The evidence index: every record's document, converted once, and every failure, by probe.
+//!
+//! Documents are converted on demand, a probe at a time ([`EvidenceIndex::load`]), and can be dropped
+//! again ([`EvidenceIndex::unload`]) once no rule needs them, so evaluation holds only the documents
+//! it is working on. [`EvidenceIndex::build`] converts everything at once (for `dengbao evidence`).
 
-use crate::convert::to_document;
+use crate::convert::{to_document, ConvertError};
 use crate::pack::{Pack, ProbeStatus};
 use anyhow::Result;
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Why some evidence could not be seen.
 #[derive(Debug, Clone)]
@@ -23,23 +27,46 @@ impl Failure {
             self.region, self.code, self.message
         )
     }
+
+    /// The failure a body that cannot be converted stands for.
+    pub fn unparsable(region: &str, record: usize, e: &ConvertError) -> Self {
+        Failure {
+            region: region.to_string(),
+            record: Some(record),
+            code: "UnparsableResponse".into(),
+            message: e.to_string(),
+        }
+    }
 }
 
 /// Documents and failures of a pack, by probe id.
 pub struct EvidenceIndex<'p> {
     pub pack: &'p Pack,
-    /// One document per record (None for failed calls).
+    /// One document per record: None for failed calls, and for records whose probe is not loaded.
     pub docs: Vec<Option<Value>>,
     by_probe: HashMap<&'p str, Vec<usize>>,
     failures: HashMap<&'p str, Vec<Failure>>,
     ran: HashMap<&'p str, usize>,
+    /// Probes whose documents have all been converted once (their unparsable bodies are failures).
+    checked: HashSet<&'p str>,
+    /// Probes whose documents are in `docs` now.
+    resident: HashSet<&'p str>,
 }
 
 impl<'p> EvidenceIndex<'p> {
     /// Reads and converts every blob of `pack`.
     pub fn build(pack: &'p Pack) -> Result<Self> {
+        let mut idx = Self::open(pack);
+        let probes: Vec<&'p str> = idx.by_probe.keys().copied().collect();
+        for p in probes {
+            idx.load(p)?;
+        }
+        Ok(idx)
+    }
+
+    /// Indexes `pack` without converting anything: call [`load`](Self::load) for the probes needed.
+    pub fn open(pack: &'p Pack) -> Self {
         let m = &pack.manifest;
-        let mut docs = Vec::with_capacity(m.records.len());
         let mut by_probe: HashMap<&str, Vec<usize>> = HashMap::new();
         let mut failures: HashMap<&str, Vec<Failure>> = HashMap::new();
         let mut ran: HashMap<&str, usize> = HashMap::new();
@@ -56,24 +83,6 @@ impl<'p> EvidenceIndex<'p> {
                         code: e.code.clone(),
                         message: e.message.clone(),
                     });
-                docs.push(None);
-                continue;
-            }
-            let bytes = pack.blob_bytes(rec)?;
-            match to_document(&rec.media_type, &bytes) {
-                Ok(v) => docs.push(Some(v)),
-                Err(e) => {
-                    failures
-                        .entry(rec.probe.as_str())
-                        .or_default()
-                        .push(Failure {
-                            region: rec.region.clone(),
-                            record: Some(i),
-                            code: "UnparsableResponse".into(),
-                            message: e.to_string(),
-                        });
-                    docs.push(None);
-                }
             }
         }
         for run in &m.probes {
@@ -96,17 +105,102 @@ impl<'p> EvidenceIndex<'p> {
                 }
             }
         }
-        Ok(Self {
+        Self {
             pack,
-            docs,
+            docs: vec![None; m.records.len()],
             by_probe,
             failures,
             ran,
-        })
+            checked: HashSet::new(),
+            resident: HashSet::new(),
+        }
     }
 
-    /// Records of `probe` with a readable document, in manifest order.
+    /// Converts the documents of `probe` and keeps them (no-op when they are kept already).
+    pub fn load(&mut self, probe: &str) -> Result<()> {
+        let Some((&key, records)) = self.by_probe.get_key_value(probe) else {
+            return Ok(());
+        };
+        if self.resident.contains(key) {
+            return Ok(());
+        }
+        let mut unparsable = Vec::new();
+        for &i in records {
+            match self.convert(i)? {
+                Some(Ok(v)) => self.docs[i] = Some(v),
+                Some(Err(e)) => unparsable.push(Failure::unparsable(
+                    &self.pack.manifest.records[i].region,
+                    i,
+                    &e,
+                )),
+                None => {}
+            }
+        }
+        self.resident.insert(key);
+        self.add_unparsable(key, unparsable);
+        Ok(())
+    }
+
+    /// Drops the documents of `probe` (its failures stay known).
+    pub fn unload(&mut self, probe: &str) {
+        if let Some((&key, records)) = self.by_probe.get_key_value(probe) {
+            for &i in records {
+                self.docs[i] = None;
+            }
+            self.resident.remove(key);
+        }
+    }
+
+    /// Whether the documents of `probe` are kept.
+    pub fn is_loaded(&self, probe: &str) -> bool {
+        self.resident.contains(probe)
+    }
+
+    /// The records of `probe`, in manifest order.
+    pub fn records(&self, probe: &str) -> &[usize] {
+        self.by_probe.get(probe).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Converts record `i`'s body without keeping it: None for a failed call, else the document or
+    /// why it could not be converted. Errs only when the blob cannot be read.
+    pub fn convert(&self, i: usize) -> Result<Option<Result<Value, ConvertError>>> {
+        let rec = &self.pack.manifest.records[i];
+        if rec.error.is_some() {
+            return Ok(None);
+        }
+        let bytes = self.pack.blob_bytes(rec)?;
+        Ok(Some(to_document(&rec.media_type, &bytes)))
+    }
+
+    /// Records the unparsable bodies of `probe` found while converting all of its documents (by
+    /// [`load`](Self::load), or by a caller streaming them with [`convert`](Self::convert)). Failures stay
+    /// in record order, then the run-level ones of regions without a record-level failure, the same as
+    /// when every document is converted up front.
+    pub fn add_unparsable(&mut self, probe: &str, found: Vec<Failure>) {
+        let Some(&key) = self.by_probe.get_key_value(probe).map(|(k, _)| k) else {
+            return;
+        };
+        if !self.checked.insert(key) || found.is_empty() {
+            return;
+        }
+        let list = self.failures.entry(key).or_default();
+        let regions: HashSet<String> = found.iter().map(|f| f.region.clone()).collect();
+        list.retain(|f| f.record.is_some() || !regions.contains(&f.region));
+        list.extend(found);
+        list.sort_by_key(|f| (f.record.is_none(), f.record.unwrap_or(usize::MAX)));
+    }
+
+    /// Whether `probe`'s documents have all been converted once (so its failures are complete).
+    pub fn is_checked(&self, probe: &str) -> bool {
+        self.checked.contains(probe)
+    }
+
+    /// Records of `probe` with a readable document, in manifest order (the probe must be loaded).
     pub fn documents(&self, probe: &str) -> impl Iterator<Item = (usize, &Value)> + '_ {
+        debug_assert!(
+            !self.by_probe.contains_key(probe) || self.resident.contains(probe),
+            "documents of {probe} asked for but not loaded"
+        );
         self.by_probe
             .get(probe)
             .into_iter()

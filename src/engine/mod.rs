@@ -10,10 +10,10 @@ pub use scope::Scope;
 use crate::catalog::{Automation, Bilingual, Catalog, Control, Responsibility};
 use crate::pack::{Pack, ProbeStatus};
 use crate::results::*;
-use crate::rules::RuleSet;
+use crate::rules::{Rule, RuleSet};
 use crate::verdict::Verdict;
 use anyhow::Result;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Evaluates `pack` against every test item of `catalog`.
 pub fn evaluate(pack: &Pack, catalog: &Catalog, rules: &RuleSet) -> Result<Results> {
@@ -21,16 +21,46 @@ pub fn evaluate(pack: &Pack, catalog: &Catalog, rules: &RuleSet) -> Result<Resul
 }
 
 /// Evaluates `pack`, judging only resources inside `scope`.
+///
+/// Documents are converted as rules need them: the documents of each probe that rules judge are
+/// streamed, one at a time, through every rule reading that probe; the documents of joined probes are
+/// kept only while rules that join them are evaluated. Only the probes rules read are converted.
 pub fn evaluate_scoped(
     pack: &Pack,
     catalog: &Catalog,
     rules: &RuleSet,
     scope: &Scope,
 ) -> Result<Results> {
-    let index = EvidenceIndex::build(pack)?;
+    let mut index = EvidenceIndex::open(pack);
+    evaluate_index(&mut index, catalog, rules, scope)
+}
+
+/// Evaluates `pack` through `index`, which may hold documents already (e.g. built with
+/// [`EvidenceIndex::build`]); documents it loads are dropped again when no longer needed.
+pub fn evaluate_index(
+    index: &mut EvidenceIndex<'_>,
+    catalog: &Catalog,
+    rules: &RuleSet,
+    scope: &Scope,
+) -> Result<Results> {
+    let pack = index.pack;
     let scan = &pack.manifest.scan;
     let provider = scan.provider.as_str();
-    let mut rule_cache: HashMap<&str, RuleResult> = HashMap::new();
+    // Every rule the provider's mappings use, in first-use order, and how often each is used.
+    let mut uses: HashMap<&str, usize> = HashMap::new();
+    let mut needed = Vec::new();
+    for control in &catalog.controls {
+        if let Some(mapping) = rules.mapping(&control.id, provider) {
+            for id in &mapping.rules {
+                let n = uses.entry(id.as_str()).or_default();
+                if *n == 0 {
+                    needed.push(&rules.rules[id]);
+                }
+                *n += 1;
+            }
+        }
+    }
+    let mut rule_cache = evaluate_rules(index, &needed, &scan.regions, scope)?;
     let mut controls = Vec::with_capacity(catalog.controls.len());
     let mut summary = Summary::default();
     for control in &catalog.controls {
@@ -39,12 +69,15 @@ pub fn evaluate_scoped(
             Some(mapping) => {
                 let mut rule_results = Vec::new();
                 for id in &mapping.rules {
-                    let rule = &rules.rules[id];
-                    let r = rule_cache
-                        .entry(rule.id.as_str())
-                        .or_insert_with(|| rule::evaluate_rule(rule, &index, &scan.regions, scope))
-                        .clone();
-                    rule_results.push(r);
+                    // Moved out on its last use; cloned only for a rule that judges several items.
+                    let left = uses.get_mut(id.as_str()).expect("counted");
+                    *left -= 1;
+                    let r = if *left == 0 {
+                        rule_cache.remove(id.as_str())
+                    } else {
+                        rule_cache.get(id.as_str()).cloned()
+                    };
+                    rule_results.push(r.expect("every needed rule was evaluated"));
                 }
                 let verdict = combine(
                     rule_results
@@ -122,6 +155,109 @@ pub fn evaluate_scoped(
         controls,
         probes,
     })
+}
+
+/// Evaluates `needed`, grouped by evidence probe: each group's joined probes are loaded, then the
+/// group's documents stream through all of its rules, each document converted once and dropped after.
+fn evaluate_rules<'r>(
+    index: &mut EvidenceIndex<'_>,
+    needed: &[&'r Rule],
+    regions: &[String],
+    scope: &Scope,
+) -> Result<HashMap<&'r str, RuleResult>> {
+    let mut groups: Vec<(&'r str, Vec<&'r Rule>)> = Vec::new();
+    for rule in needed {
+        match groups.iter_mut().find(|(e, _)| *e == rule.evidence) {
+            Some((_, g)) => g.push(rule),
+            None => groups.push((rule.evidence.as_str(), vec![rule])),
+        }
+    }
+    // The last group that joins each probe: its documents are dropped after that group.
+    let mut last_join: HashMap<&str, usize> = HashMap::new();
+    for (g, (_, group)) in groups.iter().enumerate() {
+        for rule in group {
+            for j in &rule.joins {
+                last_join.insert(j.probe.as_str(), g);
+            }
+        }
+    }
+    let preloaded: HashSet<&str> = last_join
+        .keys()
+        .copied()
+        .filter(|p| index.is_loaded(p))
+        .collect();
+    let mut out = HashMap::new();
+    for (g, (evidence, group)) in groups.iter().enumerate() {
+        for rule in group {
+            if rule.probes().iter().all(|p| index.was_run(p)) {
+                for j in &rule.joins {
+                    index.load(&j.probe)?;
+                }
+            }
+        }
+        let resident = index.is_loaded(evidence);
+        let mut unparsable = Vec::new();
+        let mut running: Vec<&'r Rule> = Vec::new();
+        let partials = {
+            let idx = &*index;
+            let mut runs = Vec::new();
+            for &rule in group {
+                match rule::RuleRun::start(rule, idx, regions) {
+                    rule::Start::Done(r) => {
+                        out.insert(rule.id.as_str(), r);
+                    }
+                    rule::Start::Running(run) => {
+                        running.push(rule);
+                        runs.push(run);
+                    }
+                }
+            }
+            if !runs.is_empty() {
+                if resident {
+                    for (i, doc) in idx.documents(evidence) {
+                        for run in &mut runs {
+                            run.judge(idx, i, doc, scope);
+                        }
+                    }
+                } else {
+                    for &i in idx.records(evidence) {
+                        match idx.convert(i)? {
+                            Some(Ok(doc)) => {
+                                for run in &mut runs {
+                                    run.judge(idx, i, &doc, scope);
+                                }
+                            }
+                            Some(Err(e)) => unparsable.push(Failure::unparsable(
+                                &idx.pack.manifest.records[i].region,
+                                i,
+                                &e,
+                            )),
+                            None => {}
+                        }
+                    }
+                }
+            }
+            runs.into_iter()
+                .map(rule::RuleRun::partial)
+                .collect::<Vec<_>>()
+        };
+        if !partials.is_empty() && !resident {
+            index.add_unparsable(evidence, unparsable);
+        }
+        for (rule, p) in running.into_iter().zip(partials) {
+            out.insert(rule.id.as_str(), p.finish(index, regions));
+        }
+        // Drop what no later group joins (and what this call loaded).
+        let done: Vec<&str> = last_join
+            .iter()
+            .filter(|(p, &last)| last == g && !preloaded.contains(*p))
+            .map(|(p, _)| *p)
+            .collect();
+        for p in done {
+            index.unload(p);
+        }
+    }
+    Ok(out)
 }
 
 /// Combines rule verdicts into a control verdict: the most severe wins (see [`Verdict::severity`]);

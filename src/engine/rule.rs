@@ -67,8 +67,8 @@ impl<'a> Joins<'a> {
     }
 }
 
-impl<'a> JoinLookup<'a> for Joins<'a> {
-    fn lookup(&self, join: &Join, key: &str, region: &str) -> (Vec<Node<'a>>, Option<String>) {
+impl<'a: 'x, 'x> JoinLookup<'x> for Joins<'a> {
+    fn lookup(&self, join: &Join, key: &str, region: &str) -> (Vec<Node<'x>>, Option<String>) {
         let items = self.tables[join.slot]
             .get(key)
             .into_iter()
@@ -84,39 +84,74 @@ impl<'a> JoinLookup<'a> for Joins<'a> {
     }
 }
 
-/// Evaluates `rule`; `regions` are the scan's regions (for `expect = "any_per_region"`).
-pub fn evaluate_rule(
-    rule: &Rule,
-    idx: &EvidenceIndex<'_>,
-    regions: &[String],
-    scope: &super::Scope,
-) -> RuleResult {
-    let mut out_of_scope = 0u64;
-    let probes: Vec<String> = rule.probes().iter().map(|s| s.to_string()).collect();
-    let mut resources: Vec<ResourceResult> = Vec::new();
-    let missing: Vec<&String> = probes.iter().filter(|p| !idx.was_run(p)).collect();
-    if !missing.is_empty() {
-        for p in missing {
-            resources.push(ResourceResult {
-                id: p.clone(),
-                region: String::new(),
-                status: ResourceStatus::Error,
-                evidence: Vec::new(),
-                locations: Vec::new(),
-                reason: Some(format!(
-                    "EvidenceMissing: probe {p} was not run; the pack holds no evidence from it"
-                )),
-            });
+/// How a rule starts: already decided (a probe it reads was never run), or waiting for documents.
+pub enum Start<'r, 'i> {
+    Done(RuleResult),
+    Running(RuleRun<'r, 'i>),
+}
+
+/// A rule being evaluated one document of its evidence probe at a time. Its joins are indexed once,
+/// from the (loaded) documents of the joined probes.
+pub struct RuleRun<'r, 'i> {
+    joins: Joins<'i>,
+    partial: Partial<'r>,
+}
+
+/// A rule's resources judged so far; holds no document.
+pub struct Partial<'a> {
+    rule: &'a Rule,
+    probes: Vec<String>,
+    resources: Vec<ResourceResult>,
+    out_of_scope: u64,
+}
+
+impl<'r: 'i, 'i> RuleRun<'r, 'i> {
+    /// Starts `rule`: `Done` with `EvidenceMissing` when a probe it reads was not run; else its joins
+    /// are built (their probes must be loaded in `idx`).
+    pub fn start(rule: &'r Rule, idx: &'i EvidenceIndex<'_>, regions: &[String]) -> Start<'r, 'i> {
+        let probes: Vec<String> = rule.probes().iter().map(|s| s.to_string()).collect();
+        let missing: Vec<&String> = probes.iter().filter(|p| !idx.was_run(p)).collect();
+        if !missing.is_empty() {
+            let resources = missing
+                .into_iter()
+                .map(|p| ResourceResult {
+                    id: p.clone(),
+                    region: String::new(),
+                    status: ResourceStatus::Error,
+                    evidence: Vec::new(),
+                    locations: Vec::new(),
+                    reason: Some(format!(
+                        "EvidenceMissing: probe {p} was not run; the pack holds no evidence from it"
+                    )),
+                })
+                .collect();
+            return Start::Done(finish(rule, probes, resources, regions, 0));
         }
-        return finish(rule, probes, resources, regions, 0);
+        Start::Running(RuleRun {
+            joins: Joins::build(rule, idx),
+            partial: Partial {
+                rule,
+                probes,
+                resources: Vec::new(),
+                out_of_scope: 0,
+            },
+        })
     }
-    let joins = Joins::build(rule, idx);
-    let records = &idx.pack.manifest.records;
-    for (i, doc) in idx.documents(&rule.evidence) {
+
+    /// Judges the resources of one document of the rule's evidence probe (record `i`).
+    pub fn judge(
+        &mut self,
+        idx: &EvidenceIndex<'_>,
+        i: usize,
+        doc: &serde_json::Value,
+        scope: &super::Scope,
+    ) {
+        let rule = self.partial.rule;
+        let records = &idx.pack.manifest.records;
         for (v, loc) in rule.resources.select(doc) {
             let o = origin(idx, i, v);
             if !scope.is_empty() && !scope.contains(rule, v, o.account) {
-                out_of_scope += 1;
+                self.partial.out_of_scope += 1;
                 continue;
             }
             // Locations name their document: `sha256:<digest>#$['vpcSet'][0]`.
@@ -127,7 +162,7 @@ pub fn evaluate_rule(
             };
             let mut trace = Trace::default();
             if let Some(filter) = &rule.scope {
-                match eval(filter, &node, &joins, &mut Trace::default()) {
+                match eval(filter, &node, &self.joins, &mut Trace::default()) {
                     Truth::False => continue,
                     Truth::True => {}
                     Truth::Unknown => {
@@ -138,7 +173,7 @@ pub fn evaluate_rule(
                 }
             }
             let truth = if trace.unknown.is_empty() {
-                eval(&rule.require, &node, &joins, &mut trace)
+                eval(&rule.require, &node, &self.joins, &mut trace)
             } else {
                 Truth::Unknown
             };
@@ -146,7 +181,7 @@ pub fn evaluate_rule(
                 .resource_id
                 .as_ref()
                 .and_then(|k| k.values(v, &o.keys()).into_iter().next())
-                .unwrap_or(loc_of(&node.location));
+                .unwrap_or_else(|| loc_of(&node.location));
             let mut evidence = vec![records[i].sha256.clone()];
             for r in &trace.records {
                 let d = &records[*r].sha256;
@@ -159,7 +194,7 @@ pub fn evaluate_rule(
                 Truth::False => (ResourceStatus::Fail, None),
                 Truth::Unknown => (ResourceStatus::Error, Some(trace.unknown.join("; "))),
             };
-            resources.push(ResourceResult {
+            self.partial.resources.push(ResourceResult {
                 id,
                 region: o.region.to_string(),
                 status,
@@ -169,21 +204,40 @@ pub fn evaluate_rule(
             });
         }
     }
-    for f in idx.failures(&rule.evidence) {
-        resources.push(ResourceResult {
-            id: format!("{}@{}", rule.evidence, f.region),
-            region: f.region.clone(),
-            status: ResourceStatus::Error,
-            evidence: f
-                .record
-                .map(|r| records[r].sha256.clone())
-                .into_iter()
-                .collect(),
-            locations: Vec::new(),
-            reason: Some(format!("{}: {}", f.code, f.message)),
-        });
+
+    /// The resources judged so far, without the joins (which borrow the index).
+    pub fn partial(self) -> Partial<'r> {
+        self.partial
     }
-    finish(rule, probes, resources, regions, out_of_scope)
+}
+
+impl Partial<'_> {
+    /// Adds a resource per failure of the evidence probe (`idx` must know them all: the probe's
+    /// documents were each converted once) and gives the rule's result.
+    pub fn finish(self, idx: &EvidenceIndex<'_>, regions: &[String]) -> RuleResult {
+        let Partial {
+            rule,
+            probes,
+            mut resources,
+            out_of_scope,
+        } = self;
+        let records = &idx.pack.manifest.records;
+        for f in idx.failures(&rule.evidence) {
+            resources.push(ResourceResult {
+                id: format!("{}@{}", rule.evidence, f.region),
+                region: f.region.clone(),
+                status: ResourceStatus::Error,
+                evidence: f
+                    .record
+                    .map(|r| records[r].sha256.clone())
+                    .into_iter()
+                    .collect(),
+                locations: Vec::new(),
+                reason: Some(format!("{}: {}", f.code, f.message)),
+            });
+        }
+        finish(rule, probes, resources, regions, out_of_scope)
+    }
 }
 
 fn finish(

@@ -45,16 +45,16 @@ impl Scope {
         }
         if let (false, Some(q)) = (self.vpcs.is_empty(), &rule.scope_vpc) {
             let vpcs: Vec<&str> = q
-                .select(resource)
+                .values(resource)
                 .into_iter()
-                .filter_map(|(v, _)| v.as_str())
+                .filter_map(Value::as_str)
                 .collect();
             if !vpcs.iter().any(|v| self.vpcs.iter().any(|s| s == v)) {
                 return false;
             }
         }
         if let (false, Some(q)) = (self.tags.is_empty(), &rule.scope_tags) {
-            let has = q.select(resource).into_iter().any(|(tag, _)| {
+            let has = q.values(resource).into_iter().any(|tag| {
                 let field = |names: &[&str]| {
                     names
                         .iter()

@@ -22,7 +22,7 @@ pub use manifest::{
 };
 pub use reader::Pack;
 pub use verify::{verify, VerifyProblem, VerifyReport};
-pub use writer::{copy_pack, PackWriter};
+pub use writer::{copy_pack, BlobStore, PackWriter};
 
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};

@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Builds a pack in a directory.
 pub struct PackWriter {
@@ -42,29 +43,30 @@ impl PackWriter {
 
     /// Stores `body` as a blob (if not already present) and returns its hex SHA-256.
     pub fn put_blob(&self, body: &[u8]) -> Result<String> {
-        let hex = sha256_hex(body);
-        let path = self.root.join(blob_rel_path(&hex));
-        if !path.exists() {
-            let dir = path.parent().expect("blob path has a parent");
-            fs::create_dir_all(dir)?;
-            // Write beside, then rename: a crash never leaves a truncated blob under its digest.
-            let tmp = dir.join(format!(".{hex}.tmp"));
-            let mut f =
-                fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
-            f.write_all(body)?;
-            f.sync_data().ok();
-            fs::rename(&tmp, &path)?;
+        self.blobs().put(body)
+    }
+
+    /// A handle that stores blobs without borrowing the writer, so concurrent collectors can hash and
+    /// write their answers in parallel and take the writer's lock only to add the record
+    /// ([`PackWriter::add_stored_record`]).
+    pub fn blobs(&self) -> BlobStore {
+        BlobStore {
+            root: self.root.clone(),
         }
-        Ok(hex)
     }
 
     /// Stores `body` and adds a record for it. `record.sha256` and `record.size` are filled in here.
-    pub fn add_record(&mut self, mut record: EvidenceRecord, body: &[u8]) -> Result<()> {
+    pub fn add_record(&mut self, record: EvidenceRecord, body: &[u8]) -> Result<()> {
         let hex = self.put_blob(body)?;
-        record.sha256 = digest_ref(&hex);
-        record.size = body.len() as u64;
-        self.records.push(record);
+        self.add_stored_record(record, &hex, body.len() as u64);
         Ok(())
+    }
+
+    /// Adds a record whose body a [`BlobStore`] of this pack stored as `hex` (`size` bytes).
+    pub fn add_stored_record(&mut self, mut record: EvidenceRecord, hex: &str, size: u64) {
+        record.sha256 = digest_ref(hex);
+        record.size = size;
+        self.records.push(record);
     }
 
     /// Records the outcome of one probe in one region.
@@ -114,6 +116,36 @@ impl PackWriter {
     /// Writes the manifest and returns it; the pack is complete.
     pub fn finish(self) -> Result<Manifest> {
         self.write_manifest()
+    }
+}
+
+/// Writes blobs into a pack directory; cheap to clone, usable from many threads at once.
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    root: PathBuf,
+}
+
+impl BlobStore {
+    /// Stores `body` as a blob (if not already present) and returns its hex SHA-256.
+    pub fn put(&self, body: &[u8]) -> Result<String> {
+        let hex = sha256_hex(body);
+        let path = self.root.join(blob_rel_path(&hex));
+        if !path.exists() {
+            let dir = path.parent().expect("blob path has a parent");
+            fs::create_dir_all(dir)?;
+            // Write beside, then rename: a crash never leaves a truncated blob under its digest. The
+            // temporary name is unique, so two threads storing the same body at once do not write
+            // into one file.
+            static SEQ: AtomicU64 = AtomicU64::new(0);
+            let n = SEQ.fetch_add(1, Ordering::Relaxed);
+            let tmp = dir.join(format!(".{hex}.{n}.tmp"));
+            let mut f =
+                fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+            f.write_all(body)?;
+            f.sync_data().ok();
+            fs::rename(&tmp, &path)?;
+        }
+        Ok(hex)
     }
 }
 

@@ -5,7 +5,7 @@
 //! unread evidence could not have changed it.
 
 use super::condition::{CmpOp, Condition, Join, PortSpan, PortWant, Quantifier, Selection};
-use super::path::{join_location, KeyExpr, Operand, Query};
+use super::path::{KeyExpr, Operand, Query};
 use serde_json::Value;
 
 /// Three-valued truth.
@@ -83,6 +83,12 @@ impl Trace {
             self.locations.push(l);
         }
     }
+    /// As `loc`, building the location only when there is room for it.
+    fn loc_with(&mut self, l: impl FnOnce() -> String) {
+        if self.locations.len() < MAX_LOCATIONS {
+            self.loc(l());
+        }
+    }
     fn merge(&mut self, other: Trace) {
         for l in other.locations {
             self.loc(l);
@@ -134,14 +140,15 @@ pub fn eval<'a>(
             v.as_str().is_some_and(|s| re.is_match(s))
         }),
         Condition::Exists { path, expect } => {
-            let found: Vec<_> = operand_values(path, node)
-                .into_iter()
-                .filter(|(v, _)| !v.is_null())
-                .collect();
-            for (_, l) in &found {
-                trace.loc(l.clone());
-            }
-            Truth::from_bool(found.is_empty() != *expect)
+            let mut found = false;
+            for_values(path, node, |v, loc| {
+                if !v.is_null() {
+                    found = true;
+                    trace.loc_with(loc);
+                }
+                false
+            });
+            Truth::from_bool(found == *expect)
         }
         Condition::SameAs { path, key } => {
             let o = node.origin;
@@ -306,11 +313,11 @@ fn select<'a>(
 ) -> (Vec<Node<'a>>, Option<String>) {
     match sel {
         Selection::Path(q) => (
-            q.select(node.value)
+            q.select_rel(node.value)
                 .into_iter()
-                .map(|(v, l)| Node {
+                .map(|(v, rel)| Node {
                     value: v,
-                    location: join_location(&node.location, &l),
+                    location: q.location(&node.location, &rel),
                     origin: node.origin,
                 })
                 .collect(),
@@ -340,14 +347,21 @@ fn select<'a>(
     }
 }
 
-/// The values an operand reads from `node`, each with its absolute location.
-fn operand_values(op: &Operand, node: &Node<'_>) -> Vec<(Value, String)> {
+/// Calls `f` with each value the operand reads from `node` and a way to build its absolute location,
+/// until `f` returns true.
+fn for_values<'v>(
+    op: &Operand,
+    node: &Node<'v>,
+    mut f: impl FnMut(&Value, &mut dyn FnMut() -> String) -> bool,
+) {
     match op {
-        Operand::Path(q) => q
-            .select(node.value)
-            .into_iter()
-            .map(|(v, l)| (v.clone(), join_location(&node.location, &l)))
-            .collect(),
+        Operand::Path(q) => {
+            for (v, rel) in q.select_rel(node.value) {
+                if f(v, &mut || q.location(&node.location, &rel)) {
+                    return;
+                }
+            }
+        }
         Operand::Key(k) => {
             let o = node.origin;
             let what = match k {
@@ -358,32 +372,57 @@ fn operand_values(op: &Operand, node: &Node<'_>) -> Vec<(Value, String)> {
                 KeyExpr::Path(_) => unreachable!("paths are Operand::Path"),
             };
             let loc = format!("{}@{what}", node.location.split('#').next().unwrap_or(""));
-            k.values(node.value, &o.keys())
-                .into_iter()
-                .map(|v| (Value::String(v), loc.clone()))
-                .collect()
+            for v in k.values(node.value, &o.keys()) {
+                if f(&Value::String(v), &mut || loc.clone()) {
+                    return;
+                }
+            }
         }
     }
 }
 
-/// True when some value the operand reads satisfies `pred`.
+/// True when some value the operand reads satisfies `pred`. The trace gets the location of the first
+/// value that does, or else of every value read.
 fn any_value(
     path: &Operand,
     node: &Node<'_>,
     trace: &mut Trace,
     pred: impl Fn(&Value) -> bool,
 ) -> Truth {
-    let selected = operand_values(path, node);
-    for (v, l) in &selected {
-        if pred(v) {
-            trace.loc(l.clone());
+    if let Operand::Path(q) = path {
+        let selected = q.select_rel(node.value);
+        if let Some((_, rel)) = selected.iter().find(|(v, _)| pred(v)) {
+            trace.loc_with(|| q.location(&node.location, rel));
             return Truth::True;
         }
+        for (_, rel) in &selected {
+            trace.loc_with(|| q.location(&node.location, rel));
+        }
+        return Truth::False;
     }
-    for (_, l) in selected {
-        trace.loc(l);
+    let mut read = Vec::new();
+    let mut hit = None;
+    for_values(path, node, |v, loc| {
+        if pred(v) {
+            hit = Some(loc());
+            true
+        } else {
+            read.push(loc());
+            false
+        }
+    });
+    match hit {
+        Some(l) => {
+            trace.loc(l);
+            Truth::True
+        }
+        None => {
+            for l in read {
+                trace.loc(l);
+            }
+            Truth::False
+        }
     }
-    Truth::False
 }
 
 fn as_f64(v: &Value) -> Option<f64> {
@@ -459,41 +498,40 @@ fn ports(
     want: &PortWant,
     trace: &mut Trace,
 ) -> Truth {
-    let proto = protocol.select(node.value).into_iter().next();
-    if let Some((p, l)) = &proto {
+    if let Some((p, rel)) = protocol.first(node.value) {
         if let Some(s) = crate::rules::path::scalar_string(p) {
             if matches!(s.trim(), "-1" | "all" | "ALL" | "All") {
-                trace.loc(join_location(&node.location, l));
+                trace.loc_with(|| protocol.location(&node.location, &rel));
                 return Truth::True;
             }
         }
     }
-    let first = |q: &Query| q.select(node.value).into_iter().next();
-    let (from, to, locs) = match span {
-        PortSpan::FromTo(f, t) => {
-            let (f, t) = (first(f), first(t));
-            let locs: Vec<String> = f.iter().chain(t.iter()).map(|(_, l)| l.clone()).collect();
+    let (from, to) = match span {
+        PortSpan::FromTo(fq, tq) => {
+            let (f, t) = (fq.first(node.value), tq.first(node.value));
+            if let Some((_, rel)) = &f {
+                trace.loc_with(|| fq.location(&node.location, rel));
+            }
+            if let Some((_, rel)) = &t {
+                trace.loc_with(|| tq.location(&node.location, rel));
+            }
             (
                 f.and_then(|(v, _)| as_f64(v)),
                 t.and_then(|(v, _)| as_f64(v)),
-                locs,
             )
         }
-        PortSpan::Range(r) => match first(r) {
-            Some((v, l)) => {
+        PortSpan::Range(r) => match r.first(node.value) {
+            Some((v, rel)) => {
+                trace.loc_with(|| r.location(&node.location, &rel));
                 let parsed = v
                     .as_str()
                     .and_then(|s| s.split_once('/'))
                     .map(|(a, b)| (a.trim().parse::<f64>().ok(), b.trim().parse::<f64>().ok()));
-                let (a, b) = parsed.unwrap_or((None, None));
-                (a, b, vec![l])
+                parsed.unwrap_or((None, None))
             }
-            None => (None, None, vec![]),
+            None => (None, None),
         },
     };
-    for l in locs {
-        trace.loc(join_location(&node.location, &l));
-    }
     let (Some(from), Some(to)) = (from, to) else {
         return Truth::False;
     };

@@ -2,12 +2,49 @@
 
 use jsonpath_rust::parser::model::JpQuery;
 use serde_json::Value;
+use std::fmt::Write as _;
 
 /// A JSONPath compiled once, evaluated many times. `$` is the node it is applied to.
+///
+/// Paths made only of names, `[*]` and indexes (all that rules and probes use today) are walked
+/// directly, and their locations are built only when asked for; anything else goes through
+/// `jsonpath-rust`. Both give the same values, in the same order, with the same locations
+/// (RFC 9535 normalized paths, as `jsonpath-rust` writes them).
 #[derive(Debug, Clone)]
 pub struct Query {
     src: String,
     jp: Option<JpQuery>,
+    fast: Option<Vec<Seg>>,
+}
+
+/// One segment of a simple path.
+#[derive(Debug, Clone)]
+enum Seg {
+    Name(String),
+    Wild,
+    Index(i64),
+}
+
+/// Most segments a path may have for the direct walk.
+const MAX_STEPS: usize = 8;
+
+/// One step of a location: a name of the query, a member name of the document, or an array index.
+#[derive(Debug, Clone, Copy)]
+enum Step<'a> {
+    Seg(u16),
+    Key(&'a str),
+    Index(usize),
+}
+
+/// Where a selected value is, relative to the node the query was applied to; turned into text
+/// (`$['a'][0]`) only when needed, with [`Query::location`].
+#[derive(Debug, Clone)]
+pub struct Rel<'a>(RelInner<'a>);
+
+#[derive(Debug, Clone)]
+enum RelInner<'a> {
+    Steps(u8, [Step<'a>; MAX_STEPS]),
+    Text(String),
 }
 
 impl Query {
@@ -23,13 +60,16 @@ impl Query {
             return Ok(Self {
                 src: src.to_string(),
                 jp: None,
+                fast: Some(Vec::new()),
             });
         }
         let jp = jsonpath_rust::parser::parse_json_path(src)
             .map_err(|e| format!("invalid JSONPath `{src}`: {e}"))?;
+        let fast = simple_segments(&jp);
         Ok(Self {
             src: src.to_string(),
             jp: Some(jp),
+            fast,
         })
     }
 
@@ -40,6 +80,66 @@ impl Query {
 
     /// Every value the query selects under `v`, with its location relative to `v` (`$['a'][0]`).
     pub fn select<'a>(&self, v: &'a Value) -> Vec<(&'a Value, String)> {
+        self.select_rel(v)
+            .into_iter()
+            .map(|(v, r)| (v, self.location("$", &r)))
+            .collect()
+    }
+
+    /// Every value the query selects under `v`, in order, without locations.
+    pub fn values<'a>(&self, v: &'a Value) -> Vec<&'a Value> {
+        match &self.fast {
+            Some(segs) => {
+                let mut out = Vec::new();
+                walk_values(segs, v, &mut out);
+                out
+            }
+            None => self.select_slow(v).into_iter().map(|(v, _)| v).collect(),
+        }
+    }
+
+    /// The first value the query selects under `v`, with its location.
+    pub fn first<'a>(&self, v: &'a Value) -> Option<(&'a Value, Rel<'a>)> {
+        // A simple path of names and indexes selects at most one value: no list needed.
+        if let Some(segs) = &self.fast {
+            if !segs.iter().any(|s| matches!(s, Seg::Wild)) {
+                let mut rel = [Step::Index(0); MAX_STEPS];
+                let mut cur = v;
+                for (i, seg) in segs.iter().enumerate() {
+                    let (next, step) = match seg {
+                        Seg::Name(n) => (cur.as_object()?.get(n)?, Step::Seg(i as u16)),
+                        Seg::Index(ix) => {
+                            let (e, at) = index(cur.as_array()?, *ix)?;
+                            (e, Step::Index(at))
+                        }
+                        Seg::Wild => unreachable!(),
+                    };
+                    rel[i] = step;
+                    cur = next;
+                }
+                return Some((cur, Rel(RelInner::Steps(segs.len() as u8, rel))));
+            }
+        }
+        self.select_rel(v).into_iter().next()
+    }
+
+    /// Every value the query selects under `v`, with its location (as a [`Rel`]).
+    pub fn select_rel<'a>(&self, v: &'a Value) -> Vec<(&'a Value, Rel<'a>)> {
+        match &self.fast {
+            Some(segs) => {
+                let mut out = Vec::new();
+                walk(segs, 0, v, [Step::Index(0); MAX_STEPS], &mut out);
+                out
+            }
+            None => self
+                .select_slow(v)
+                .into_iter()
+                .map(|(v, l)| (v, Rel(RelInner::Text(l))))
+                .collect(),
+        }
+    }
+
+    fn select_slow<'a>(&self, v: &'a Value) -> Vec<(&'a Value, String)> {
         match &self.jp {
             None => vec![(v, "$".to_string())],
             Some(jp) => match jsonpath_rust::query::js_path_process(jp, v) {
@@ -48,6 +148,158 @@ impl Query {
             },
         }
     }
+
+    /// `base` followed by `rel` (a location this query produced): `sha256:…#$['a']` + `[0]`.
+    pub fn location(&self, base: &str, rel: &Rel<'_>) -> String {
+        let mut out = String::with_capacity(base.len() + 32);
+        out.push_str(base);
+        match &rel.0 {
+            RelInner::Text(t) => out.push_str(t.strip_prefix('$').unwrap_or(t)),
+            RelInner::Steps(n, steps) => {
+                for step in &steps[..*n as usize] {
+                    match step {
+                        Step::Seg(i) => {
+                            match &self.fast.as_ref().expect("steps come from the direct walk")
+                                [*i as usize]
+                            {
+                                Seg::Name(name) => push_name(&mut out, name),
+                                _ => unreachable!("a Seg step is a name"),
+                            }
+                        }
+                        Step::Key(k) => push_name(&mut out, k),
+                        Step::Index(i) => {
+                            let _ = write!(out, "[{i}]");
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The segments of a path made only of single names, wildcards and indexes.
+fn simple_segments(jp: &JpQuery) -> Option<Vec<Seg>> {
+    use jsonpath_rust::parser::model::{Segment, Selector};
+    if jp.segments.len() > MAX_STEPS {
+        return None;
+    }
+    jp.segments
+        .iter()
+        .map(|s| {
+            let sel = match s {
+                Segment::Selector(sel) => sel,
+                Segment::Selectors(v) if v.len() == 1 => &v[0],
+                _ => return None,
+            };
+            match sel {
+                Selector::Name(n) => Some(Seg::Name(n.clone())),
+                Selector::Wildcard => Some(Seg::Wild),
+                Selector::Index(i) => Some(Seg::Index(*i)),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// An index selector on an array (negative counts from the end), as `jsonpath-rust` applies it.
+fn index(a: &[Value], ix: i64) -> Option<(&Value, usize)> {
+    let at = if ix >= 0 {
+        usize::try_from(ix).ok()?
+    } else {
+        a.len()
+            .checked_sub(usize::try_from(ix.unsigned_abs()).ok()?)?
+    };
+    a.get(at).map(|e| (e, at))
+}
+
+fn walk<'a>(
+    segs: &[Seg],
+    depth: usize,
+    v: &'a Value,
+    rel: [Step<'a>; MAX_STEPS],
+    out: &mut Vec<(&'a Value, Rel<'a>)>,
+) {
+    let Some(seg) = segs.get(depth) else {
+        out.push((v, Rel(RelInner::Steps(depth as u8, rel))));
+        return;
+    };
+    let mut next = |child: &'a Value, step: Step<'a>| {
+        let mut r = rel;
+        r[depth] = step;
+        walk(segs, depth + 1, child, r, out);
+    };
+    match seg {
+        Seg::Name(n) => {
+            if let Some(c) = v.as_object().and_then(|o| o.get(n)) {
+                next(c, Step::Seg(depth as u16));
+            }
+        }
+        Seg::Index(ix) => {
+            if let Some((c, at)) = v.as_array().and_then(|a| index(a, *ix)) {
+                next(c, Step::Index(at));
+            }
+        }
+        Seg::Wild => match v {
+            Value::Array(a) => {
+                for (i, c) in a.iter().enumerate() {
+                    next(c, Step::Index(i));
+                }
+            }
+            Value::Object(o) => {
+                for (k, c) in o {
+                    next(c, Step::Key(k));
+                }
+            }
+            _ => {}
+        },
+    }
+}
+
+fn walk_values<'a>(segs: &[Seg], v: &'a Value, out: &mut Vec<&'a Value>) {
+    let Some((seg, rest)) = segs.split_first() else {
+        out.push(v);
+        return;
+    };
+    match seg {
+        Seg::Name(n) => {
+            if let Some(c) = v.as_object().and_then(|o| o.get(n)) {
+                walk_values(rest, c, out);
+            }
+        }
+        Seg::Index(ix) => {
+            if let Some((c, _)) = v.as_array().and_then(|a| index(a, *ix)) {
+                walk_values(rest, c, out);
+            }
+        }
+        Seg::Wild => match v {
+            Value::Array(a) => a.iter().for_each(|c| walk_values(rest, c, out)),
+            Value::Object(o) => o.values().for_each(|c| walk_values(rest, c, out)),
+            _ => {}
+        },
+    }
+}
+
+/// `['name']` as a normalized path writes it (RFC 9535 2.7, as `jsonpath-rust` does): single quotes,
+/// only `'`, `\` and the C0 controls escaped.
+fn push_name(out: &mut String, name: &str) {
+    out.push_str("['");
+    for ch in name.chars() {
+        match ch {
+            '\u{0008}' => out.push_str("\\b"),
+            '\u{000C}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\'' => out.push_str("\\'"),
+            '\\' => out.push_str("\\\\"),
+            c if c < '\u{0020}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push_str("']");
 }
 
 /// Joins a relative location (`$['x'][1]`) onto an absolute one.
@@ -110,10 +362,7 @@ impl KeyExpr {
     /// The key's values for `item`.
     pub fn values(&self, item: &Value, ctx: &KeyContext<'_>) -> Vec<String> {
         let scalars = |q: &Query, v: &Value| -> Vec<String> {
-            q.select(v)
-                .into_iter()
-                .filter_map(|(v, _)| scalar_string(v))
-                .collect()
+            q.values(v).into_iter().filter_map(scalar_string).collect()
         };
         match self {
             KeyExpr::Path(q) => scalars(q, item),
@@ -152,6 +401,66 @@ impl Operand {
         match KeyExpr::parse(s)? {
             KeyExpr::Path(q) => Ok(Operand::Path(q)),
             k => Ok(Operand::Key(k)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The direct walk selects what `jsonpath-rust` selects, in the same order, at the same locations.
+    #[test]
+    fn direct_walk_agrees_with_jsonpath_rust() {
+        let doc = json!({
+            "a": [{"b": 1, "c": [true, null]}, {"b": "2"}, 3],
+            "o": {"z": 1, "a": {"b": 2}, "it's": {"b": "q"}, "back\\slash\n": 4},
+            "e": [], "s": "text", "n": null
+        });
+        let paths = [
+            "$",
+            "$.a",
+            "$.a[*]",
+            "$.a[*].b",
+            "$.a[*].c[*]",
+            "$.a[0].c[1]",
+            "$.a[-1]",
+            "$.a[-3].b",
+            "$.a[-4]",
+            "$.a[7]",
+            "$.o[*]",
+            "$.o[*].b",
+            "$.o.a.b",
+            "$['o']['it\\'s'].b",
+            "$.e[*]",
+            "$.s[*]",
+            "$.s.x",
+            "$.n",
+            "$.n[*]",
+            "$.missing[*].x",
+            "$.a.b",
+            "$.o[0]",
+            "$[*][*]",
+        ];
+        for p in paths {
+            let q = Query::compile(p).unwrap();
+            assert!(q.fast.is_some(), "{p} should take the direct walk");
+            let slow = q.select_slow(&doc);
+            assert_eq!(q.select(&doc), slow, "{p}");
+            let values: Vec<&Value> = slow.iter().map(|(v, _)| *v).collect();
+            assert_eq!(q.values(&doc), values, "{p}");
+            assert_eq!(
+                q.first(&doc).map(|(v, r)| (v, q.location("$", &r))),
+                slow.first().cloned(),
+                "{p}"
+            );
+        }
+        // Filters and descendants go through jsonpath-rust.
+        for p in ["$.a[?@.b == 1]", "$..b", "$.a[0:2]", "$['a','o']"] {
+            let q = Query::compile(p).unwrap();
+            assert!(q.fast.is_none(), "{p}");
+            assert_eq!(q.select(&doc), q.select_slow(&doc), "{p}");
         }
     }
 }
