@@ -40,7 +40,8 @@ fi
 python="$venv/bin/python"
 log "venv: $venv ($("$python" -c 'import importlib.metadata as m; print("alibabacloud-tea-openapi", m.version("alibabacloud-tea-openapi"))'))"
 
-vectors="${DENGBAO_ALIYUN_VECTORS:-$(mktemp -t dengbao-aliyun-vectors.XXXXXX.json)}"
+# Written beside the venv (overwritten each run), so nothing is left behind in /tmp.
+vectors="${DENGBAO_ALIYUN_VECTORS:-$venv/vectors.json}"
 "$python" tests/aliyun/gen_vectors.py "$vectors"
 # The committed file must be exactly what the pinned SDK writes (tests/aliyun_signing.rs checks it too).
 if ! cmp -s "$vectors" tests/aliyun/vectors.json; then

@@ -258,6 +258,11 @@ fn remaining_levels_from_single_tweaks() {
             &["no-trail"],
             &[("L3-CES2-05", NonCompliant), ("L3-ABS2-07", NonCompliant)],
         ),
+        // A multi-region trail homed in a region that is not scanned is still asked about (there).
+        (
+            &["trail-home-elsewhere"],
+            &[("L3-ABS2-07", Compliant), ("L3-SMC2-03", Compliant)],
+        ),
         // Cloud Firewall unreachable, but the Security Center agent watches the public instance.
         (&["no-cloudfw"], &[("L3-ABS2-04", Compliant)]),
         (

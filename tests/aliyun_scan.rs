@@ -185,8 +185,16 @@ fn sts_token_from_the_environment() {
         ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "sts-secret"),
         ("ALIBABA_CLOUD_SECURITY_TOKEN", "sts-token-1"),
     ];
-    let (code, log) = scan(&s.endpoint, d.path(), &["--regions", "cn-hangzhou"], &env);
+    let (code, log) = scan(
+        &s.endpoint,
+        d.path(),
+        &["--regions", "cn-hangzhou", "-vvv", "--log-format", "json"],
+        &env,
+    );
     assert_eq!(code, 0, "{log}");
+    for secret in ["sts-secret", "sts-token-1", "Signature="] {
+        assert!(!log.contains(secret), "{secret} in the trace log");
+    }
     assert!(s.requests().iter().all(|r| r["headers"]
         .as_array()
         .unwrap()
@@ -568,4 +576,22 @@ fn ram_policy_lists_exactly_the_probes_actions() {
             "{a}"
         );
     }
+}
+
+#[test]
+fn no_credentials_is_a_clear_input_error() {
+    // No key, no profile, the instance role disabled: nothing is sent (100.100.100.200 is never asked).
+    let d = tempfile::tempdir().unwrap();
+    let (code, log) = scan(
+        "http://127.0.0.1:9",
+        d.path(),
+        &["--regions", "cn-hangzhou"],
+        &[
+            ("ALIBABA_CLOUD_ACCESS_KEY_ID", ""),
+            ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", ""),
+        ],
+    );
+    assert_eq!(code, 1, "{log}");
+    assert!(log.contains("no Alibaba Cloud credentials"), "{log}");
+    assert!(!d.path().join("pack").exists());
 }

@@ -12,7 +12,7 @@ use crate::pack::{EvidenceRecord, PackWriter, ProbeError, ProbeRun, ProbeStatus}
 use crate::probes::{PageStyle, ProbeSpec, Scope};
 use crate::rules::path::{scalar_string, KeyContext, KeyExpr, Query};
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,6 +32,9 @@ pub struct Scheduler {
     pub rate: f64,
     pub runs: Mutex<BTreeMap<(String, String), ProbeRun>>,
     buckets: Mutex<HashMap<(String, String), Arc<TokenBucket>>>,
+    /// Fan-out calls already started, by (probe, region, key): a multi-region trail listed in every
+    /// region is asked about once, in its home region.
+    fanned: Mutex<HashSet<(String, String, String)>>,
     pub calls: AtomicU64,
     pub progress: Option<indicatif::ProgressBar>,
 }
@@ -63,6 +66,7 @@ impl Scheduler {
             rate,
             runs: Mutex::new(BTreeMap::new()),
             buckets: Mutex::new(HashMap::new()),
+            fanned: Mutex::new(HashSet::new()),
             calls: AtomicU64::new(0),
             progress,
         }
@@ -335,7 +339,7 @@ impl Scheduler {
         Box::pin(async move {
             let children = self.children(&spec.id);
             let pages = self.pages(&spec, &region, key.as_deref()).await;
-            let mut keys: Vec<Vec<String>> = vec![Vec::new(); children.len()];
+            let mut keys: Vec<Vec<(String, String)>> = vec![Vec::new(); children.len()];
             for (rec, doc) in &pages {
                 collect_keys(&children, rec, doc, &region, &mut keys);
             }
@@ -344,8 +348,15 @@ impl Scheduler {
             for (child, child_keys) in children.into_iter().zip(keys) {
                 // The child (and its own children) ran here, even if there was nothing to ask about.
                 self.note_ran(&child, &region);
-                for k in child_keys {
-                    tasks.spawn(self.clone().run(child.clone(), region.clone(), Some(k)));
+                for (k, target) in child_keys {
+                    let first = self.fanned.lock().expect("fanned lock").insert((
+                        child.id.clone(),
+                        target.clone(),
+                        k.clone(),
+                    ));
+                    if first {
+                        tasks.spawn(self.clone().run(child.clone(), target, Some(k)));
+                    }
                 }
                 if let Some(e) = &source_error {
                     self.mark_upstream_failed(&child, &region, &spec.id, e);
@@ -382,13 +393,15 @@ enum Next {
     Token(String),
 }
 
-/// Applies each child's `fan_out` (items, key, key_matches, home_region) to one answer's document.
+/// Applies each child's `fan_out` (items, key, key_matches, home_region) to one answer's document:
+/// the keys to call with, each with the region to call in (the item's home region when the fan-out names
+/// one, even when that region is not among those scanned; else this region).
 fn collect_keys(
     children: &[ProbeSpec],
     rec: &EvidenceRecord,
     doc: &Value,
     region: &str,
-    keys: &mut [Vec<String>],
+    keys: &mut [Vec<(String, String)>],
 ) {
     for (child, out) in children.iter().zip(keys.iter_mut()) {
         let f = child.fan_out.as_ref().expect("children fan out");
@@ -404,15 +417,15 @@ fn collect_keys(
             .as_deref()
             .and_then(|h| Query::compile(h).ok());
         for (item, _) in items.select(doc) {
-            if let Some(h) = &home {
-                let here = h
-                    .select(item)
-                    .into_iter()
-                    .any(|(v, _)| scalar_string(v).as_deref() == Some(region));
-                if !here {
-                    continue;
-                }
-            }
+            let target = home
+                .as_ref()
+                .and_then(|h| {
+                    h.select(item)
+                        .into_iter()
+                        .find_map(|(v, _)| scalar_string(v))
+                })
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| region.to_string());
             let ctx = KeyContext {
                 params: &rec.parameters,
                 region: &rec.region,
@@ -420,8 +433,9 @@ fn collect_keys(
                 resource: Some(item),
             };
             for k in key.values(item, &ctx) {
-                if filter.as_ref().is_none_or(|re| re.is_match(&k)) && !out.contains(&k) {
-                    out.push(k);
+                let entry = (k, target.clone());
+                if filter.as_ref().is_none_or(|re| re.is_match(&entry.0)) && !out.contains(&entry) {
+                    out.push(entry);
                 }
             }
         }

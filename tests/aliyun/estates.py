@@ -298,6 +298,11 @@ def t_single_region_trail(e):
     e["trails"] = [trail(region="cn-hangzhou")]
 
 
+def t_trail_home_elsewhere(e):
+    # The multi-region trail lives in a region that is not scanned: it is asked about there.
+    e["trails"][0]["HomeRegion"] = "cn-beijing"
+
+
 def t_no_trail(e):
     e["trails"] = []
 
