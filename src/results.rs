@@ -190,4 +190,14 @@ impl Results {
         b.push(b'\n');
         b
     }
+
+    /// Writes the same bytes as [`to_json_bytes`](Self::to_json_bytes) to `path`, streamed (a large
+    /// scan's results are tens of megabytes; they are not held twice).
+    pub fn write_json(&self, path: &std::path::Path) -> std::io::Result<()> {
+        use std::io::Write;
+        let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+        serde_json::to_writer_pretty(&mut w, self)?;
+        w.write_all(b"\n")?;
+        w.flush()
+    }
 }

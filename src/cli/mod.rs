@@ -481,7 +481,8 @@ pub fn evaluate_and_write(
     let results = crate::engine::evaluate_scoped(pack, &loaded.catalog, &loaded.rules, scope)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let path = out.join("results.json");
-    std::fs::write(&path, results.to_json_bytes())
+    results
+        .write_json(&path)
         .with_context(|| format!("writing {}", path.display()))?;
     emit(&render::results_table(&results));
     emit(&format!("results: {}\n", path.display()));

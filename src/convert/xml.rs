@@ -55,35 +55,24 @@ pub const ALWAYS_LIST_ELEMENTS: &[&str] = &[
 
 const WRAPPED_ITEM_NAMES: &[&str] = &["item", "member", "entry"];
 
-struct Elem {
+/// An element being read: its converted children so far (name, value, whether the child had child
+/// elements) and its text. Elements are converted as they close, so a document is never held twice
+/// (as a tree of elements and as JSON).
+struct Frame {
     name: String,
     attrs: Vec<(String, String)>,
-    children: Vec<Elem>,
+    children: Vec<(String, Value, bool)>,
     text: String,
 }
 
 /// Converts an XML document to JSON by the rules above.
 pub fn xml_to_json(bytes: &[u8]) -> Result<Value, String> {
-    let root = parse(bytes)?;
-    Ok(convert(&root))
-}
-
-fn local_name(raw: &[u8]) -> String {
-    let s = String::from_utf8_lossy(raw);
-    match s.rsplit_once(':') {
-        Some((_, local)) => local.to_string(),
-        None => s.into_owned(),
-    }
-}
-
-fn parse(bytes: &[u8]) -> Result<Elem, String> {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_reader(bytes);
     reader.config_mut().trim_text(false);
-    let mut stack: Vec<Elem> = Vec::new();
-    let mut root: Option<Elem> = None;
-    let mut buf = Vec::new();
-    let open = |e: &quick_xml::events::BytesStart| -> Result<Elem, String> {
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut root: Option<Value> = None;
+    let open = |e: &quick_xml::events::BytesStart| -> Result<Frame, String> {
         let mut attrs = Vec::new();
         for a in e.attributes() {
             let a = a.map_err(|e| e.to_string())?;
@@ -94,41 +83,48 @@ fn parse(bytes: &[u8]) -> Result<Elem, String> {
             let val = a.unescape_value().map_err(|e| e.to_string())?.into_owned();
             attrs.push((local_name(key.as_bytes()), val));
         }
-        Ok(Elem {
+        Ok(Frame {
             name: local_name(e.name().as_ref()),
             attrs,
             children: Vec::new(),
             text: String::new(),
         })
     };
+    // A closed element goes to its parent, or is the root.
+    let close = |stack: &mut Vec<Frame>, root: &mut Option<Value>, frame: Frame| {
+        let (name, value, had_children) = finish(frame);
+        match stack.last_mut() {
+            Some(parent) => {
+                parent.text.clear(); // text beside child elements is not kept
+                parent.children.push((name, value, had_children));
+            }
+            None => *root = Some(value),
+        }
+    };
     loop {
         let pos = reader.buffer_position();
-        match reader.read_event_into(&mut buf) {
+        match reader.read_event() {
             Err(e) => return Err(format!("at byte {pos}: {e}")),
             Ok(Event::Eof) => break,
             Ok(Event::Start(e)) => stack.push(open(&e)?),
             Ok(Event::Empty(e)) => {
-                let el = open(&e)?;
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(el),
-                    None => root = Some(el),
-                }
+                let frame = open(&e)?;
+                close(&mut stack, &mut root, frame);
             }
             Ok(Event::End(_)) => {
-                let el = stack
+                let frame = stack
                     .pop()
                     .ok_or_else(|| format!("at byte {pos}: unexpected closing tag"))?;
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(el),
-                    None => root = Some(el),
-                }
+                close(&mut stack, &mut root, frame);
             }
             Ok(Event::Text(t)) => {
                 if let Some(top) = stack.last_mut() {
                     let raw = String::from_utf8_lossy(t.as_ref());
                     let text = quick_xml::escape::unescape(&raw)
                         .map_err(|e| format!("at byte {pos}: {e}"))?;
-                    top.text.push_str(&text);
+                    if top.children.is_empty() {
+                        top.text.push_str(&text);
+                    }
                 }
             }
             Ok(Event::GeneralRef(r)) => {
@@ -137,17 +133,20 @@ fn parse(bytes: &[u8]) -> Result<Elem, String> {
                     let entity = format!("&{name};");
                     let decoded = quick_xml::escape::unescape(&entity)
                         .map_err(|e| format!("at byte {pos}: {e}"))?;
-                    top.text.push_str(&decoded);
+                    if top.children.is_empty() {
+                        top.text.push_str(&decoded);
+                    }
                 }
             }
             Ok(Event::CData(t)) => {
                 if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&String::from_utf8_lossy(t.as_ref()));
+                    if top.children.is_empty() {
+                        top.text.push_str(&String::from_utf8_lossy(t.as_ref()));
+                    }
                 }
             }
             Ok(_) => {}
         }
-        buf.clear();
     }
     if !stack.is_empty() {
         return Err(format!(
@@ -158,59 +157,76 @@ fn parse(bytes: &[u8]) -> Result<Elem, String> {
     root.ok_or_else(|| "no root element".to_string())
 }
 
-fn convert(el: &Elem) -> Value {
-    if el.children.is_empty() {
-        if el.text.trim().is_empty() && el.attrs.is_empty() && el.name.ends_with("Set") {
-            return Value::Array(Vec::new());
+fn local_name(raw: &[u8]) -> String {
+    let s = String::from_utf8_lossy(raw);
+    match s.rsplit_once(':') {
+        Some((_, local)) => local.to_string(),
+        None => s.into_owned(),
+    }
+}
+
+/// The JSON of a closed element (rules 1-5), with its name and whether it had child elements.
+fn finish(frame: Frame) -> (String, Value, bool) {
+    let Frame {
+        name,
+        attrs,
+        children,
+        text,
+    } = frame;
+    if children.is_empty() {
+        let blank = text.trim().is_empty();
+        if blank && attrs.is_empty() && name.ends_with("Set") {
+            return (name, Value::Array(Vec::new()), false);
         }
-        let text = if el.text.trim().is_empty() {
-            String::new()
-        } else {
-            el.text.clone()
-        };
-        if el.attrs.is_empty() {
-            return Value::String(text);
+        let text = if blank { String::new() } else { text };
+        if attrs.is_empty() {
+            return (name, Value::String(text), false);
         }
-        let mut m = attr_map(el);
+        let mut m = attr_map(attrs);
         if !text.is_empty() {
             m.insert("#text".into(), Value::String(text));
         }
-        return Value::Object(m);
+        return (name, Value::Object(m), false);
     }
-    if el.attrs.is_empty()
-        && el
-            .children
-            .iter()
-            .all(|c| WRAPPED_ITEM_NAMES.contains(&c.name.as_str()))
-        && el.children.iter().all(|c| c.name == el.children[0].name)
+    if attrs.is_empty()
+        && WRAPPED_ITEM_NAMES.contains(&children[0].0.as_str())
+        && children.iter().all(|c| c.0 == children[0].0)
     {
-        return Value::Array(el.children.iter().map(convert).collect());
+        let list = children.into_iter().map(|(_, v, _)| v).collect();
+        return (name, Value::Array(list), true);
     }
-    let mut m = attr_map(el);
-    for child in &el.children {
-        let repeated = el.children.iter().filter(|c| c.name == child.name).count() > 1;
-        let as_list = repeated
-            || (ALWAYS_LIST_ELEMENTS.contains(&child.name.as_str()) && !child.children.is_empty());
-        let v = convert(child);
+    // Which names occur more than once among the children.
+    let repeated: Vec<bool> = if children.len() <= 32 {
+        children
+            .iter()
+            .map(|c| children.iter().filter(|o| o.0 == c.0).count() > 1)
+            .collect()
+    } else {
+        let mut counts: std::collections::HashMap<&str, usize> = Default::default();
+        for c in &children {
+            *counts.entry(c.0.as_str()).or_default() += 1;
+        }
+        children.iter().map(|c| counts[c.0.as_str()] > 1).collect()
+    };
+    let mut m = attr_map(attrs);
+    for ((child, v, had_children), repeated) in children.into_iter().zip(repeated) {
+        let as_list = repeated || (had_children && ALWAYS_LIST_ELEMENTS.contains(&child.as_str()));
         if as_list {
-            match m
-                .entry(child.name.clone())
-                .or_insert_with(|| Value::Array(Vec::new()))
-            {
+            match m.entry(child).or_insert_with(|| Value::Array(Vec::new())) {
                 Value::Array(a) => a.push(v),
-                other => *other = Value::Array(vec![other.clone(), v]),
+                other => *other = Value::Array(vec![other.take(), v]),
             }
         } else {
-            m.insert(child.name.clone(), v);
+            m.insert(child, v);
         }
     }
-    Value::Object(m)
+    (name, Value::Object(m), true)
 }
 
-fn attr_map(el: &Elem) -> Map<String, Value> {
-    el.attrs
-        .iter()
-        .map(|(k, v)| (format!("@{k}"), Value::String(v.clone())))
+fn attr_map(attrs: Vec<(String, String)>) -> Map<String, Value> {
+    attrs
+        .into_iter()
+        .map(|(k, v)| (format!("@{k}"), Value::String(v)))
         .collect()
 }
 

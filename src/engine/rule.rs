@@ -148,16 +148,21 @@ impl<'r: 'i, 'i> RuleRun<'r, 'i> {
     ) {
         let rule = self.partial.rule;
         let records = &idx.pack.manifest.records;
-        for (v, loc) in rule.resources.select(doc) {
+        // Locations name their document: `sha256:<digest>#$['vpcSet'][0]`.
+        let base = format!("{}#$", records[i].sha256);
+        let mut found = Vec::new();
+        rule.resources.for_each_rel(doc, |v, rel| {
+            found.push((v, rule.resources.location(&base, &rel)));
+        });
+        for (v, location) in found {
             let o = origin(idx, i, v);
             if !scope.is_empty() && !scope.contains(rule, v, o.account) {
                 self.partial.out_of_scope += 1;
                 continue;
             }
-            // Locations name their document: `sha256:<digest>#$['vpcSet'][0]`.
             let node = Node {
                 value: v,
-                location: format!("{}#{loc}", records[i].sha256),
+                location,
                 origin: o,
             };
             let mut trace = Trace::default();

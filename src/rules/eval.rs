@@ -90,12 +90,22 @@ impl Trace {
         }
     }
     fn merge(&mut self, other: Trace) {
-        for l in other.locations {
-            self.loc(l);
+        // A trace's locations are distinct and at most MAX_LOCATIONS: into an empty trace they move
+        // as they are. Records are deduplicated by whoever reads them.
+        if self.locations.is_empty() {
+            self.locations = other.locations;
+        } else {
+            for l in other.locations {
+                self.loc(l);
+            }
         }
-        for r in other.records {
-            if !self.records.contains(&r) {
-                self.records.push(r);
+        if self.records.is_empty() {
+            self.records = other.records;
+        } else {
+            for r in other.records {
+                if !self.records.contains(&r) {
+                    self.records.push(r);
+                }
             }
         }
         for u in other.unknown {
@@ -312,17 +322,17 @@ fn select<'a>(
     joins: &dyn JoinLookup<'a>,
 ) -> (Vec<Node<'a>>, Option<String>) {
     match sel {
-        Selection::Path(q) => (
-            q.select_rel(node.value)
-                .into_iter()
-                .map(|(v, rel)| Node {
+        Selection::Path(q) => {
+            let mut items = Vec::new();
+            q.for_each_rel(node.value, |v, rel| {
+                items.push(Node {
                     value: v,
                     location: q.location(&node.location, &rel),
                     origin: node.origin,
                 })
-                .collect(),
-            None,
-        ),
+            });
+            (items, None)
+        }
         Selection::Join(j) => {
             let keys = j.equals.values(node.value, &node.origin.keys());
             let mut out = Vec::new();
@@ -390,6 +400,16 @@ fn any_value(
     pred: impl Fn(&Value) -> bool,
 ) -> Truth {
     if let Operand::Path(q) = path {
+        if q.is_single() {
+            // At most one value: no list.
+            return match q.first(node.value) {
+                Some((v, rel)) => {
+                    trace.loc_with(|| q.location(&node.location, &rel));
+                    Truth::from_bool(pred(v))
+                }
+                None => Truth::False,
+            };
+        }
         let selected = q.select_rel(node.value);
         if let Some((_, rel)) = selected.iter().find(|(v, _)| pred(v)) {
             trace.loc_with(|| q.location(&node.location, rel));

@@ -125,18 +125,28 @@ impl Query {
 
     /// Every value the query selects under `v`, with its location (as a [`Rel`]).
     pub fn select_rel<'a>(&self, v: &'a Value) -> Vec<(&'a Value, Rel<'a>)> {
+        let mut out = Vec::new();
+        self.for_each_rel(v, |v, r| out.push((v, r)));
+        out
+    }
+
+    /// Calls `f` with every value the query selects under `v`, in order, with its location.
+    pub fn for_each_rel<'a>(&self, v: &'a Value, mut f: impl FnMut(&'a Value, Rel<'a>)) {
         match &self.fast {
-            Some(segs) => {
-                let mut out = Vec::new();
-                walk(segs, 0, v, [Step::Index(0); MAX_STEPS], &mut out);
-                out
+            Some(segs) => walk(segs, 0, v, [Step::Index(0); MAX_STEPS], &mut f),
+            None => {
+                for (v, l) in self.select_slow(v) {
+                    f(v, Rel(RelInner::Text(l)));
+                }
             }
-            None => self
-                .select_slow(v)
-                .into_iter()
-                .map(|(v, l)| (v, Rel(RelInner::Text(l))))
-                .collect(),
         }
+    }
+
+    /// Whether the query selects at most one value (names and indexes only).
+    pub fn is_single(&self) -> bool {
+        self.fast
+            .as_ref()
+            .is_some_and(|segs| !segs.iter().any(|s| matches!(s, Seg::Wild)))
     }
 
     fn select_slow<'a>(&self, v: &'a Value) -> Vec<(&'a Value, String)> {
@@ -218,10 +228,10 @@ fn walk<'a>(
     depth: usize,
     v: &'a Value,
     rel: [Step<'a>; MAX_STEPS],
-    out: &mut Vec<(&'a Value, Rel<'a>)>,
+    out: &mut impl FnMut(&'a Value, Rel<'a>),
 ) {
     let Some(seg) = segs.get(depth) else {
-        out.push((v, Rel(RelInner::Steps(depth as u8, rel))));
+        out(v, Rel(RelInner::Steps(depth as u8, rel)));
         return;
     };
     let mut next = |child: &'a Value, step: Step<'a>| {
