@@ -18,6 +18,7 @@ pub mod cli;
 pub mod convert;
 pub mod embedded;
 pub mod engine;
+pub mod interrupt;
 pub mod pack;
 pub mod probes;
 pub mod report;

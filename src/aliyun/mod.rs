@@ -11,6 +11,7 @@ mod scheduler;
 pub mod sign;
 
 use crate::aws::now_rfc3339;
+use crate::interrupt::or_interrupt;
 use crate::pack::{Manifest, PackWriter, ScanInfo};
 use crate::probes::{ProbeCatalog, ProbeSpec, Scope};
 use anyhow::{bail, Result};
@@ -224,17 +225,6 @@ pub async fn scan(
         tasks.abort_all();
     }
     finalize(&writer, &sched, interrupted)
-}
-
-/// Runs `f` unless Ctrl-C comes first (None).
-async fn or_interrupt<F: std::future::Future>(f: F) -> Option<F::Output> {
-    tokio::select! {
-        v = f => Some(v),
-        _ = tokio::signal::ctrl_c() => {
-            tracing::warn!("interrupted: writing what was collected");
-            None
-        }
-    }
 }
 
 /// Writes the manifest of what was collected (also after an interruption) and sums up the scan.

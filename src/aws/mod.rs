@@ -14,6 +14,7 @@ mod scheduler;
 pub use capture::{error_from_body, ReadOnlyGuard, Recorder, Refused};
 pub use scheduler::s3_location_region;
 
+use crate::interrupt::or_interrupt;
 use crate::pack::{Manifest, PackWriter, ScanInfo};
 use crate::probes::{ProbeCatalog, ProbeSpec, Scope};
 use anyhow::{bail, Context, Result};
@@ -292,17 +293,6 @@ pub async fn scan(opts: &AwsOptions, catalog: &ProbeCatalog, pack_dir: &Path) ->
         tasks.abort_all();
     }
     finalize(&writer, &sched, interrupted)
-}
-
-/// Runs `f` unless Ctrl-C comes first (None).
-async fn or_interrupt<F: std::future::Future>(f: F) -> Option<F::Output> {
-    tokio::select! {
-        v = f => Some(v),
-        _ = tokio::signal::ctrl_c() => {
-            tracing::warn!("interrupted: writing what was collected");
-            None
-        }
-    }
 }
 
 /// Writes the manifest of what was collected (also after an interruption) and sums up the scan.
