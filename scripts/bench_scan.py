@@ -35,6 +35,7 @@ import os
 import platform
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 import urllib.request
@@ -52,15 +53,41 @@ def http(url: str, method: str = "GET") -> bytes:
 
 
 def run(cmd: list, env: dict, log_path: str) -> dict:
-    """Runs cmd; wall seconds, exit status and peak RSS (MiB) of that process alone."""
+    """Runs cmd; wall seconds, exit status and peak RSS (MiB) of that process alone (from wait4), and
+    RSS samples every 0.2 s (wall-clock time, MiB) to tell which phase the peak was in."""
     t = time.monotonic()
+    samples = []
     with open(log_path, "wb") as log:
         p = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        done = threading.Event()
+
+        def sample():
+            path = f"/proc/{p.pid}/status"
+            while not done.wait(0.2):
+                try:
+                    with open(path) as f:
+                        kb = next((int(ln.split()[1]) for ln in f if ln.startswith("VmRSS:")), None)
+                except (OSError, ValueError, StopIteration):
+                    continue
+                if kb is not None:
+                    samples.append((time.time(), round(kb / 1024, 1)))
+
+        th = threading.Thread(target=sample, daemon=True)
+        th.start()
         _, status, usage = os.wait4(p.pid, 0)
+        done.set()
+        th.join()
     wall = time.monotonic() - t
     return {"seconds": round(wall, 3), "exit": os.waitstatus_to_exitcode(status),
             "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
-            "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2)}
+            "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2), "rss_samples": samples}
+
+
+def phase_peaks(samples: list, collection_end: float) -> dict:
+    """Largest sampled RSS while collecting and after (evaluating and writing results)."""
+    before = [m for t, m in samples if t <= collection_end]
+    after = [m for t, m in samples if t > collection_end]
+    return {"collecting_mib": max(before, default=None), "evaluating_mib": max(after, default=None)}
 
 
 def dir_size(path: str) -> tuple[int, int]:
@@ -223,6 +250,8 @@ def table(path: str) -> None:
         ("bound (observed) s", lambda r: f"{r['bound_observed']['seconds']:.1f}"),
         ("ratio (observed)", lambda r: f"{r['ratio_observed']:.2f}"),
         ("scan peak RSS MiB", lambda r: f"{r['scan']['peak_rss_mib']:.0f}"),
+        ("  while collecting", lambda r: f"{r['scan'].get('rss_phase_peaks', {}).get('collecting_mib') or 0:.0f}"),
+        ("  while evaluating", lambda r: f"{r['scan'].get('rss_phase_peaks', {}).get('evaluating_mib') or 0:.0f}"),
         ("evaluate s", lambda r: f"{r['evaluate']['seconds']:.1f}"),
         ("evaluate peak RSS MiB", lambda r: f"{r['evaluate']['peak_rss_mib']:.0f}"),
         ("pack MiB", lambda r: f"{r['pack_bytes'] / 2**20:.1f}"),
@@ -292,6 +321,8 @@ def main() -> int:
     specs = probe_specs(repo)
     delay = a.delay_ms / 1000.0
     collection = ts(manifest["scan"]["finished_at"]) - ts(manifest["scan"]["started_at"])
+    scan["rss_phase_peaks"] = phase_peaks(scan.pop("rss_samples"), ts(manifest["scan"]["finished_at"]))
+    evaluate.pop("rss_samples", None)
     b_inj = bound(manifest, specs, proxy, delay, a.concurrency, a.rate, observed=False)
     b_obs = bound(manifest, specs, proxy, delay, a.concurrency, a.rate, observed=True)
     pages = defaultdict(dict)
