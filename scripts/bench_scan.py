@@ -12,9 +12,10 @@ pack (time and peak RSS of evaluation alone), computes the critical-path bound a
 
 The bound is a lower bound on the collection time of this pack by this scheduler, from:
 
-* L, the per-call latency: the injected delay (`bound_injected`), or the delay plus moto's measured
-  service time for that operation (`bound_observed`, since moto is not instant: rendering 2,500
-  security groups takes it seconds);
+* L, the per-call latency: the injected delay (`bound_injected`), or the delay plus moto's mean
+  service time for that operation (`bound_observed`, since moto is not instant: rendering 10,000
+  snapshots takes it seconds, minutes while it renders other large lists; a mean measured under that
+  contention can make `bound_observed` exceed what a scan achieves, so it is an estimate, not a bound);
 * the probe tree (probes/aws/*.toml): GetCallerIdentity goes first; a probe's pages are sequential; a
   fan-out probe starts when its source's pages are done (depth = source depth + own pages x L);
 * the token bucket of each service and region (--rate r per second, burst max(r, 1)): the n calls of a
@@ -197,7 +198,7 @@ def bound(manifest: dict, specs: dict, proxy: dict, delay: float, conc: int, rat
     for (svc, region), items in sorted(groups.items()):
         n = sum(x[1] for x in items)
         t0 = min(x[2] for x in items)
-        t = t0 + max(0.0, n - burst) / rate + max(x[3] for x in items)
+        t = t0 + max(0.0, n - burst) / rate + min(x[3] for x in items)
         per_group[f"{svc}/{region}"] = {"calls": n, "pages": {p: c for p, c, _, _ in items}, "bound_seconds": round(t, 3)}
         constraints.append((t, f"rate: {n} {svc} call(s) in {region} at {rate:g}/s"))
     constraints.append((sts_l + total / conc, f"concurrency: {len(manifest['records'])} call(s) x latency / {conc}"))
