@@ -12,9 +12,10 @@ pack (time and peak RSS of evaluation alone), computes the critical-path bound a
 
 The bound is a lower bound on the collection time of this pack by this scheduler, from:
 
-* L, the per-call latency: the injected delay (`bound_injected`), or the delay plus moto's measured
-  service time for that operation (`bound_observed`, since moto is not instant: rendering 2,500
-  security groups takes it seconds);
+* L, the per-call latency: the injected delay (`bound_injected`), or the delay plus moto's mean
+  service time for that operation (`bound_observed`, since moto is not instant: rendering 10,000
+  snapshots takes it seconds, minutes while it renders other large lists; a mean measured under that
+  contention can make `bound_observed` exceed what a scan achieves, so it is an estimate, not a bound);
 * the probe tree (probes/aws/*.toml): GetCallerIdentity goes first; a probe's pages are sequential; a
   fan-out probe starts when its source's pages are done (depth = source depth + own pages x L);
 * the token bucket of each service and region (--rate r per second, burst max(r, 1)): the n calls of a
@@ -35,6 +36,7 @@ import os
 import platform
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 import urllib.request
@@ -52,15 +54,41 @@ def http(url: str, method: str = "GET") -> bytes:
 
 
 def run(cmd: list, env: dict, log_path: str) -> dict:
-    """Runs cmd; wall seconds, exit status and peak RSS (MiB) of that process alone."""
+    """Runs cmd; wall seconds, exit status and peak RSS (MiB) of that process alone (from wait4), and
+    RSS samples every 0.2 s (wall-clock time, MiB) to tell which phase the peak was in."""
     t = time.monotonic()
+    samples = []
     with open(log_path, "wb") as log:
         p = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        done = threading.Event()
+
+        def sample():
+            path = f"/proc/{p.pid}/status"
+            while not done.wait(0.2):
+                try:
+                    with open(path) as f:
+                        kb = next((int(ln.split()[1]) for ln in f if ln.startswith("VmRSS:")), None)
+                except (OSError, ValueError, StopIteration):
+                    continue
+                if kb is not None:
+                    samples.append((time.time(), round(kb / 1024, 1)))
+
+        th = threading.Thread(target=sample, daemon=True)
+        th.start()
         _, status, usage = os.wait4(p.pid, 0)
+        done.set()
+        th.join()
     wall = time.monotonic() - t
     return {"seconds": round(wall, 3), "exit": os.waitstatus_to_exitcode(status),
             "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
-            "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2)}
+            "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2), "rss_samples": samples}
+
+
+def phase_peaks(samples: list, collection_end: float) -> dict:
+    """Largest sampled RSS while collecting and after (evaluating and writing results)."""
+    before = [m for t, m in samples if t <= collection_end]
+    after = [m for t, m in samples if t > collection_end]
+    return {"collecting_mib": max(before, default=None), "evaluating_mib": max(after, default=None)}
 
 
 def dir_size(path: str) -> tuple[int, int]:
@@ -170,7 +198,7 @@ def bound(manifest: dict, specs: dict, proxy: dict, delay: float, conc: int, rat
     for (svc, region), items in sorted(groups.items()):
         n = sum(x[1] for x in items)
         t0 = min(x[2] for x in items)
-        t = t0 + max(0.0, n - burst) / rate + max(x[3] for x in items)
+        t = t0 + max(0.0, n - burst) / rate + min(x[3] for x in items)
         per_group[f"{svc}/{region}"] = {"calls": n, "pages": {p: c for p, c, _, _ in items}, "bound_seconds": round(t, 3)}
         constraints.append((t, f"rate: {n} {svc} call(s) in {region} at {rate:g}/s"))
     constraints.append((sts_l + total / conc, f"concurrency: {len(manifest['records'])} call(s) x latency / {conc}"))
@@ -223,6 +251,8 @@ def table(path: str) -> None:
         ("bound (observed) s", lambda r: f"{r['bound_observed']['seconds']:.1f}"),
         ("ratio (observed)", lambda r: f"{r['ratio_observed']:.2f}"),
         ("scan peak RSS MiB", lambda r: f"{r['scan']['peak_rss_mib']:.0f}"),
+        ("  while collecting", lambda r: f"{r['scan'].get('rss_phase_peaks', {}).get('collecting_mib') or 0:.0f}"),
+        ("  while evaluating", lambda r: f"{r['scan'].get('rss_phase_peaks', {}).get('evaluating_mib') or 0:.0f}"),
         ("evaluate s", lambda r: f"{r['evaluate']['seconds']:.1f}"),
         ("evaluate peak RSS MiB", lambda r: f"{r['evaluate']['peak_rss_mib']:.0f}"),
         ("pack MiB", lambda r: f"{r['pack_bytes'] / 2**20:.1f}"),
@@ -292,6 +322,8 @@ def main() -> int:
     specs = probe_specs(repo)
     delay = a.delay_ms / 1000.0
     collection = ts(manifest["scan"]["finished_at"]) - ts(manifest["scan"]["started_at"])
+    scan["rss_phase_peaks"] = phase_peaks(scan.pop("rss_samples"), ts(manifest["scan"]["finished_at"]))
+    evaluate.pop("rss_samples", None)
     b_inj = bound(manifest, specs, proxy, delay, a.concurrency, a.rate, observed=False)
     b_obs = bound(manifest, specs, proxy, delay, a.concurrency, a.rate, observed=True)
     pages = defaultdict(dict)

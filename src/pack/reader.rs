@@ -17,8 +17,9 @@ pub struct Pack {
     source: Source,
     /// The manifest, parsed.
     pub manifest: Manifest,
-    /// The manifest's exact bytes (its SHA-256 is the pack digest).
-    pub manifest_bytes: Vec<u8>,
+    /// `sha256:<hex>` of the manifest's exact bytes (the bytes themselves are not kept: a large
+    /// scan's manifest is megabytes; [`Pack::manifest_bytes`] reads them again).
+    digest: String,
 }
 
 impl Pack {
@@ -63,8 +64,26 @@ impl Pack {
         Ok(Self {
             source,
             manifest,
-            manifest_bytes,
+            digest: super::digest_ref(&super::sha256_hex(&manifest_bytes)),
         })
+    }
+
+    /// The manifest's exact bytes, read again from the pack; an error if they no longer hash to the
+    /// digest the pack was opened with.
+    pub fn manifest_bytes(&self) -> Result<Vec<u8>> {
+        let bytes = match &self.source {
+            Source::Dir(root) => std::fs::read(root.join(MANIFEST_FILE))
+                .with_context(|| format!("reading {}", root.join(MANIFEST_FILE).display()))?,
+            Source::Embedded(dir) => dir
+                .get_file(dir.path().join(MANIFEST_FILE))
+                .context("embedded pack has no manifest.json")?
+                .contents()
+                .to_vec(),
+        };
+        if super::digest_ref(&super::sha256_hex(&bytes)) != self.digest {
+            bail!("manifest.json changed since the pack was opened");
+        }
+        Ok(bytes)
     }
 
     /// The directory the pack was opened from (None for the embedded demo).
@@ -77,7 +96,7 @@ impl Pack {
 
     /// `sha256:<hex>` of the manifest bytes: one digest that pins every blob.
     pub fn digest(&self) -> String {
-        super::digest_ref(&super::sha256_hex(&self.manifest_bytes))
+        self.digest.clone()
     }
 
     /// The raw bytes of a record's blob.

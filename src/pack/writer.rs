@@ -158,6 +158,6 @@ pub fn copy_pack(src: &super::Pack, dest: &Path) -> Result<()> {
         fs::create_dir_all(to.parent().expect("blob path has a parent"))?;
         fs::write(&to, src.blob_bytes(rec)?)?;
     }
-    fs::write(dest.join(MANIFEST_FILE), &src.manifest_bytes)?;
+    fs::write(dest.join(MANIFEST_FILE), src.manifest_bytes()?)?;
     Ok(())
 }
