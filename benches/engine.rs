@@ -96,7 +96,7 @@ fn first_item(xml: &str, list: &str) -> Value {
 fn conditions(c: &mut Criterion) {
     let loaded = dengbao::cli::load(None, None, "mlps2-l3-cloud").expect("shipped mappings");
     let rule = |id: &str| loaded.rules.rules[id].require.clone();
-    let params = Value::Object(Default::default());
+    let params: dengbao::pack::Params = Value::Object(Default::default()).into();
     // Group 7 opens SSH to the internet (so `none` stops at its first permission), group 8 opens
     // nothing (every permission is examined).
     let open = first_item(&support::sg_page(7, 1, 10), "securityGroupInfo");

@@ -33,7 +33,9 @@ fn record(i: usize) -> EvidenceRecord {
         region: "cn-north-1".into(),
         service: "ec2".into(),
         operation: "DescribeSnapshotAttribute".into(),
-        parameters: json!({"Attribute": "createVolumePermission", "SnapshotId": support::snapshot_id(i)}),
+        parameters:
+            json!({"Attribute": "createVolumePermission", "SnapshotId": support::snapshot_id(i)})
+                .into(),
         captured_at: "2026-11-25T00:00:00.000Z".into(),
         request_id: Some(format!("req-{i}")),
         http_status: Some(200),

@@ -11,6 +11,8 @@
 #   --delay-ms MS           latency the proxy adds to every request (default 50)
 #   --throttle-fraction F   fraction of requests the proxy answers with the service's throttling error
 #   --throttle-rps R        throttle what exceeds R requests/s per service and region (as AWS does)
+#   --no-paginate           let moto answer its EC2 lists whole (by default the proxy pages them at the
+#                           requested MaxResults, as EC2 does; moto 5.2.5 ignores MaxResults for most)
 #   --concurrency N         dengbao scan --concurrency (default: dengbao's default)
 #   --rate R                dengbao scan --rate (default: dengbao's default)
 #   --workers N             seeding processes (default 3)
@@ -36,6 +38,7 @@ sizes=small,medium,large
 delay=50
 throttle_fraction=0
 throttle_rps=0
+paginate=(--paginate)
 concurrency=""
 rate=""
 workers=3
@@ -51,6 +54,7 @@ while [[ $# -gt 0 ]]; do
     --delay-ms) delay="$2"; shift 2 ;;
     --throttle-fraction) throttle_fraction="$2"; shift 2 ;;
     --throttle-rps) throttle_rps="$2"; shift 2 ;;
+    --no-paginate) paginate=(); shift ;;
     --concurrency) concurrency="$2"; shift 2 ;;
     --rate) rate="$2"; shift 2 ;;
     --workers) workers="$2"; shift 2 ;;
@@ -101,7 +105,7 @@ step "moto on 127.0.0.1:$moto_port, proxy on 127.0.0.1:$proxy_port (+${delay} ms
 moto_start bench "$moto_port"
 "$py" tests/moto/latency_proxy.py --port "$proxy_port" --upstream "http://127.0.0.1:$moto_port" \
     --delay-ms "$delay" --throttle-fraction "$throttle_fraction" --throttle-rps "$throttle_rps" \
-    >"$work/proxy.log" 2>&1 &
+    "${paginate[@]}" >"$work/proxy.log" 2>&1 &
 proxy_pid=$!
 for _ in $(seq 50); do
     curl --noproxy '*' -sf "http://127.0.0.1:$proxy_port/__proxy/stats" >/dev/null && break

@@ -48,6 +48,9 @@ export DENGBAO_MOTO_DENIED_ENDPOINT="http://127.0.0.1:$denied_port"
 export DENGBAO_MOTO_PYTHON="$(moto_venv)/bin/python"
 export DENGBAO_REQUIRE_MOTO=1
 
+step "benchmark proxy: EC2 paging (tests/moto/test_latency_proxy.py)"
+"$DENGBAO_MOTO_PYTHON" tests/moto/test_latency_proxy.py --endpoint "$DENGBAO_MOTO_ENDPOINT"
+
 step "report check tools: chromium, fonts-noto-cjk, a venv with openpyxl and pydantic-ocsf"
 # Installs what is missing and exports DENGBAO_CHROMIUM, DENGBAO_REPORT_PYTHON and DENGBAO_REQUIRE_TOOLS=1,
 # so the browser, openpyxl and OCSF checks in tests/report.rs run (and fail, never skip).

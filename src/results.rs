@@ -8,6 +8,9 @@ use crate::pack::ProbeError;
 use crate::verdict::Verdict;
 use serde::{Deserialize, Serialize};
 
+mod resources;
+pub use resources::{ResourceBuffer, Resources, SPILL_AT};
+
 /// Schema tag of this contract.
 pub const RESULTS_SCHEMA: &str = "dengbao.results/v1";
 
@@ -146,7 +149,8 @@ pub struct RuleResult {
     /// Resources left out because they are outside the evaluation scope.
     #[serde(default)]
     pub out_of_scope: u64,
-    pub resources: Vec<ResourceResult>,
+    /// Every resource judged, in order (a large list lives in a temporary file until written out).
+    pub resources: Resources,
 }
 
 /// Status of one resource under one rule.

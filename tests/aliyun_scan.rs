@@ -58,9 +58,8 @@ fn clean_scan_pages_every_style_and_keeps_no_secret() {
     // NextToken/MaxResults: 3 instances, pages of 2.
     let inst = records(&pack, "aliyun.ecs.describe_instances", "cn-hangzhou");
     assert_eq!(inst.len(), 2);
-    assert!(inst
-        .iter()
-        .any(|r| r.parameters["NextToken"] == "2" && r.parameters["RegionId"] == "cn-hangzhou"));
+    assert!(inst.iter().any(|r| r.parameters.value()["NextToken"] == "2"
+        && r.parameters.value()["RegionId"] == "cn-hangzhou"));
     // PageNumber/PageSize/TotalCount (VPC's counts are strings).
     let vpcs = records(&pack, "aliyun.vpc.describe_vpcs", "cn-hangzhou");
     assert_eq!(vpcs.len(), 1, "2 VPCs fit one page of 2");
@@ -69,7 +68,7 @@ fn clean_scan_pages_every_style_and_keeps_no_secret() {
     // Marker/MaxItems/IsTruncated: 3 users.
     let users = records(&pack, "aliyun.ram.list_users", "cn-hangzhou");
     assert_eq!(users.len(), 2);
-    assert!(users.iter().any(|r| r.parameters["Marker"] == "2"));
+    assert!(users.iter().any(|r| r.parameters.value()["Marker"] == "2"));
     // CurrentPage/PageInfo.TotalCount: 4 servers.
     let sas = records(
         &pack,
@@ -77,7 +76,7 @@ fn clean_scan_pages_every_style_and_keeps_no_secret() {
         "cn-hangzhou",
     );
     assert_eq!(sas.len(), 2);
-    assert!(sas.iter().any(|r| r.parameters["CurrentPage"] == 2));
+    assert!(sas.iter().any(|r| r.parameters.value()["CurrentPage"] == 2));
     // Fan-out, and `absent_codes`: bob has no console login (404 EntityNotExist.User.LoginProfile).
     let lp = records(&pack, "aliyun.ram.get_login_profile", "cn-hangzhou");
     assert_eq!(lp.len(), 3);

@@ -45,7 +45,7 @@ fn aws_pack(dir: &std::path::Path, bodies: Vec<Body>) -> Pack {
             region: b.region.into(),
             service: b.probe.split('.').nth(1).unwrap().into(),
             operation: "Op".into(),
-            parameters: b.params,
+            parameters: b.params.into(),
             captured_at: format!("2026-01-01T00:00:{i:02}Z"),
             request_id: None,
             http_status: Some(200),

@@ -20,7 +20,7 @@ impl<'a> JoinLookup<'a> for NoJoins {
 fn check(cond: &str, doc: &Value) -> Truth {
     let w: Wrap = toml::from_str(&format!("c = {cond}")).unwrap_or_else(|e| panic!("{cond}: {e}"));
     let c = compile(&w.c, &mut Vec::new()).unwrap_or_else(|e| panic!("{cond}: {}", e.message));
-    let params = json!({"KeyId": "k-1"});
+    let params: dengbao::pack::Params = json!({"KeyId": "k-1"}).into();
     let node = Node {
         value: doc,
         location: "sha256:x#$".into(),

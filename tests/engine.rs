@@ -47,7 +47,7 @@ fn every_vpc_covered_is_compliant() {
     assert_eq!(c.verdict, Verdict::Compliant);
     assert_eq!(c.rules[0].passed, 2);
     // Each resource names the VPC document and the flow-log document it was judged on, by digest.
-    let v1 = &c.rules[0].resources[0];
+    let v1 = &c.rules[0].resources.to_vec()[0];
     assert_eq!(v1.evidence.len(), 2);
     assert!(v1
         .evidence
@@ -129,8 +129,11 @@ fn failed_join_evidence_is_error_never_pass() {
     );
     let c = control(&evaluate(&pack, FLOW), "L3-ABS2-05").clone();
     assert_eq!(c.verdict, Verdict::Error);
-    assert_eq!(c.rules[0].resources[0].status, ResourceStatus::Error);
-    assert!(c.rules[0].resources[0]
+    assert_eq!(
+        c.rules[0].resources.to_vec()[0].status,
+        ResourceStatus::Error
+    );
+    assert!(c.rules[0].resources.to_vec()[0]
         .reason
         .as_deref()
         .unwrap()
@@ -193,7 +196,7 @@ fn evidence_never_collected_is_error() {
     let pack = write_pack(d.path(), &["r1"], vec![ok("t.svc.a", "r1", vpcs(&["v1"]))]);
     let c = control(&evaluate(&pack, FLOW), "L3-ABS2-05").clone();
     assert_eq!(c.verdict, Verdict::Error);
-    assert!(c.rules[0].resources[0]
+    assert!(c.rules[0].resources.to_vec()[0]
         .reason
         .as_deref()
         .unwrap()
@@ -220,7 +223,7 @@ fn unparsable_body_is_error() {
         region: "r1".into(),
         service: "svc".into(),
         operation: "List".into(),
-        parameters: json!({}),
+        parameters: json!({}).into(),
         captured_at: "t".into(),
         request_id: None,
         http_status: Some(200),
@@ -236,7 +239,7 @@ fn unparsable_body_is_error() {
     let pack = dengbao::pack::Pack::open(d.path()).unwrap();
     let c = control(&evaluate(&pack, FLOW), "L3-ABS2-05").clone();
     assert_eq!(c.verdict, Verdict::Error);
-    assert!(c.rules[0].resources[0]
+    assert!(c.rules[0].resources.to_vec()[0]
         .reason
         .as_deref()
         .unwrap()
@@ -299,8 +302,8 @@ fn any_per_region_needs_every_region_and_suspended_does_not_count() {
     let r = evaluate(&pack, PER_REGION);
     let c = control(&r, "L3-ABS2-03");
     assert_eq!(c.verdict, Verdict::PartiallyCompliant);
-    let by: Vec<(&str, ResourceStatus)> = c.rules[0]
-        .resources
+    let resources = c.rules[0].resources.to_vec();
+    let by: Vec<(&str, ResourceStatus)> = resources
         .iter()
         .map(|x| (x.id.as_str(), x.status))
         .collect();
@@ -444,7 +447,7 @@ rationale = { zh = "理由", en = "why" }
         region: region.into(),
         service: "svc".into(),
         operation: "List".into(),
-        parameters: json!({}),
+        parameters: json!({}).into(),
         captured_at: "t".into(),
         request_id: None,
         http_status: Some(if failed { 403 } else { 200 }),
@@ -509,8 +512,8 @@ rationale = { zh = "理由", en = "why" }
     .unwrap();
     assert_eq!(streamed.to_json_bytes(), converted.to_json_bytes());
     let flow = control(&streamed, "L3-ABS2-05");
-    let reasons: Vec<&str> = flow.rules[0]
-        .resources
+    let resources = flow.rules[0].resources.to_vec();
+    let reasons: Vec<&str> = resources
         .iter()
         .filter_map(|r| r.reason.as_deref())
         .collect();
@@ -519,4 +522,63 @@ rationale = { zh = "理由", en = "why" }
         "{reasons:?}"
     );
     assert_eq!(control(&streamed, "L3-ABS2-03").rules[0].failed, 1);
+}
+
+/// A rule over thousands of resources keeps them in a temporary file, not in memory; the results are
+/// the same, byte for byte, as the same results held in memory.
+#[test]
+fn many_resources_spill_to_disk_and_give_the_same_results() {
+    let n = dengbao::results::SPILL_AT * 3 + 7;
+    let ids: Vec<String> = (0..n).map(|i| format!("v{i:05}")).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let d = tempfile::tempdir().unwrap();
+    let pack = write_pack(
+        d.path(),
+        &["r1"],
+        vec![
+            ok("t.svc.a", "r1", vpcs(&ids)),
+            ok(
+                "t.svc.b",
+                "r1",
+                json!({"logs": [{"vpc": "v00002", "traffic": "ALL"}]}),
+            ),
+        ],
+    );
+    let results = evaluate(&pack, FLOW);
+    let rule = &results
+        .controls
+        .iter()
+        .find(|c| c.id == "L3-ABS2-05")
+        .unwrap()
+        .rules[0];
+    assert!(rule.resources.is_spilled());
+    assert_eq!(rule.resources.len(), n);
+    assert_eq!((rule.passed, rule.failed), (1, n as u64 - 1));
+    let failing: Vec<String> = rule
+        .resources
+        .iter()
+        .filter(|r| r.status == ResourceStatus::Fail)
+        .map(|r| r.id.clone())
+        .collect();
+    assert_eq!(failing.len(), n - 1);
+    assert_eq!(&failing[..3], ["v00000", "v00001", "v00003"]);
+    let reason = &results
+        .controls
+        .iter()
+        .find(|c| c.id == "L3-ABS2-05")
+        .unwrap()
+        .reasons[0]
+        .en;
+    assert!(reason.contains(&format!("(+{})", n - 1 - 10)), "{reason}");
+    let bytes = results.to_json_bytes();
+    let in_memory: dengbao::results::Results = serde_json::from_slice(&bytes).unwrap();
+    assert!(!in_memory
+        .controls
+        .iter()
+        .any(|c| c.rules.iter().any(|r| r.resources.is_spilled())));
+    assert_eq!(in_memory.to_json_bytes(), bytes);
+    assert_eq!(in_memory, results);
+    let file = d.path().join("results.json");
+    results.write_json(&file).unwrap();
+    assert_eq!(std::fs::read(&file).unwrap(), bytes);
 }

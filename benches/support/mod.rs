@@ -218,7 +218,7 @@ fn record(probe: &str, op: &str, region: &str, parameters: Value) -> EvidenceRec
         region: region.into(),
         service: probe.split('.').nth(1).unwrap_or("ec2").into(),
         operation: op.into(),
-        parameters,
+        parameters: parameters.into(),
         captured_at: "2026-11-25T00:00:00.000Z".into(),
         request_id: Some("bench".into()),
         http_status: Some(200),

@@ -168,7 +168,7 @@ pub async fn scan(
     }
     let mut identity_answer = answer;
     if let Some(rec) = identity_answer.record.as_mut() {
-        rec.account = sched.account.clone();
+        rec.account = (sched.account.clone()).into();
     }
     sched.record_answer(identity, &home, &identity_answer);
     if let Some(e) = &identity_answer.error {
@@ -241,7 +241,7 @@ fn finalize(
         w.add_probe_run(run.clone());
     }
     w.scan_mut().finished_at = now_rfc3339();
-    let manifest = w.write_manifest()?;
+    let manifest = w.finish_manifest()?;
     let records_ok = manifest
         .records
         .iter()

@@ -222,8 +222,8 @@ pub async fn scan(opts: &AwsOptions, catalog: &ProbeCatalog, pack_dir: &Path) ->
     }
     let mut identity = answer;
     if let Some(rec) = identity.record.as_mut() {
-        rec.account = sched.account.clone();
-        rec.partition = sched.partition.clone();
+        rec.account = (sched.account.clone()).into();
+        rec.partition = (sched.partition.clone()).into();
     }
     sched.note_identity(&sts, &home, &identity);
     if let Some(e) = &identity.error {
@@ -305,7 +305,7 @@ fn finalize(writer: &Mutex<PackWriter>, sched: &Scheduler, interrupted: bool) ->
         w.add_probe_run(run.clone());
     }
     w.scan_mut().finished_at = now_rfc3339();
-    let manifest = w.write_manifest()?;
+    let manifest = w.finish_manifest()?;
     let records_ok = manifest
         .records
         .iter()

@@ -209,18 +209,18 @@ impl Scheduler {
             });
         }
         let record = EvidenceRecord {
-            probe: spec.id.clone(),
+            probe: (spec.id.clone()).into(),
             provider: "aws".into(),
-            partition: self.partition.clone(),
-            account: self.account.clone(),
-            region: region.to_string(),
-            service: spec.service.clone(),
-            operation: spec.operation.clone(),
-            parameters: params,
+            partition: (self.partition.clone()).into(),
+            account: (self.account.clone()).into(),
+            region: (region.to_string()).into(),
+            service: (spec.service.clone()).into(),
+            operation: (spec.operation.clone()).into(),
+            parameters: params.into(),
             captured_at: cap.captured_at.clone(),
             request_id: cap.request_id.clone(),
             http_status: Some(cap.status),
-            media_type: cap.media_type.clone(),
+            media_type: (cap.media_type.clone()).into(),
             sha256: String::new(),
             size: 0,
             error: error.clone(),
@@ -403,7 +403,10 @@ impl Scheduler {
         };
         if spec.id == "aws.s3.get_bucket_location" {
             if let (Some(bucket), Some(loc)) = (
-                rec.parameters.get("Bucket").and_then(Value::as_str),
+                rec.parameters
+                    .get("Bucket")
+                    .as_ref()
+                    .and_then(Value::as_str),
                 doc.as_str(),
             ) {
                 self.note_bucket_region(bucket, &s3_location_region(loc));

@@ -44,7 +44,7 @@ pub fn scan(
         .build()?;
     let scan = runtime.block_on(crate::aliyun::scan(&opts, &loaded.probes, &pack_dir))?;
     finish_scan(
-        &scan.manifest,
+        scan.manifest,
         scan.calls,
         scan.records_ok,
         scan.interrupted,

@@ -399,7 +399,7 @@ fn scan_aws(
         .build()?;
     let scan = runtime.block_on(crate::aws::scan(&opts, &loaded.probes, &pack_dir))?;
     finish_scan(
-        &scan.manifest,
+        scan.manifest,
         scan.calls,
         scan.records_ok,
         scan.interrupted,
@@ -413,7 +413,7 @@ fn scan_aws(
 /// After a live scan: says what was collected, evaluates the pack, renders reports; the exit code.
 #[allow(clippy::too_many_arguments)]
 fn finish_scan(
-    manifest: &crate::pack::Manifest,
+    manifest: crate::pack::Manifest,
     calls: u64,
     records_ok: usize,
     interrupted: bool,
@@ -434,6 +434,8 @@ fn finish_scan(
         calls,
         failed_runs
     ));
+    // Evaluation reads the pack as written; this copy would only double the memory it needs.
+    drop(manifest);
     let pack = Pack::open(&pack_dir)?;
     let results = evaluate_and_write(&pack, loaded, out, scope)?;
     if let Some(formats) = formats {

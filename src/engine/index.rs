@@ -78,7 +78,7 @@ impl<'p> EvidenceIndex<'p> {
                     .entry(rec.probe.as_str())
                     .or_default()
                     .push(Failure {
-                        region: rec.region.clone(),
+                        region: (rec.region.clone()).into(),
                         record: Some(i),
                         code: e.code.clone(),
                         message: e.message.clone(),
@@ -183,11 +183,7 @@ impl<'p> EvidenceIndex<'p> {
         if !self.checked.insert(key) || found.is_empty() {
             return;
         }
-        let list = self.failures.entry(key).or_default();
-        let regions: HashSet<String> = found.iter().map(|f| f.region.clone()).collect();
-        list.retain(|f| f.record.is_some() || !regions.contains(&f.region));
-        list.extend(found);
-        list.sort_by_key(|f| (f.record.is_none(), f.record.unwrap_or(usize::MAX)));
+        merge_unparsable(self.failures.entry(key).or_default(), found);
     }
 
     /// Whether `probe`'s documents have all been converted once (so its failures are complete).
@@ -217,4 +213,17 @@ impl<'p> EvidenceIndex<'p> {
     pub fn was_run(&self, probe: &str) -> bool {
         self.ran.contains_key(probe)
     }
+}
+
+/// Adds the unparsable bodies `found` to a probe's failures: record-level failures in record order,
+/// then the run-level ones of regions without a record-level failure, the same as when every document
+/// is converted up front.
+pub(super) fn merge_unparsable(list: &mut Vec<Failure>, found: Vec<Failure>) {
+    if found.is_empty() {
+        return;
+    }
+    let regions: HashSet<String> = found.iter().map(|f| f.region.clone()).collect();
+    list.retain(|f| f.record.is_some() || !regions.contains(&f.region));
+    list.extend(found);
+    list.sort_by_key(|f| (f.record.is_none(), f.record.unwrap_or(usize::MAX)));
 }

@@ -13,7 +13,7 @@ use crate::results::*;
 use crate::rules::{Rule, RuleSet};
 use crate::verdict::Verdict;
 use anyhow::Result;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// Evaluates `pack` against every test item of `catalog`.
 pub fn evaluate(pack: &Pack, catalog: &Catalog, rules: &RuleSet) -> Result<Results> {
@@ -23,8 +23,9 @@ pub fn evaluate(pack: &Pack, catalog: &Catalog, rules: &RuleSet) -> Result<Resul
 /// Evaluates `pack`, judging only resources inside `scope`.
 ///
 /// Documents are converted as rules need them: the documents of each probe that rules judge are
-/// streamed, one at a time, through every rule reading that probe; the documents of joined probes are
-/// kept only while rules that join them are evaluated. Only the probes rules read are converted.
+/// streamed, one at a time, through every rule reading that probe; joined probes are streamed into
+/// per-rule join tables that keep each joined item as compact text, parsed when first looked up. Only
+/// the probes rules read are converted, and no document outlives the step that reads it.
 pub fn evaluate_scoped(
     pack: &Pack,
     catalog: &Catalog,
@@ -175,8 +176,9 @@ pub fn evaluate_index(
     })
 }
 
-/// Evaluates `needed`, grouped by evidence probe: each group's joined probes are loaded, then the
-/// group's documents stream through all of its rules, each document converted once and dropped after.
+/// Evaluates `needed`, grouped by evidence probe: each rule's join tables are built (streaming the
+/// joined probes), then the group's documents stream through all of its rules, each document
+/// converted once and dropped after.
 fn evaluate_rules<'r>(
     index: &mut EvidenceIndex<'_>,
     needed: &[&'r Rule],
@@ -190,29 +192,8 @@ fn evaluate_rules<'r>(
             None => groups.push((rule.evidence.as_str(), vec![rule])),
         }
     }
-    // The last group that joins each probe: its documents are dropped after that group.
-    let mut last_join: HashMap<&str, usize> = HashMap::new();
-    for (g, (_, group)) in groups.iter().enumerate() {
-        for rule in group {
-            for j in &rule.joins {
-                last_join.insert(j.probe.as_str(), g);
-            }
-        }
-    }
-    let preloaded: HashSet<&str> = last_join
-        .keys()
-        .copied()
-        .filter(|p| index.is_loaded(p))
-        .collect();
     let mut out = HashMap::new();
-    for (g, (evidence, group)) in groups.iter().enumerate() {
-        for rule in group {
-            if rule.probes().iter().all(|p| index.was_run(p)) {
-                for j in &rule.joins {
-                    index.load(&j.probe)?;
-                }
-            }
-        }
+    for (evidence, group) in &groups {
         let resident = index.is_loaded(evidence);
         let mut unparsable = Vec::new();
         let mut running: Vec<&'r Rule> = Vec::new();
@@ -220,7 +201,7 @@ fn evaluate_rules<'r>(
             let idx = &*index;
             let mut runs = Vec::new();
             for &rule in group {
-                match rule::RuleRun::start(rule, idx, regions) {
+                match rule::RuleRun::start(rule, idx, regions)? {
                     rule::Start::Done(r) => {
                         out.insert(rule.id.as_str(), r);
                     }
@@ -234,7 +215,7 @@ fn evaluate_rules<'r>(
                 if resident {
                     for (i, doc) in idx.documents(evidence) {
                         for run in &mut runs {
-                            run.judge(idx, i, doc, scope);
+                            run.judge(idx, i, doc, scope)?;
                         }
                     }
                 } else {
@@ -242,7 +223,7 @@ fn evaluate_rules<'r>(
                         match idx.convert(i)? {
                             Some(Ok(doc)) => {
                                 for run in &mut runs {
-                                    run.judge(idx, i, &doc, scope);
+                                    run.judge(idx, i, &doc, scope)?;
                                 }
                             }
                             Some(Err(e)) => unparsable.push(Failure::unparsable(
@@ -263,16 +244,7 @@ fn evaluate_rules<'r>(
             index.add_unparsable(evidence, unparsable);
         }
         for (rule, p) in running.into_iter().zip(partials) {
-            out.insert(rule.id.as_str(), p.finish(index, regions));
-        }
-        // Drop what no later group joins (and what this call loaded).
-        let done: Vec<&str> = last_join
-            .iter()
-            .filter(|(p, &last)| last == g && !preloaded.contains(*p))
-            .map(|(p, _)| *p)
-            .collect();
-        for p in done {
-            index.unload(p);
+            out.insert(rule.id.as_str(), p.finish(index, regions)?);
         }
     }
     Ok(out)

@@ -3,23 +3,54 @@
 use super::index::{EvidenceIndex, Failure};
 use crate::catalog::Bilingual;
 use crate::pack::EvidenceRecord;
-use crate::results::{ResourceResult, ResourceStatus, RuleOutcome, RuleResult};
+use crate::results::{
+    ResourceBuffer, ResourceResult, ResourceStatus, Resources, RuleOutcome, RuleResult,
+};
 use crate::rules::condition::Join;
 use crate::rules::eval::{eval, JoinLookup, Node, Origin, Trace, Truth};
 use crate::rules::{Expect, Rule};
 use crate::verdict::Verdict;
+use serde_json::Value;
+use std::cell::OnceCell;
 use std::collections::{BTreeSet, HashMap};
 
-/// One joined item, pre-indexed by key.
-struct Indexed<'a> {
-    node: Node<'a>,
+/// One joined item. When the joined probe's documents are in memory anyway (an index built up
+/// front), a reference into them; when they are streamed, compact JSON text (a few times smaller than
+/// a parsed document), parsed the first time a lookup reaches it — so a rule joining a large inventory
+/// (every security group of an estate) holds text for all of it and values only for what it touches.
+struct JoinItem<'i> {
+    item: Item<'i>,
+    record: usize,
+    location: String,
 }
 
-/// Join tables for one rule: key → items, per join slot.
-struct Joins<'a> {
-    tables: Vec<HashMap<String, Vec<Indexed<'a>>>>,
-    failures: Vec<&'a [Failure]>,
-    probes: Vec<&'a str>,
+enum Item<'i> {
+    Resident(&'i Value),
+    Text {
+        json: Box<str>,
+        parsed: OnceCell<Value>,
+    },
+}
+
+impl JoinItem<'_> {
+    fn value(&self) -> &Value {
+        match &self.item {
+            Item::Resident(v) => v,
+            Item::Text { json, parsed } => parsed.get_or_init(|| {
+                serde_json::from_str(json).expect("a join item is JSON this process wrote")
+            }),
+        }
+    }
+}
+
+/// Join tables for one rule, per join slot: key → items, built by streaming the joined probe's
+/// documents one at a time (none stays in memory).
+struct Joins<'i> {
+    idx: &'i EvidenceIndex<'i>,
+    tables: Vec<HashMap<String, Vec<usize>>>,
+    items: Vec<Vec<JoinItem<'i>>>,
+    failures: Vec<Vec<Failure>>,
+    probes: Vec<&'i str>,
 }
 
 fn origin<'a>(idx: &'a EvidenceIndex<'_>, i: usize, resource: &'a serde_json::Value) -> Origin<'a> {
@@ -33,53 +64,103 @@ fn origin<'a>(idx: &'a EvidenceIndex<'_>, i: usize, resource: &'a serde_json::Va
     }
 }
 
-impl<'a> Joins<'a> {
-    fn build(rule: &'a Rule, idx: &'a EvidenceIndex<'_>) -> Self {
-        let mut tables = Vec::new();
-        let mut failures = Vec::new();
-        let mut probes = Vec::new();
+impl<'i> Joins<'i> {
+    fn build(rule: &'i Rule, idx: &'i EvidenceIndex<'i>) -> anyhow::Result<Self> {
+        let mut joins = Joins {
+            idx,
+            tables: Vec::new(),
+            items: Vec::new(),
+            failures: Vec::new(),
+            probes: Vec::new(),
+        };
         for j in &rule.joins {
-            let mut table: HashMap<String, Vec<Indexed<'a>>> = HashMap::new();
-            for (i, doc) in idx.documents(&j.probe) {
-                for (v, loc) in j.items.select(doc) {
-                    let o = origin(idx, i, v);
-                    for key in j.on.values(v, &o.keys()) {
-                        let location = format!("{}#{loc}", idx.pack.manifest.records[i].sha256);
-                        table.entry(key).or_default().push(Indexed {
-                            node: Node {
-                                value: v,
-                                location,
-                                origin: o,
-                            },
-                        });
+            let mut table: HashMap<String, Vec<usize>> = HashMap::new();
+            let mut items = Vec::new();
+            let mut unparsable = Vec::new();
+            if idx.is_loaded(&j.probe) {
+                for (i, doc) in idx.documents(&j.probe) {
+                    index_items(j, idx, i, doc, &mut table, &mut items, Item::Resident);
+                }
+            } else {
+                let text = |v: &Value| Item::Text {
+                    json: v.to_string().into_boxed_str(),
+                    parsed: OnceCell::new(),
+                };
+                for &i in idx.records(&j.probe) {
+                    match idx.convert(i)? {
+                        Some(Ok(doc)) => index_items(j, idx, i, &doc, &mut table, &mut items, text),
+                        Some(Err(e)) => unparsable.push(Failure::unparsable(
+                            &idx.pack.manifest.records[i].region,
+                            i,
+                            &e,
+                        )),
+                        None => {}
                     }
                 }
             }
-            tables.push(table);
-            failures.push(idx.failures(&j.probe));
-            probes.push(j.probe.as_str());
+            let mut failures = idx.failures(&j.probe).to_vec();
+            if !idx.is_checked(&j.probe) {
+                super::index::merge_unparsable(&mut failures, unparsable);
+            }
+            joins.tables.push(table);
+            joins.items.push(items);
+            joins.failures.push(failures);
+            joins.probes.push(j.probe.as_str());
         }
-        Self {
-            tables,
-            failures,
-            probes,
-        }
+        Ok(joins)
     }
 }
 
-impl<'a: 'x, 'x> JoinLookup<'x> for Joins<'a> {
-    fn lookup(&self, join: &Join, key: &str, region: &str) -> (Vec<Node<'x>>, Option<String>) {
-        let items = self.tables[join.slot]
+/// Adds the items `j` selects in record `i`'s document to `items` (each kept as `keep` makes it) and
+/// their keys to `table`.
+fn index_items<'v, 'i>(
+    j: &Join,
+    idx: &'i EvidenceIndex<'i>,
+    i: usize,
+    doc: &'v Value,
+    table: &mut HashMap<String, Vec<usize>>,
+    items: &mut Vec<JoinItem<'i>>,
+    keep: impl Fn(&'v Value) -> Item<'i>,
+) {
+    for (v, loc) in j.items.select(doc) {
+        let o = origin(idx, i, v);
+        for key in j.on.values(v, &o.keys()) {
+            table.entry(key).or_default().push(items.len());
+        }
+        items.push(JoinItem {
+            item: keep(v),
+            record: i,
+            location: format!("{}#{loc}", idx.pack.manifest.records[i].sha256),
+        });
+    }
+}
+
+/// The join tables, lent to one evaluation: looked-up items are parsed once and borrowed from here.
+struct Lookup<'j, 'i>(&'j Joins<'i>);
+
+impl<'j, 'i: 'j> JoinLookup<'j> for Lookup<'j, 'i> {
+    fn lookup(&self, join: &Join, key: &str, region: &str) -> (Vec<Node<'j>>, Option<String>) {
+        let joins = self.0;
+        let idx = joins.idx;
+        let items = joins.tables[join.slot]
             .get(key)
             .into_iter()
             .flatten()
-            .filter(|it| !join.same_region || it.node.origin.region == region)
-            .map(|it| it.node.clone())
+            .map(|&n| &joins.items[join.slot][n])
+            .filter(|it| !join.same_region || idx.pack.manifest.records[it.record].region == region)
+            .map(|it| {
+                let value = it.value();
+                Node {
+                    value,
+                    location: it.location.clone(),
+                    origin: origin(idx, it.record, value),
+                }
+            })
             .collect();
-        let failed = self.failures[join.slot]
+        let failed = joins.failures[join.slot]
             .iter()
             .find(|f| !join.same_region || f.region == region)
-            .map(|f| f.describe(self.probes[join.slot]));
+            .map(|f| f.describe(joins.probes[join.slot]));
         (items, failed)
     }
 }
@@ -101,14 +182,18 @@ pub struct RuleRun<'r, 'i> {
 pub struct Partial<'a> {
     rule: &'a Rule,
     probes: Vec<String>,
-    resources: Vec<ResourceResult>,
+    resources: ResourceBuffer,
     out_of_scope: u64,
 }
 
 impl<'r: 'i, 'i> RuleRun<'r, 'i> {
     /// Starts `rule`: `Done` with `EvidenceMissing` when a probe it reads was not run; else its joins
     /// are built (their probes must be loaded in `idx`).
-    pub fn start(rule: &'r Rule, idx: &'i EvidenceIndex<'_>, regions: &[String]) -> Start<'r, 'i> {
+    pub fn start(
+        rule: &'r Rule,
+        idx: &'i EvidenceIndex<'_>,
+        regions: &[String],
+    ) -> anyhow::Result<Start<'r, 'i>> {
         let probes: Vec<String> = rule.probes().iter().map(|s| s.to_string()).collect();
         let missing: Vec<&String> = probes.iter().filter(|p| !idx.was_run(p)).collect();
         if !missing.is_empty() {
@@ -125,27 +210,34 @@ impl<'r: 'i, 'i> RuleRun<'r, 'i> {
                     )),
                 })
                 .collect();
-            return Start::Done(finish(rule, probes, resources, regions, 0));
+            return Ok(Start::Done(finish(
+                rule,
+                probes,
+                Vec::into(resources),
+                regions,
+                0,
+            )));
         }
-        Start::Running(RuleRun {
-            joins: Joins::build(rule, idx),
+        Ok(Start::Running(RuleRun {
+            joins: Joins::build(rule, idx)?,
             partial: Partial {
                 rule,
                 probes,
-                resources: Vec::new(),
+                resources: ResourceBuffer::default(),
                 out_of_scope: 0,
             },
-        })
+        }))
     }
 
-    /// Judges the resources of one document of the rule's evidence probe (record `i`).
+    /// Judges the resources of one document of the rule's evidence probe (record `i`). Errs only
+    /// when judged resources cannot be spilled to a temporary file.
     pub fn judge(
         &mut self,
         idx: &EvidenceIndex<'_>,
         i: usize,
         doc: &serde_json::Value,
         scope: &super::Scope,
-    ) {
+    ) -> std::io::Result<()> {
         let rule = self.partial.rule;
         let records = &idx.pack.manifest.records;
         // Locations name their document: `sha256:<digest>#$['vpcSet'][0]`.
@@ -167,7 +259,7 @@ impl<'r: 'i, 'i> RuleRun<'r, 'i> {
             };
             let mut trace = Trace::default();
             if let Some(filter) = &rule.scope {
-                match eval(filter, &node, &self.joins, &mut Trace::default()) {
+                match eval(filter, &node, &Lookup(&self.joins), &mut Trace::default()) {
                     Truth::False => continue,
                     Truth::True => {}
                     Truth::Unknown => {
@@ -178,7 +270,7 @@ impl<'r: 'i, 'i> RuleRun<'r, 'i> {
                 }
             }
             let truth = if trace.unknown.is_empty() {
-                eval(&rule.require, &node, &self.joins, &mut trace)
+                eval(&rule.require, &node, &Lookup(&self.joins), &mut trace)
             } else {
                 Truth::Unknown
             };
@@ -206,8 +298,9 @@ impl<'r: 'i, 'i> RuleRun<'r, 'i> {
                 evidence,
                 locations: trace.locations,
                 reason,
-            });
+            })?;
         }
+        Ok(())
     }
 
     /// The resources judged so far, without the joins (which borrow the index).
@@ -218,8 +311,13 @@ impl<'r: 'i, 'i> RuleRun<'r, 'i> {
 
 impl Partial<'_> {
     /// Adds a resource per failure of the evidence probe (`idx` must know them all: the probe's
-    /// documents were each converted once) and gives the rule's result.
-    pub fn finish(self, idx: &EvidenceIndex<'_>, regions: &[String]) -> RuleResult {
+    /// documents were each converted once) and gives the rule's result. Errs only when judged resources
+    /// cannot be spilled to a temporary file.
+    pub fn finish(
+        self,
+        idx: &EvidenceIndex<'_>,
+        regions: &[String],
+    ) -> std::io::Result<RuleResult> {
         let Partial {
             rule,
             probes,
@@ -239,28 +337,36 @@ impl Partial<'_> {
                     .collect(),
                 locations: Vec::new(),
                 reason: Some(format!("{}: {}", f.code, f.message)),
-            });
+            })?;
         }
-        finish(rule, probes, resources, regions, out_of_scope)
+        Ok(finish(
+            rule,
+            probes,
+            resources.finish()?,
+            regions,
+            out_of_scope,
+        ))
     }
 }
 
 fn finish(
     rule: &Rule,
     probes: Vec<String>,
-    mut resources: Vec<ResourceResult>,
+    mut resources: Resources,
     regions: &[String],
     out_of_scope: u64,
 ) -> RuleResult {
     if rule.expect == Expect::AnyPerRegion {
-        resources = per_region(resources, regions);
+        resources = per_region(resources.into_vec(), regions).into();
     }
-    let count = |s: ResourceStatus| resources.iter().filter(|r| r.status == s).count() as u64;
-    let (passed, failed, errored) = (
-        count(ResourceStatus::Pass),
-        count(ResourceStatus::Fail),
-        count(ResourceStatus::Error),
-    );
+    let (mut passed, mut failed, mut errored) = (0, 0, 0);
+    for r in &resources {
+        match r.status {
+            ResourceStatus::Pass => passed += 1,
+            ResourceStatus::Fail => failed += 1,
+            ResourceStatus::Error => errored += 1,
+        }
+    }
     let outcome = match rule.expect {
         Expect::Any if passed > 0 => RuleOutcome::Pass,
         Expect::Any if errored > 0 => RuleOutcome::Error,
@@ -368,15 +474,18 @@ fn per_region(resources: Vec<ResourceResult>, regions: &[String]) -> Vec<Resourc
 /// A one-line explanation of a rule result, in Chinese and English.
 pub fn reason(r: &RuleResult) -> Bilingual {
     let ids = |s: ResourceStatus| {
-        let v: Vec<&str> = r
-            .resources
-            .iter()
-            .filter(|x| x.status == s)
-            .map(|x| x.id.as_str())
-            .collect();
-        let shown = v.iter().take(10).copied().collect::<Vec<_>>().join(", ");
-        if v.len() > 10 {
-            format!("{shown}, … (+{})", v.len() - 10)
+        // Streams a spilled list: only the first ten ids are kept.
+        let mut n = 0usize;
+        let mut shown = Vec::new();
+        for x in r.resources.iter().filter(|x| x.status == s) {
+            if n < 10 {
+                shown.push(x.id.clone());
+            }
+            n += 1;
+        }
+        let shown = shown.join(", ");
+        if n > 10 {
+            format!("{shown}, … (+{})", n - 10)
         } else {
             shown
         }
@@ -431,7 +540,7 @@ pub fn reason(r: &RuleResult) -> Bilingual {
                 .resources
                 .iter()
                 .filter(|x| x.status == ResourceStatus::Error)
-                .filter_map(|x| x.reason.clone())
+                .filter_map(|x| x.into_owned().reason)
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .take(5)

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use super::shared_str::SharedStr;
+
 /// Format tag written into every manifest; readers refuse formats they do not know.
 pub const PACK_FORMAT: &str = "dengbao.pack/v1";
 
@@ -75,17 +77,17 @@ pub struct ProbeError {
 #[serde(deny_unknown_fields)]
 pub struct EvidenceRecord {
     /// The probe that made the call, e.g. `aws.ec2.describe_security_groups`.
-    pub probe: String,
-    pub provider: String,
-    pub partition: String,
-    pub account: String,
-    pub region: String,
+    pub probe: SharedStr,
+    pub provider: SharedStr,
+    pub partition: SharedStr,
+    pub account: SharedStr,
+    pub region: SharedStr,
     /// Service id, e.g. `ec2`.
-    pub service: String,
+    pub service: SharedStr,
     /// API operation, e.g. `DescribeSecurityGroups`.
-    pub operation: String,
+    pub operation: SharedStr,
     /// Request parameters as the API names them (never credentials).
-    pub parameters: Value,
+    pub parameters: Params,
     /// RFC 3339 UTC time the response was received.
     pub captured_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -93,7 +95,7 @@ pub struct EvidenceRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_status: Option<u16>,
     /// Media type of the body as the service declared it.
-    pub media_type: String,
+    pub media_type: SharedStr,
     /// `sha256:<hex>` of the raw body bytes; the blob lives at `blobs/sha256/<hex[..2]>/<hex>`.
     pub sha256: String,
     /// Size of the body in bytes.
@@ -107,5 +109,82 @@ impl EvidenceRecord {
     /// Hex part of [`EvidenceRecord::sha256`].
     pub fn hex(&self) -> &str {
         self.sha256.strip_prefix("sha256:").unwrap_or(&self.sha256)
+    }
+}
+
+/// Request parameters of a record: a JSON object, kept as its compact text.
+///
+/// A large scan has tens of thousands of records, most with one or two parameters; as a parsed
+/// `Value` each held a B-tree node of over 600 bytes. The text is canonical (keys sorted, as
+/// `serde_json` writes a `Value`), and serializes exactly as the `Value` would.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Params(Box<str>);
+
+impl Params {
+    /// The parameters, parsed.
+    pub fn value(&self) -> Value {
+        serde_json::from_str(&self.0).expect("Params holds JSON it wrote itself")
+    }
+
+    /// The parameter `name`, if given.
+    pub fn get(&self, name: &str) -> Option<Value> {
+        match self.value() {
+            Value::Object(mut m) => m.remove(name),
+            _ => None,
+        }
+    }
+
+    /// The compact JSON text.
+    pub fn as_json(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params::from(Value::Object(Default::default()))
+    }
+}
+
+impl From<Value> for Params {
+    fn from(v: Value) -> Self {
+        Params(v.to_string().into_boxed_str())
+    }
+}
+
+impl Serialize for Params {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.value().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Params {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Value::deserialize(d).map(Params::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_serialize_as_the_value_they_hold() {
+        let v = serde_json::json!({"SnapshotId": "snap-1", "Attribute": "createVolumePermission", "MaxResults": 5, "Filter": [{"Name": "x"}]});
+        let p = Params::from(v.clone());
+        assert_eq!(
+            serde_json::to_string(&p).unwrap(),
+            serde_json::to_string(&v).unwrap()
+        );
+        assert_eq!(
+            serde_json::to_string_pretty(&p).unwrap(),
+            serde_json::to_string_pretty(&v).unwrap()
+        );
+        assert_eq!(p.value(), v);
+        assert_eq!(p.get("MaxResults"), Some(serde_json::json!(5)));
+        assert_eq!(p.get("Nope"), None);
+        let back: Params =
+            serde_json::from_str(&serde_json::to_string_pretty(&p).unwrap()).unwrap();
+        assert_eq!(back, p);
     }
 }

@@ -14,11 +14,13 @@
 
 mod manifest;
 mod reader;
+mod shared_str;
 mod verify;
 mod writer;
 
 pub use manifest::{
-    EvidenceRecord, Manifest, ProbeError, ProbeRun, ProbeStatus, ScanInfo, PACK_FORMAT,
+    EvidenceRecord, Manifest, Params, ProbeError, ProbeRun, ProbeStatus, ScanInfo, SharedStr,
+    PACK_FORMAT,
 };
 pub use reader::Pack;
 pub use verify::{verify, VerifyProblem, VerifyReport};

@@ -96,7 +96,7 @@ pub fn verify(root: &Path) -> Result<VerifyReport> {
         match std::fs::read(root.join(&rel)) {
             Err(_) => report.problems.push(VerifyProblem::Missing {
                 path: rel,
-                probe: rec.probe.clone(),
+                probe: (rec.probe.clone()).into(),
             }),
             Ok(bytes) => {
                 let actual = sha256_hex(&bytes);

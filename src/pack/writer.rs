@@ -79,44 +79,90 @@ impl PackWriter {
         &mut self.scan
     }
 
-    /// The manifest as it stands, in canonical order.
+    /// The manifest as it stands, in canonical order (a copy; see [`finish_manifest`](Self::finish_manifest)).
     pub fn manifest(&self) -> Manifest {
-        let mut probes = self.probes.clone();
-        probes.sort_by(|a, b| (&a.id, &a.region).cmp(&(&b.id, &b.region)));
-        let mut records = self.records.clone();
-        // Collection is concurrent; a canonical order makes two packs of the same estate comparable.
-        records.sort_by(|a, b| {
-            (&a.probe, &a.region, &a.captured_at, &a.sha256).cmp(&(
-                &b.probe,
-                &b.region,
-                &b.captured_at,
-                &b.sha256,
-            ))
-        });
+        let view = self.view();
         Manifest {
             format: PACK_FORMAT.to_string(),
-            created_by: format!("dengbao {}", env!("CARGO_PKG_VERSION")),
+            created_by: view.created_by,
             scan: self.scan.clone(),
+            probes: view.probes.into_iter().cloned().collect(),
+            records: view.records.into_iter().cloned().collect(),
+        }
+    }
+
+    /// The manifest's content by reference, in canonical order.
+    fn view(&self) -> ManifestView<'_> {
+        let mut probes: Vec<&ProbeRun> = self.probes.iter().collect();
+        probes.sort_by(|a, b| (&a.id, &a.region).cmp(&(&b.id, &b.region)));
+        let mut records: Vec<&EvidenceRecord> = self.records.iter().collect();
+        records.sort_by(record_order);
+        ManifestView {
+            format: PACK_FORMAT,
+            created_by: format!("dengbao {}", env!("CARGO_PKG_VERSION")),
+            scan: &self.scan,
             probes,
             records,
         }
     }
 
-    /// Writes `manifest.json` (atomically) and returns it. Safe to call more than once.
-    pub fn write_manifest(&self) -> Result<Manifest> {
-        let manifest = self.manifest();
-        let mut bytes = serde_json::to_vec_pretty(&manifest)?;
-        bytes.push(b'\n');
+    /// Writes `manifest.json` (atomically, streamed: a large scan's manifest is megabytes and is not
+    /// held in memory a second time). Safe to call more than once.
+    pub fn write_manifest(&self) -> Result<()> {
         let tmp = self.root.join(".manifest.json.tmp");
-        fs::write(&tmp, &bytes)?;
+        let mut out = std::io::BufWriter::new(
+            fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?,
+        );
+        serde_json::to_writer_pretty(&mut out, &self.view())?;
+        out.write_all(b"\n")?;
+        out.into_inner()
+            .map_err(|e| e.into_error())?
+            .sync_data()
+            .ok();
         fs::rename(&tmp, self.root.join(MANIFEST_FILE))?;
-        Ok(manifest)
+        Ok(())
+    }
+
+    /// Writes the manifest and hands it over (the records move out of the writer, uncopied); nothing
+    /// more should be added afterwards.
+    pub fn finish_manifest(&mut self) -> Result<Manifest> {
+        self.write_manifest()?;
+        self.probes
+            .sort_by(|a, b| (&a.id, &a.region).cmp(&(&b.id, &b.region)));
+        self.records.sort_by(|a, b| record_order(&a, &b));
+        Ok(Manifest {
+            format: PACK_FORMAT.to_string(),
+            created_by: format!("dengbao {}", env!("CARGO_PKG_VERSION")),
+            scan: self.scan.clone(),
+            probes: std::mem::take(&mut self.probes),
+            records: std::mem::take(&mut self.records),
+        })
     }
 
     /// Writes the manifest and returns it; the pack is complete.
-    pub fn finish(self) -> Result<Manifest> {
-        self.write_manifest()
+    pub fn finish(mut self) -> Result<Manifest> {
+        self.finish_manifest()
     }
+}
+
+/// Collection is concurrent; a canonical order makes two packs of the same estate comparable.
+fn record_order(a: &&EvidenceRecord, b: &&EvidenceRecord) -> std::cmp::Ordering {
+    (&a.probe, &a.region, &a.captured_at, &a.sha256).cmp(&(
+        &b.probe,
+        &b.region,
+        &b.captured_at,
+        &b.sha256,
+    ))
+}
+
+/// [`Manifest`] by reference: the same fields in the same order, so the same bytes.
+#[derive(serde::Serialize)]
+struct ManifestView<'a> {
+    format: &'a str,
+    created_by: String,
+    scan: &'a ScanInfo,
+    probes: Vec<&'a ProbeRun>,
+    records: Vec<&'a EvidenceRecord>,
 }
 
 /// Writes blobs into a pack directory; cheap to clone, usable from many threads at once.
@@ -160,4 +206,78 @@ pub fn copy_pack(src: &super::Pack, dest: &Path) -> Result<()> {
     }
     fs::write(dest.join(MANIFEST_FILE), src.manifest_bytes()?)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pack::ProbeStatus;
+
+    fn record(probe: &str, region: &str, at: &str) -> EvidenceRecord {
+        EvidenceRecord {
+            probe: probe.into(),
+            provider: "aws".into(),
+            partition: "aws-cn".into(),
+            account: "1".into(),
+            region: region.into(),
+            service: "ec2".into(),
+            operation: "DescribeVpcs".into(),
+            parameters: serde_json::json!({"MaxResults": 1000, "Filter": [{"Name": "x"}]}).into(),
+            captured_at: at.into(),
+            request_id: Some("r".into()),
+            http_status: Some(200),
+            media_type: "text/xml".into(),
+            sha256: String::new(),
+            size: 0,
+            error: None,
+        }
+    }
+
+    /// The streamed manifest is byte for byte the pretty JSON of the manifest handed over, in
+    /// canonical order whatever order collection added records in.
+    #[test]
+    fn streamed_manifest_is_the_canonical_manifest() {
+        let d = tempfile::tempdir().unwrap();
+        let scan = ScanInfo {
+            provider: "aws".into(),
+            partition: "aws-cn".into(),
+            accounts: vec!["1".into()],
+            regions: vec!["cn-north-1".into(), "cn-northwest-1".into()],
+            started_at: "a".into(),
+            finished_at: "b".into(),
+        };
+        let mut w = PackWriter::create(d.path(), scan).unwrap();
+        for (p, r, at, body) in [
+            ("b", "cn-northwest-1", "2", "x"),
+            ("a", "cn-north-1", "3", "y"),
+            ("b", "cn-north-1", "1", "z"),
+            ("a", "cn-north-1", "1", "w"),
+        ] {
+            w.add_record(record(p, r, at), body.as_bytes()).unwrap();
+        }
+        for (id, region) in [("b", "cn-north-1"), ("a", "cn-northwest-1")] {
+            w.add_probe_run(ProbeRun {
+                id: id.into(),
+                region: region.into(),
+                status: ProbeStatus::Ok,
+                records: 1,
+                error: None,
+            });
+        }
+        let copy = w.manifest();
+        w.write_manifest().unwrap();
+        let interim = fs::read(d.path().join(MANIFEST_FILE)).unwrap();
+        let m = w.finish().unwrap();
+        assert_eq!(m, copy);
+        let order: Vec<(&str, &str)> = m
+            .records
+            .iter()
+            .map(|r| (r.probe.as_str(), r.captured_at.as_str()))
+            .collect();
+        assert_eq!(order, [("a", "1"), ("a", "3"), ("b", "1"), ("b", "2")]);
+        let mut expected = serde_json::to_vec_pretty(&m).unwrap();
+        expected.push(b'\n');
+        assert_eq!(fs::read(d.path().join(MANIFEST_FILE)).unwrap(), expected);
+        assert_eq!(interim, expected);
+    }
 }

@@ -147,8 +147,8 @@ fn summary(input: &ReportInput<'_>) -> String {
                     let _ = writeln!(
                         o,
                         "- {} ({}) — {zh} {en}; {}",
-                        code(p.id),
-                        escape(p.region),
+                        code(&p.id),
+                        escape(&p.region),
                         p.rules
                             .iter()
                             .map(|r| code(r))

@@ -254,37 +254,37 @@ pub fn status_str(s: ResourceStatus) -> &'static str {
 /// A resource that did not pass under some rule of a control.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Problem<'a> {
-    pub id: &'a str,
-    pub region: &'a str,
+    pub id: String,
+    pub region: String,
     /// `fail` outranks `error` when a resource fails one rule and errs on another.
     pub status: ResourceStatus,
     /// Rules under which it failed or erred.
     pub rules: Vec<&'a str>,
     /// Evidence digests and locations, over those rules, deduplicated in order.
-    pub evidence: Vec<&'a str>,
-    pub locations: Vec<&'a str>,
-    pub reasons: Vec<&'a str>,
+    pub evidence: Vec<String>,
+    pub locations: Vec<String>,
+    pub reasons: Vec<String>,
 }
 
 /// The resources of a control that failed or erred, merged over its rules by (id, region), in first
-/// appearance order.
+/// appearance order. (Rule results may be spilled to disk: resources are read one at a time, and
+/// owned.)
 pub fn problems(c: &ControlResult) -> Vec<Problem<'_>> {
     let mut out: Vec<Problem<'_>> = Vec::new();
+    let mut at: std::collections::HashMap<(String, String), usize> = Default::default();
     for rule in &c.rules {
         for r in rule
             .resources
             .iter()
             .filter(|r| r.status != ResourceStatus::Pass)
         {
-            let i = match out
-                .iter()
-                .position(|p| p.id == r.id && p.region == r.region)
-            {
-                Some(i) => i,
-                None => {
+            let r = r.into_owned();
+            let i = *at
+                .entry((r.id.clone(), r.region.clone()))
+                .or_insert_with(|| {
                     out.push(Problem {
-                        id: &r.id,
-                        region: &r.region,
+                        id: r.id.clone(),
+                        region: r.region.clone(),
                         status: r.status,
                         rules: Vec::new(),
                         evidence: Vec::new(),
@@ -292,20 +292,21 @@ pub fn problems(c: &ControlResult) -> Vec<Problem<'_>> {
                         reasons: Vec::new(),
                     });
                     out.len() - 1
-                }
-            };
+                });
             let p = &mut out[i];
             if r.status == ResourceStatus::Fail {
                 p.status = ResourceStatus::Fail;
             }
-            push_unique(&mut p.rules, &rule.id);
-            for e in &r.evidence {
+            if !p.rules.contains(&rule.id.as_str()) {
+                p.rules.push(&rule.id);
+            }
+            for e in r.evidence {
                 push_unique(&mut p.evidence, e);
             }
-            for l in &r.locations {
+            for l in r.locations {
                 push_unique(&mut p.locations, l);
             }
-            if let Some(reason) = &r.reason {
+            if let Some(reason) = r.reason {
                 push_unique(&mut p.reasons, reason);
             }
         }
@@ -313,19 +314,22 @@ pub fn problems(c: &ControlResult) -> Vec<Problem<'_>> {
     out
 }
 
-fn push_unique<'a>(v: &mut Vec<&'a str>, s: &'a str) {
+fn push_unique(v: &mut Vec<String>, s: String) {
     if !v.contains(&s) {
         v.push(s);
     }
 }
 
 /// Every evidence digest a control's rules name, deduplicated in order.
-pub fn control_digests(c: &ControlResult) -> Vec<&str> {
+pub fn control_digests(c: &ControlResult) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
     for rule in &c.rules {
         for r in &rule.resources {
             for e in &r.evidence {
-                push_unique(&mut out, e);
+                if seen.insert(e.clone()) {
+                    out.push(e.clone());
+                }
             }
         }
     }

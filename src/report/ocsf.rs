@@ -231,7 +231,7 @@ pub fn events(input: &ReportInput<'_>) -> Result<Vec<Value>> {
                 compliance,
                 resources,
                 evidences,
-                Some(p.region),
+                Some(&p.region),
                 EVENT_CODE_RESOURCE,
             ));
         }
@@ -272,14 +272,14 @@ fn control_event(input: &ReportInput<'_>, c: &ControlResult, time: i64, scope: &
         .take(MAX_LISTED)
         .map(|p| json!({"uid": p.id, "name": p.id, "region": p.region, "cloud_partition": r.scan.partition}))
         .collect();
-    let all_locations: Vec<&str> = probs
+    let all_locations: Vec<String> = probs
         .iter()
-        .flat_map(|p| p.locations.iter().copied())
+        .flat_map(|p| p.locations.iter().cloned())
         .collect();
     let evidences: Vec<Value> = control_digests(c)
         .into_iter()
         .take(MAX_LISTED)
-        .map(|d| evidence(input, d, &all_locations))
+        .map(|d| evidence(input, &d, &all_locations))
         .collect();
     let title = format!(
         "{} {} {} — {} {}",
@@ -314,11 +314,11 @@ fn control_event(input: &ReportInput<'_>, c: &ControlResult, time: i64, scope: &
 }
 
 /// One `evidences[]` entry for a digest; `locations` are filtered to that digest.
-fn evidence(input: &ReportInput<'_>, digest: &str, locations: &[&str]) -> Value {
+fn evidence(input: &ReportInput<'_>, digest: &str, locations: &[String]) -> Value {
     let prefix = format!("{digest}#");
     let locs: Vec<&str> = locations
         .iter()
-        .copied()
+        .map(String::as_str)
         .filter(|l| l.starts_with(&prefix))
         .collect();
     let records = input.evidence.records(digest);

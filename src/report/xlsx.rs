@@ -122,7 +122,7 @@ pub fn result_record(input: &ReportInput<'_>, c: &ControlResult) -> String {
         if !digests.is_empty() {
             let _ = writeln!(o, "证据：");
             for d in digests {
-                let recs = input.evidence.records(d);
+                let recs = input.evidence.records(&d);
                 match recs.first() {
                     Some(rec) => {
                         let _ =
@@ -275,9 +275,9 @@ pub fn render(input: &ReportInput<'_>) -> Result<Vec<Output>> {
                         status_str(res.status).to_string(),
                         d.cloned().unwrap_or_default(),
                         locs,
-                        col(&|x| x.probe.clone()),
+                        col(&|x| x.probe.to_string()),
                         col(&|x| format!("{}:{}", x.service, x.operation)),
-                        col(&|x| x.region.clone()),
+                        col(&|x| x.region.to_string()),
                         col(&|x| x.captured_at.clone()),
                     ]);
                 }

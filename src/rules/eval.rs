@@ -40,7 +40,7 @@ pub struct Origin<'a> {
     pub record: usize,
     pub region: &'a str,
     pub account: &'a str,
-    pub params: &'a Value,
+    pub params: &'a crate::pack::Params,
     /// The resource the rule is judging (kept when evaluation moves into joined items).
     pub resource: &'a Value,
 }

@@ -340,7 +340,7 @@ pub enum KeyExpr {
 #[derive(Debug, Clone, Copy)]
 pub struct KeyContext<'a> {
     /// Request parameters of the record the item came from.
-    pub params: &'a Value,
+    pub params: &'a crate::pack::Params,
     pub region: &'a str,
     pub account: &'a str,
     /// The resource a rule is judging, when there is one.
@@ -380,6 +380,7 @@ impl KeyExpr {
             KeyExpr::Param(name) => ctx
                 .params
                 .get(name)
+                .as_ref()
                 .and_then(scalar_string)
                 .into_iter()
                 .collect(),

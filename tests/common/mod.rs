@@ -135,7 +135,7 @@ pub fn write_pack(dir: &Path, regions: &[&str], calls: Vec<Call>) -> Pack {
             region: c.region.into(),
             service: "svc".into(),
             operation: "List".into(),
-            parameters: c.params,
+            parameters: c.params.into(),
             captured_at: format!("2026-01-01T00:00:{i:02}Z"),
             request_id: Some(format!("req-{i}")),
             http_status: Some(if error.is_some() { 400 } else { 200 }),

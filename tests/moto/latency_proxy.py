@@ -3,6 +3,7 @@
 
     latency_proxy.py --port PORT --upstream http://127.0.0.1:MOTO_PORT [--delay-ms 50]
                      [--throttle-fraction F] [--throttle-rps R [--throttle-burst B]] [--seed N]
+                     [--paginate]
 
 dengbao is pointed at it with `--endpoint-url http://127.0.0.1:PORT`. Every request waits --delay-ms
 before it is forwarded (the round trip and service time of a real API, which moto does not have), and is
@@ -22,6 +23,13 @@ adaptive retry is exercised:
 --throttle-fraction F throttles a pseudo-random fraction F of requests (deterministic with --seed);
 --throttle-rps R throttles what exceeds R requests per second per service and region (token bucket of
 --throttle-burst B, default R), the way AWS applies its request rate limits.
+
+--paginate pages the EC2 lists that moto 5.2.5 answers whole (it ignores MaxResults for security groups,
+their rules, snapshots, volumes and most other Describe calls): the first request of a listing is
+forwarded without MaxResults/NextToken, moto's whole answer is cut into pages of the requested
+MaxResults, and each page is answered with a `<nextToken>` for the next, as EC2 does. Later pages are
+served from the proxy's copy (after the same injected delay), so each page costs one round trip, as on
+AWS, and a scan holds one page per call in memory, as it would against AWS.
 
 Control endpoints (never forwarded):
 
@@ -181,8 +189,89 @@ def operation(service: str, method: str, path: str, headers, body: bytes) -> str
     return f"{method} /" + "/".join(parts)
 
 
+# EC2 Describe calls and the element holding their list (the answer's only `<item>` list at top level).
+EC2_LISTS = {
+    "DescribeSecurityGroups": "securityGroupInfo",
+    "DescribeSecurityGroupRules": "securityGroupRuleSet",
+    "DescribeSnapshots": "snapshotSet",
+    "DescribeVolumes": "volumeSet",
+    "DescribeNetworkInterfaces": "networkInterfaceSet",
+    "DescribeSubnets": "subnetSet",
+    "DescribeVpcs": "vpcSet",
+    "DescribeRouteTables": "routeTableSet",
+    "DescribeNetworkAcls": "networkAclSet",
+    "DescribeFlowLogs": "flowLogSet",
+    "DescribeImages": "imagesSet",
+    "DescribeInternetGateways": "internetGatewaySet",
+    "DescribeVpcPeeringConnections": "vpcPeeringConnectionSet",
+    "DescribeTransitGateways": "transitGatewaySet",
+    "DescribeTransitGatewayAttachments": "transitGatewayAttachments",
+}
+ITEM_TAG = re.compile(rb"<(/?)item(/?)>")
+NEXT_TOKEN = re.compile(rb"<nextToken>[^<]*</nextToken>|<nextToken/>")
+
+
+def split_list(body: bytes, tag: str) -> tuple[bytes, list, bytes] | None:
+    """(what comes before the items, the top-level <item> elements, what comes after) of the list
+    element `tag`, or None when the answer has no such element (then it is passed on unchanged)."""
+    open_t, close_t = f"<{tag}>".encode(), f"</{tag}>".encode()
+    start = body.find(open_t)
+    if start < 0:
+        return None if body.find(f"<{tag}/>".encode()) < 0 else (body, [], b"")
+    start += len(open_t)
+    items, depth, item_start, pos = [], 0, None, start
+    while True:
+        m = ITEM_TAG.search(body, pos)
+        end = body.find(close_t, pos)
+        if end < 0:
+            return None
+        if m is None or (depth == 0 and m.start() > end):
+            break
+        closing, empty = m.group(1), m.group(2)
+        if empty:
+            if depth == 0:
+                items.append(body[m.start():m.end()])
+        elif closing:
+            depth -= 1
+            if depth == 0:
+                items.append(body[item_start:m.end()])
+        else:
+            if depth == 0:
+                item_start = m.start()
+            depth += 1
+        pos = m.end()
+    return body[:start], items, body[end:]
+
+
+class Pager:
+    """Listings cut into pages, by the token that asks for their next page. A token stays valid (the
+    SDK may retry a page), which is fine for a benchmark's lifetime."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.listings: dict = {}
+
+    def get(self, token: str):
+        with self.lock:
+            return self.listings.get(token)
+
+    def page(self, parts: tuple, start: int, size: int) -> bytes:
+        head, items, tail = parts
+        end = start + max(1, size)
+        tail = NEXT_TOKEN.sub(b"", tail)
+        if end < len(items):
+            token = uuid.uuid4().hex
+            with self.lock:
+                self.listings[token] = (parts, end)
+            # After the list's closing tag, where EC2 puts it.
+            close = tail.index(b">") + 1
+            tail = tail[:close] + b"<nextToken>" + token.encode() + b"</nextToken>" + tail[close:]
+        return head + b"".join(items[start:end]) + tail
+
+
 def make_handler(args, stats: Stats, buckets: Buckets | None, rng: random.Random):
     upstream = urllib.parse.urlsplit(args.upstream)
+    pager = Pager()
     local = threading.local()
     rng_lock = threading.Lock()
 
@@ -208,7 +297,7 @@ def make_handler(args, stats: Stats, buckets: Buckets | None, rng: random.Random
             if self.path == "/__proxy/stats":
                 snap = stats.snapshot()
                 snap.update(delay_ms=args.delay_ms, throttle_fraction=args.throttle_fraction,
-                            throttle_rps=args.throttle_rps)
+                            throttle_rps=args.throttle_rps, paginate=args.paginate)
                 self._send(200, {"Content-Type": "application/json"}, json.dumps(snap, indent=1).encode())
             elif self.path == "/__proxy/reset" and self.command == "POST":
                 stats.reset()
@@ -223,6 +312,43 @@ def make_handler(args, stats: Stats, buckets: Buckets | None, rng: random.Random
                 conn = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=600)
                 local.conn = conn
             return conn
+
+        def _page_request(self, body: bytes) -> tuple[bytes, tuple | None, int | None]:
+            """For a paged EC2 list: (the body to forward, the listing a NextToken of ours continues,
+            the page size); the body unchanged and no page size for anything else."""
+            q = urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+            params = dict(q)
+            if params.get("Action") not in EC2_LISTS or "MaxResults" not in params:
+                return body, None, None
+            size = int(params["MaxResults"])
+            token = params.get("NextToken")
+            if token:
+                listing = pager.get(token)
+                return body, listing, (size if listing is not None else None)
+            rest = [(k, v) for k, v in q if k not in ("MaxResults", "NextToken")]
+            return urllib.parse.urlencode(rest).encode(), None, size
+
+        def _forward(self, body: bytes) -> tuple[int, dict, bytes, float]:
+            fwd = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+            t = time.monotonic()
+            for attempt in range(2):  # a kept-alive upstream connection may have been closed
+                conn = self._upstream()
+                try:
+                    conn.request(self.command, self.path, body=body or None, headers=fwd)
+                    resp = conn.getresponse()
+                    out = resp.read()
+                    break
+                except (http.client.HTTPException, OSError):
+                    conn.close()
+                    local.conn = None
+                    if attempt:
+                        raise
+            upstream_s = time.monotonic() - t
+            headers = {k: v for k, v in resp.getheaders() if k.lower() not in HOP_BY_HOP}
+            if resp.will_close:
+                conn.close()
+                local.conn = None
+            return resp.status, headers, out, upstream_s
 
         def _proxy(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
@@ -242,29 +368,22 @@ def make_handler(args, stats: Stats, buckets: Buckets | None, rng: random.Random
                         throttled = rng.random() < args.throttle_fraction
                 if not throttled and buckets is not None:
                     throttled = not buckets.take(key[:2])
+                listing = page_size = None
                 if throttled:
                     status, headers, out = throttle_response(service, self.headers, body)
                 else:
-                    fwd = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
-                    t = time.monotonic()
-                    for attempt in range(2):  # a kept-alive upstream connection may have been closed
-                        conn = self._upstream()
-                        try:
-                            conn.request(self.command, self.path, body=body or None, headers=fwd)
-                            resp = conn.getresponse()
-                            out = resp.read()
-                            break
-                        except (http.client.HTTPException, OSError):
-                            conn.close()
-                            local.conn = None
-                            if attempt:
-                                raise
-                    upstream_s = time.monotonic() - t
-                    status = resp.status
-                    headers = {k: v for k, v in resp.getheaders() if k.lower() not in HOP_BY_HOP}
-                    if resp.will_close:
-                        conn.close()
-                        local.conn = None
+                    fwd_body = body
+                    if args.paginate and service == "ec2":
+                        fwd_body, listing, page_size = self._page_request(body)
+                    if listing is not None:
+                        status, headers, out = 200, {"Content-Type": "text/xml;charset=UTF-8"}, pager.page(
+                            listing[0], listing[1], page_size)
+                    else:
+                        status, headers, out, upstream_s = self._forward(fwd_body)
+                        tag = page_size and EC2_LISTS.get(key[2])
+                        parts = split_list(out, tag) if tag and status == 200 else None
+                        if parts is not None:
+                            out = pager.page(parts, 0, page_size)
                 size = len(out)
                 self._send(status, headers, out)
             finally:
@@ -284,6 +403,7 @@ def main() -> int:
     ap.add_argument("--throttle-rps", type=float, default=0.0)
     ap.add_argument("--throttle-burst", type=float, default=0.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--paginate", action="store_true", help="page the EC2 lists moto answers whole")
     args = ap.parse_args()
     u = urllib.parse.urlsplit(args.upstream)
     if u.scheme != "http" or u.hostname != HOST or not u.port:
@@ -294,7 +414,8 @@ def main() -> int:
     server.daemon_threads = True
     server.request_queue_size = 256
     print(f"latency_proxy: http://{HOST}:{args.port} -> {args.upstream}, delay {args.delay_ms} ms, "
-          f"throttle fraction {args.throttle_fraction}, throttle rps {args.throttle_rps or 'off'}", file=sys.stderr, flush=True)
+          f"throttle fraction {args.throttle_fraction}, throttle rps {args.throttle_rps or 'off'}, "
+          f"paginate {args.paginate}", file=sys.stderr, flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

@@ -28,7 +28,7 @@ pub(super) fn evidence(o: &mut String, input: &ReportInput<'_>) {
             let _ = write!(o, "<p class=\"warn\" id=\"no-pack\">{}</p>", b(why));
         }
     }
-    let mut cited: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut cited: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for c in &r.controls {
         for d in control_digests(c) {
             cited.entry(d).or_default().push(&c.id);
@@ -70,7 +70,7 @@ pub(super) fn evidence(o: &mut String, input: &ReportInput<'_>) {
                     rec.http_status.map(|s| s.to_string()).unwrap_or_default(),
                     esc(rec.request_id.as_deref().unwrap_or("")),
                     esc(&rec.media_type),
-                    esc(&serde_json::to_string(&rec.parameters).unwrap_or_default()),
+                    esc(rec.parameters.as_json()),
                     rec.error.as_ref().map(|e| format!("<code>{}</code> {}", esc(&e.code), esc(&e.message))).unwrap_or_default()
                 );
             }

@@ -100,8 +100,8 @@ pub(super) fn detail(
                 o,
                 "<li>{} <code class=\"rid\">{}</code> <span class=\"region\">{}</span> — {}</li>",
                 status_badge(p.status),
-                esc(p.id),
-                esc(p.region),
+                esc(&p.id),
+                esc(&p.region),
                 p.rules
                     .iter()
                     .map(|r| format!("<code>{}</code>", esc(r)))
@@ -233,18 +233,18 @@ fn rule_block(o: &mut String, input: &ReportInput<'_>, rule: &RuleResult) {
         }
     }
     // The evidence this rule read, with where it came from.
-    let mut digests: Vec<&str> = Vec::new();
+    let mut digests: Vec<String> = Vec::new();
     for res in &rule.resources {
         for d in &res.evidence {
-            if !digests.contains(&d.as_str()) {
-                digests.push(d);
+            if !digests.contains(d) {
+                digests.push(d.clone());
             }
         }
     }
     if !digests.is_empty() {
         o.push_str("<ul class=\"ev-list\">");
         for d in digests {
-            let _ = write!(o, "<li>{} {}</li>", digest_link(d), record_line(input, d));
+            let _ = write!(o, "<li>{} {}</li>", digest_link(&d), record_line(input, &d));
         }
         o.push_str("</ul>");
     }
