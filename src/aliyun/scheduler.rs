@@ -29,6 +29,8 @@ pub struct Scheduler {
     pub account: String,
     pub writer: Arc<Mutex<PackWriter>>,
     pub semaphore: Semaphore,
+    /// Fan-out calls spawned but not finished, at most (see [`crate::tasks::spawn_windowed`]).
+    pub fan_out_window: usize,
     pub rate: f64,
     pub runs: Mutex<BTreeMap<(String, String), ProbeRun>>,
     buckets: Mutex<HashMap<(String, String), Arc<TokenBucket>>>,
@@ -63,6 +65,7 @@ impl Scheduler {
             account: String::new(),
             writer,
             semaphore: Semaphore::new(concurrency.max(1)),
+            fan_out_window: 4 * concurrency.max(1),
             rate,
             runs: Mutex::new(BTreeMap::new()),
             buckets: Mutex::new(HashMap::new()),
@@ -355,7 +358,8 @@ impl Scheduler {
                         k.clone(),
                     ));
                     if first {
-                        tasks.spawn(self.clone().run(child.clone(), target, Some(k)));
+                        let task = self.clone().run(child.clone(), target, Some(k));
+                        crate::tasks::spawn_windowed(&mut tasks, self.fan_out_window, task).await;
                     }
                 }
                 if let Some(e) = &source_error {

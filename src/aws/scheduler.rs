@@ -33,6 +33,8 @@ pub struct Scheduler {
     pub writer: Arc<Mutex<PackWriter>>,
     blobs: BlobStore,
     pub semaphore: Semaphore,
+    /// Fan-out calls spawned but not finished, at most (see [`crate::tasks::spawn_windowed`]).
+    pub fan_out_window: usize,
     pub rate: f64,
     pub runs: Mutex<BTreeMap<(String, String), ProbeRun>>,
     clients: Mutex<HashMap<String, Clients>>,
@@ -73,6 +75,7 @@ impl Scheduler {
             blobs,
             writer,
             semaphore: Semaphore::new(concurrency.max(1)),
+            fan_out_window: 4 * concurrency.max(1),
             rate,
             runs: Mutex::new(BTreeMap::new()),
             clients: Mutex::new(HashMap::new()),
@@ -345,7 +348,8 @@ impl Scheduler {
                 self.note_ran(&child, &region);
                 for k in child_keys {
                     let r = self.region_for(&child, &k, &region);
-                    tasks.spawn(self.clone().run(child.clone(), r, Some(k)));
+                    let task = self.clone().run(child.clone(), r, Some(k));
+                    crate::tasks::spawn_windowed(&mut tasks, self.fan_out_window, task).await;
                 }
                 if let Some(e) = &source_error {
                     self.mark_upstream_failed(&child, &region, &spec.id, e);

@@ -32,26 +32,10 @@ pub fn evaluate_scoped(
     rules: &RuleSet,
     scope: &Scope,
 ) -> Result<Results> {
-    release_freed_heap();
+    // After a live scan, what the collecting threads freed must not add to evaluation's peak.
+    crate::heap::release_freed();
     let mut index = EvidenceIndex::open(pack);
     evaluate_index(&mut index, catalog, rules, scope)
-}
-
-/// Gives the heap pages freed so far back to the kernel before evaluation builds its own state. After
-/// a live scan, what the collecting threads freed stays in their malloc arenas (glibc), where the
-/// evaluating thread cannot reuse it: without this, the peaks of collection and evaluation add up.
-fn release_freed_heap() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        extern "C" {
-            fn malloc_trim(pad: usize) -> std::os::raw::c_int;
-        }
-        // SAFETY: glibc's malloc_trim(3) takes no pointer and only returns free pages to the kernel;
-        // it may be called at any time, from any thread.
-        unsafe {
-            malloc_trim(0);
-        }
-    }
 }
 
 /// Evaluates `pack` through `index`, which may hold documents already (e.g. built with
