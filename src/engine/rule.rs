@@ -21,7 +21,8 @@ use std::collections::{BTreeSet, HashMap};
 struct JoinItem<'i> {
     item: Item<'i>,
     record: usize,
-    location: String,
+    /// Where in its document (`$['snapshotSet'][3]`); the record's digest is prefixed on lookup.
+    loc: Box<str>,
 }
 
 enum Item<'i> {
@@ -43,10 +44,13 @@ impl JoinItem<'_> {
     }
 }
 
-/// Join tables for one rule, per join slot: key → items, built by streaming the joined probe's
-/// documents one at a time (none stays in memory).
+/// Join tables for one rule: key → items, built by streaming the joined probe's documents one at a
+/// time (none stays in memory). Join slots that select the same items by the same key (a rule that
+/// counts some items of a probe and checks none of them is bad, say) share one table.
 struct Joins<'i> {
     idx: &'i EvidenceIndex<'i>,
+    /// Table of each join slot of the rule.
+    table_of: Vec<usize>,
     tables: Vec<HashMap<String, Vec<usize>>>,
     items: Vec<Vec<JoinItem<'i>>>,
     failures: Vec<Vec<Failure>>,
@@ -68,12 +72,21 @@ impl<'i> Joins<'i> {
     fn build(rule: &'i Rule, idx: &'i EvidenceIndex<'i>) -> anyhow::Result<Self> {
         let mut joins = Joins {
             idx,
+            table_of: Vec::new(),
             tables: Vec::new(),
             items: Vec::new(),
             failures: Vec::new(),
             probes: Vec::new(),
         };
+        let mut built: Vec<(&str, &str, String)> = Vec::new();
         for j in &rule.joins {
+            let what = (j.probe.as_str(), j.items.source(), format!("{:?}", j.on));
+            if let Some(t) = built.iter().position(|b| *b == what) {
+                joins.table_of.push(t);
+                continue;
+            }
+            joins.table_of.push(built.len());
+            built.push(what);
             let mut table: HashMap<String, Vec<usize>> = HashMap::new();
             let mut items = Vec::new();
             let mut unparsable = Vec::new();
@@ -130,7 +143,7 @@ fn index_items<'v, 'i>(
         items.push(JoinItem {
             item: keep(v),
             record: i,
-            location: format!("{}#{loc}", idx.pack.manifest.records[i].sha256),
+            loc: loc.into_boxed_str(),
         });
     }
 }
@@ -142,25 +155,26 @@ impl<'j, 'i: 'j> JoinLookup<'j> for Lookup<'j, 'i> {
     fn lookup(&self, join: &Join, key: &str, region: &str) -> (Vec<Node<'j>>, Option<String>) {
         let joins = self.0;
         let idx = joins.idx;
-        let items = joins.tables[join.slot]
+        let t = joins.table_of[join.slot];
+        let items = joins.tables[t]
             .get(key)
             .into_iter()
             .flatten()
-            .map(|&n| &joins.items[join.slot][n])
+            .map(|&n| &joins.items[t][n])
             .filter(|it| !join.same_region || idx.pack.manifest.records[it.record].region == region)
             .map(|it| {
                 let value = it.value();
                 Node {
                     value,
-                    location: it.location.clone(),
+                    location: format!("{}#{}", idx.pack.manifest.records[it.record].sha256, it.loc),
                     origin: origin(idx, it.record, value),
                 }
             })
             .collect();
-        let failed = joins.failures[join.slot]
+        let failed = joins.failures[t]
             .iter()
             .find(|f| !join.same_region || f.region == region)
-            .map(|f| f.describe(joins.probes[join.slot]));
+            .map(|f| f.describe(joins.probes[t]));
         (items, failed)
     }
 }

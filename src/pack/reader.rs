@@ -53,8 +53,10 @@ impl Pack {
     }
 
     fn from_parts(source: Source, manifest_bytes: Vec<u8>, name: &str) -> Result<Self> {
-        let manifest: Manifest = serde_json::from_slice(&manifest_bytes)
+        let mut manifest: Manifest = serde_json::from_slice(&manifest_bytes)
             .with_context(|| format!("{name} is not a valid pack manifest"))?;
+        // Held for the whole evaluation: without the slack the vector grew with.
+        manifest.records.shrink_to_fit();
         if manifest.format != PACK_FORMAT {
             bail!(
                 "{name}: pack format `{}` is not supported (this dengbao reads `{PACK_FORMAT}`)",

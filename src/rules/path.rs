@@ -48,6 +48,11 @@ enum RelInner<'a> {
 }
 
 impl Query {
+    /// The JSONPath text this query was compiled from.
+    pub fn source(&self) -> &str {
+        &self.src
+    }
+
     /// Compiles `src`; the error says what is wrong with the path.
     pub fn compile(src: &str) -> Result<Self, String> {
         let src = src.trim();
