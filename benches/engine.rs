@@ -111,19 +111,19 @@ fn conditions(c: &mut Criterion) {
         ),
         (
             "sg admin ports, 10 permissions, none open",
-            rule("aws-sg-no-admin-or-db-ports-from-internet"),
+            rule("aws-sg-open-but-unexposed"),
             &closed,
             Truth::True,
         ),
         (
             "sg admin ports, first permission open",
-            rule("aws-sg-no-admin-or-db-ports-from-internet"),
+            rule("aws-sg-open-but-unexposed"),
             &open,
             Truth::False,
         ),
         (
-            "sg all traffic, 10 permissions",
-            rule("aws-sg-no-all-traffic-from-internet"),
+            "sg all traffic between VMs, 10 permissions",
+            rule("aws-sg-no-all-traffic-between-vms"),
             &closed,
             Truth::True,
         ),

@@ -373,14 +373,8 @@ fn finish(
     if rule.expect == Expect::AnyPerRegion {
         resources = per_region(resources.into_vec(), regions).into();
     }
-    let (mut passed, mut failed, mut errored) = (0, 0, 0);
-    for r in &resources {
-        match r.status {
-            ResourceStatus::Pass => passed += 1,
-            ResourceStatus::Fail => failed += 1,
-            ResourceStatus::Error => errored += 1,
-        }
-    }
+    let counts = resources.counts();
+    let (passed, failed, errored) = (counts.passed, counts.failed, counts.errored);
     let outcome = match rule.expect {
         Expect::Any if passed > 0 => RuleOutcome::Pass,
         Expect::Any if errored > 0 => RuleOutcome::Error,
@@ -488,15 +482,19 @@ fn per_region(resources: Vec<ResourceResult>, regions: &[String]) -> Vec<Resourc
 /// A one-line explanation of a rule result, in Chinese and English.
 pub fn reason(r: &RuleResult) -> Bilingual {
     let ids = |s: ResourceStatus| {
-        // Streams a spilled list: only the first ten ids are kept.
-        let mut n = 0usize;
-        let mut shown = Vec::new();
-        for x in r.resources.iter().filter(|x| x.status == s) {
-            if n < 10 {
-                shown.push(x.id.clone());
-            }
-            n += 1;
-        }
+        // The first ten ids; a spilled list is read only as far as the tenth.
+        let n = match s {
+            ResourceStatus::Pass => r.passed,
+            ResourceStatus::Fail => r.failed,
+            ResourceStatus::Error => r.errored,
+        };
+        let shown: Vec<String> = r
+            .resources
+            .iter()
+            .filter(|x| x.status == s)
+            .take(10)
+            .map(|x| x.id.clone())
+            .collect();
         let shown = shown.join(", ");
         if n > 10 {
             format!("{shown}, … (+{})", n - 10)

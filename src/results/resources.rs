@@ -6,7 +6,7 @@
 //! the OS when the last handle goes), and [`Resources`] reads them back one at a time wherever they
 //! are iterated or serialized. The bytes of `results.json` are the same either way.
 
-use super::ResourceResult;
+use super::{ResourceResult, ResourceStatus};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::borrow::Cow;
 use std::fs::File;
@@ -23,11 +23,12 @@ pub struct Resources(Repr);
 #[derive(Debug, Clone)]
 enum Repr {
     Memory(Vec<ResourceResult>),
-    /// `len` resources as JSON lines in `file`, from byte 0 to `end`.
+    /// `len` resources as JSON lines in `file`, from byte 0 to `end`; `counts` by status.
     Spilled {
         file: Arc<File>,
         end: u64,
         len: usize,
+        counts: Counts,
     },
 }
 
@@ -37,7 +38,39 @@ impl Default for Repr {
     }
 }
 
+/// Resources passed, failed and errored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub passed: u64,
+    pub failed: u64,
+    pub errored: u64,
+}
+
+impl Counts {
+    fn add(&mut self, s: ResourceStatus) {
+        match s {
+            ResourceStatus::Pass => self.passed += 1,
+            ResourceStatus::Fail => self.failed += 1,
+            ResourceStatus::Error => self.errored += 1,
+        }
+    }
+}
+
 impl Resources {
+    /// How many passed, failed and errored (without reading a spilled list back).
+    pub fn counts(&self) -> Counts {
+        match &self.0 {
+            Repr::Memory(v) => {
+                let mut c = Counts::default();
+                for r in v {
+                    c.add(r.status);
+                }
+                c
+            }
+            Repr::Spilled { counts, .. } => *counts,
+        }
+    }
+
     /// Number of resources.
     pub fn len(&self) -> usize {
         match &self.0 {
@@ -63,7 +96,7 @@ impl Resources {
     pub fn iter(&self) -> Iter<'_> {
         match &self.0 {
             Repr::Memory(v) => Iter::Memory(v.iter()),
-            Repr::Spilled { file, end, len } => Iter::Spilled {
+            Repr::Spilled { file, end, len, .. } => Iter::Spilled {
                 lines: BufReader::with_capacity(64 * 1024, FileRange::new(file.clone(), *end)),
                 left: *len,
                 line: Vec::new(),
@@ -170,6 +203,7 @@ pub struct ResourceBuffer {
 struct Spill {
     out: BufWriter<File>,
     len: usize,
+    counts: Counts,
 }
 
 impl ResourceBuffer {
@@ -195,6 +229,7 @@ impl ResourceBuffer {
             self.spill = Some(Spill {
                 out: BufWriter::with_capacity(64 * 1024, tempfile::tempfile()?),
                 len: 0,
+                counts: Counts::default(),
             });
         }
         let spill = self.spill.as_mut().expect("just set");
@@ -202,6 +237,7 @@ impl ResourceBuffer {
             serde_json::to_writer(&mut spill.out, &r)?;
             spill.out.write_all(b"\n")?;
             spill.len += 1;
+            spill.counts.add(r.status);
         }
         Ok(())
     }
@@ -212,13 +248,14 @@ impl ResourceBuffer {
             return Ok(Resources::from(self.memory));
         }
         self.flush()?;
-        let Spill { out, len } = self.spill.expect("spilled");
+        let Spill { out, len, counts } = self.spill.expect("spilled");
         let file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
         let end = file.metadata()?.len();
         Ok(Resources(Repr::Spilled {
             file: Arc::new(file),
             end,
             len,
+            counts,
         }))
     }
 }
@@ -292,6 +329,8 @@ mod tests {
         let memory = Resources::from(all.clone());
         assert!(!memory.is_spilled());
         assert_eq!(spilled, memory);
+        assert_eq!(spilled.counts(), memory.counts());
+        assert_eq!(spilled.counts().failed, 834);
         // Serialized the same, pretty or not, and iterable more than once, side by side.
         assert_eq!(
             serde_json::to_string_pretty(&spilled).unwrap(),
