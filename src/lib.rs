@@ -25,5 +25,6 @@ pub mod probes;
 pub mod report;
 pub mod results;
 pub mod rules;
+pub mod run_ledger;
 pub mod tasks;
 pub mod verdict;

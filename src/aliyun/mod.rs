@@ -236,17 +236,7 @@ fn finalize(
     if let Some(p) = &sched.progress {
         p.finish_and_clear();
     }
-    let mut w = writer.lock().expect("writer lock");
-    for run in sched.runs.lock().expect("runs lock").values() {
-        w.add_probe_run(run.clone());
-    }
-    w.scan_mut().finished_at = now_rfc3339();
-    let manifest = w.finish_manifest()?;
-    let records_ok = manifest
-        .records
-        .iter()
-        .filter(|r| r.error.is_none())
-        .count();
+    let (manifest, records_ok) = sched.ledger.finish(writer)?;
     Ok(AliyunScan {
         manifest,
         calls: sched.calls.load(Ordering::Relaxed),
@@ -258,7 +248,8 @@ fn finalize(
 /// Every region DescribeRegions lists (the call is recorded as the regions probe's evidence).
 async fn discover_regions(sched: &Scheduler, home: &str) -> Vec<String> {
     let spec = sched
-        .probes
+        .ledger
+        .probes()
         .iter()
         .find(|p| p.id == REGIONS_PROBE)
         .cloned()

@@ -8,11 +8,11 @@
 use super::client::{error_from_body, CallSpec, OpenApi};
 use super::sign::flatten_params;
 use crate::aws::ratelimit::TokenBucket;
-use crate::pack::{EvidenceRecord, PackWriter, ProbeError, ProbeRun, ProbeStatus};
+use crate::pack::{EvidenceRecord, PackWriter, ProbeError};
 use crate::probes::{PageStyle, ProbeSpec, Scope};
 use crate::rules::path::{scalar_string, KeyContext, KeyExpr, Query};
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,7 +24,8 @@ const MAX_PAGES: usize = 100_000;
 
 /// Shared state of one scan.
 pub struct Scheduler {
-    pub probes: Vec<ProbeSpec>,
+    /// The probes and the outcome of each run (the manifest's `probes`).
+    pub ledger: crate::run_ledger::RunLedger,
     pub api: OpenApi,
     pub account: String,
     pub writer: Arc<Mutex<PackWriter>>,
@@ -32,7 +33,6 @@ pub struct Scheduler {
     /// Fan-out calls spawned but not finished, at most (see [`crate::tasks::spawn_windowed`]).
     pub fan_out_window: usize,
     pub rate: f64,
-    pub runs: Mutex<BTreeMap<(String, String), ProbeRun>>,
     buckets: Mutex<HashMap<(String, String), Arc<TokenBucket>>>,
     /// Fan-out calls already started, by (probe, region, key): a multi-region trail listed in every
     /// region is asked about once, in its home region.
@@ -60,14 +60,13 @@ impl Scheduler {
         progress: Option<indicatif::ProgressBar>,
     ) -> Self {
         Self {
-            probes,
+            ledger: crate::run_ledger::RunLedger::new(probes),
             api,
             account: String::new(),
             writer,
             semaphore: Semaphore::new(concurrency.max(1)),
             fan_out_window: 4 * concurrency.max(1),
             rate,
-            runs: Mutex::new(BTreeMap::new()),
             buckets: Mutex::new(HashMap::new()),
             fanned: Mutex::new(HashSet::new()),
             calls: AtomicU64::new(0),
@@ -80,14 +79,6 @@ impl Scheduler {
         map.entry((product.to_string(), region.to_string()))
             .or_insert_with(|| Arc::new(TokenBucket::new(self.rate, self.rate.max(1.0))))
             .clone()
-    }
-
-    fn children(&self, id: &str) -> Vec<ProbeSpec> {
-        self.probes
-            .iter()
-            .filter(|p| p.fan_out.as_ref().is_some_and(|f| f.from == id))
-            .cloned()
-            .collect()
     }
 
     /// The business parameters of a call: the manifest's, the region, the fan-out key and the page.
@@ -209,40 +200,12 @@ impl Scheduler {
                 tracing::error!("could not write evidence: {e:#}");
             }
         }
-        self.note_run(
+        self.ledger.note_run(
             &spec.id,
             region,
             u64::from(answer.record.is_some()),
             answer.error.clone(),
         );
-    }
-
-    fn note_run(&self, id: &str, region: &str, records: u64, error: Option<ProbeError>) {
-        let mut runs = self.runs.lock().expect("runs lock");
-        let run = runs
-            .entry((id.to_string(), region.to_string()))
-            .or_insert_with(|| ProbeRun {
-                id: id.to_string(),
-                region: region.to_string(),
-                status: ProbeStatus::Ok,
-                records: 0,
-                error: None,
-            });
-        run.records += records;
-        if let Some(e) = error {
-            if run.error.is_none() {
-                run.error = Some(e);
-            }
-            run.status = ProbeStatus::Error;
-        }
-    }
-
-    fn run_failed(&self, id: &str, region: &str) -> Option<ProbeError> {
-        self.runs
-            .lock()
-            .expect("runs lock")
-            .get(&(id.to_string(), region.to_string()))
-            .and_then(|r| r.error.clone())
     }
 
     /// Calls `spec` page by page; returns the documents of the successful pages.
@@ -340,17 +303,17 @@ impl Scheduler {
         key: Option<String>,
     ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         Box::pin(async move {
-            let children = self.children(&spec.id);
+            let children = self.ledger.children(&spec.id);
             let pages = self.pages(&spec, &region, key.as_deref()).await;
             let mut keys: Vec<Vec<(String, String)>> = vec![Vec::new(); children.len()];
             for (rec, doc) in &pages {
                 collect_keys(&children, rec, doc, &region, &mut keys);
             }
-            let source_error = self.run_failed(&spec.id, &region);
+            let source_error = self.ledger.run_failed(&spec.id, &region);
             let mut tasks = tokio::task::JoinSet::new();
             for (child, child_keys) in children.into_iter().zip(keys) {
                 // The child (and its own children) ran here, even if there was nothing to ask about.
-                self.note_ran(&child, &region);
+                self.ledger.note_ran(&child, &region);
                 for (k, target) in child_keys {
                     let first = self.fanned.lock().expect("fanned lock").insert((
                         child.id.clone(),
@@ -363,32 +326,12 @@ impl Scheduler {
                     }
                 }
                 if let Some(e) = &source_error {
-                    self.mark_upstream_failed(&child, &region, &spec.id, e);
+                    self.ledger
+                        .mark_upstream_failed(&child, &region, &spec.id, e);
                 }
             }
             while tasks.join_next().await.is_some() {}
         })
-    }
-
-    fn note_ran(&self, spec: &ProbeSpec, region: &str) {
-        self.note_run(&spec.id, region, 0, None);
-        for grandchild in self.children(&spec.id) {
-            self.note_ran(&grandchild, region);
-        }
-    }
-
-    fn mark_upstream_failed(&self, child: &ProbeSpec, region: &str, source: &str, e: &ProbeError) {
-        let err = ProbeError {
-            code: "UpstreamFailed".into(),
-            message: format!(
-                "incomplete: {source} failed in {region} ({}: {})",
-                e.code, e.message
-            ),
-        };
-        self.note_run(&child.id, region, 0, Some(err.clone()));
-        for grandchild in self.children(&child.id) {
-            self.mark_upstream_failed(&grandchild, region, &child.id, &err);
-        }
     }
 }
 

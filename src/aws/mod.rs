@@ -193,7 +193,8 @@ pub async fn scan(opts: &AwsOptions, catalog: &ProbeCatalog, pack_dir: &Path) ->
 
     // Who is scanning: the account and, from its ARN, the partition.
     let sts = sched
-        .probes
+        .ledger
+        .probes()
         .iter()
         .find(|p| p.id == "aws.sts.get_caller_identity")
         .cloned()
@@ -300,17 +301,7 @@ fn finalize(writer: &Mutex<PackWriter>, sched: &Scheduler, interrupted: bool) ->
     if let Some(p) = &sched.progress {
         p.finish_and_clear();
     }
-    let mut w = writer.lock().expect("writer lock");
-    for run in sched.runs.lock().expect("runs lock").values() {
-        w.add_probe_run(run.clone());
-    }
-    w.scan_mut().finished_at = now_rfc3339();
-    let manifest = w.finish_manifest()?;
-    let records_ok = manifest
-        .records
-        .iter()
-        .filter(|r| r.error.is_none())
-        .count();
+    let (manifest, records_ok) = sched.ledger.finish(writer)?;
     Ok(AwsScan {
         manifest,
         calls: sched.calls.load(std::sync::atomic::Ordering::Relaxed),
@@ -328,7 +319,8 @@ impl Scheduler {
     async fn discover_regions(&self, home: &str) -> Vec<String> {
         let partition = partition_of_region(home);
         let spec = self
-            .probes
+            .ledger
+            .probes()
             .iter()
             .find(|p| p.id == "aws.ec2.describe_regions")
             .cloned()

@@ -9,11 +9,11 @@
 use super::capture::{error_from_body, Recorder};
 use super::ops::{self, Call, Clients};
 use super::ratelimit::TokenBucket;
-use crate::pack::{BlobStore, EvidenceRecord, PackWriter, ProbeError, ProbeRun, ProbeStatus};
+use crate::pack::{BlobStore, EvidenceRecord, PackWriter, ProbeError};
 use crate::probes::ProbeSpec;
 use crate::rules::path::{KeyContext, KeyExpr, Query};
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -24,7 +24,8 @@ const MAX_PAGES: usize = 100_000;
 
 /// Shared state of one scan.
 pub struct Scheduler {
-    pub probes: Vec<ProbeSpec>,
+    /// The probes and the outcome of each run (the manifest's `probes`).
+    pub ledger: crate::run_ledger::RunLedger,
     pub base: aws_types::SdkConfig,
     pub guard: super::capture::ReadOnlyGuard,
     pub path_style: bool,
@@ -36,7 +37,6 @@ pub struct Scheduler {
     /// Fan-out calls spawned but not finished, at most (see [`crate::tasks::spawn_windowed`]).
     pub fan_out_window: usize,
     pub rate: f64,
-    pub runs: Mutex<BTreeMap<(String, String), ProbeRun>>,
     clients: Mutex<HashMap<String, Clients>>,
     buckets: Mutex<HashMap<(String, String), Arc<TokenBucket>>>,
     bucket_regions: Mutex<HashMap<String, String>>,
@@ -66,7 +66,7 @@ impl Scheduler {
     ) -> Self {
         let blobs = writer.lock().expect("writer lock").blobs();
         Self {
-            probes,
+            ledger: crate::run_ledger::RunLedger::new(probes),
             base,
             guard,
             path_style,
@@ -77,7 +77,6 @@ impl Scheduler {
             semaphore: Semaphore::new(concurrency.max(1)),
             fan_out_window: 4 * concurrency.max(1),
             rate,
-            runs: Mutex::new(BTreeMap::new()),
             clients: Mutex::new(HashMap::new()),
             buckets: Mutex::new(HashMap::new()),
             bucket_regions: Mutex::new(HashMap::new()),
@@ -105,14 +104,6 @@ impl Scheduler {
         map.entry((service.to_string(), region.to_string()))
             .or_insert_with(|| Arc::new(TokenBucket::new(self.rate, self.rate.max(1.0))))
             .clone()
-    }
-
-    fn children(&self, id: &str) -> Vec<ProbeSpec> {
-        self.probes
-            .iter()
-            .filter(|p| p.fan_out.as_ref().is_some_and(|f| f.from == id))
-            .cloned()
-            .collect()
     }
 
     /// The request parameters recorded for a call: the manifest's, the fan-out key and the page token.
@@ -240,7 +231,7 @@ impl Scheduler {
     /// Stores an answer and notes it in the probe's run.
     pub fn record_answer(&self, spec: &ProbeSpec, region: &str, answer: &Answer) {
         self.store(answer);
-        self.note_run(
+        self.ledger.note_run(
             &spec.id,
             region,
             u64::from(answer.record.is_some()),
@@ -277,34 +268,6 @@ impl Scheduler {
         }
     }
 
-    fn note_run(&self, id: &str, region: &str, records: u64, error: Option<ProbeError>) {
-        let mut runs = self.runs.lock().expect("runs lock");
-        let run = runs
-            .entry((id.to_string(), region.to_string()))
-            .or_insert_with(|| ProbeRun {
-                id: id.to_string(),
-                region: region.to_string(),
-                status: ProbeStatus::Ok,
-                records: 0,
-                error: None,
-            });
-        run.records += records;
-        if let Some(e) = error {
-            if run.error.is_none() {
-                run.error = Some(e);
-            }
-            run.status = ProbeStatus::Error;
-        }
-    }
-
-    fn run_failed(&self, id: &str, region: &str) -> Option<ProbeError> {
-        self.runs
-            .lock()
-            .expect("runs lock")
-            .get(&(id.to_string(), region.to_string()))
-            .and_then(|r| r.error.clone())
-    }
-
     /// Runs `spec` in `region` (for one fan-out `key`), follows its pages, then its fan-out children.
     pub fn run(
         self: Arc<Self>,
@@ -313,7 +276,7 @@ impl Scheduler {
         key: Option<String>,
     ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         Box::pin(async move {
-            let children = self.children(&spec.id);
+            let children = self.ledger.children(&spec.id);
             let mut keys: Vec<Vec<String>> = vec![Vec::new(); children.len()];
             let mut token: Option<String> = None;
             for _ in 0..MAX_PAGES {
@@ -330,7 +293,7 @@ impl Scheduler {
                 }
                 let recorded = u64::from(record.is_some());
                 self.store_off_runtime(record, body).await;
-                self.note_run(&spec.id, &region, recorded, error);
+                self.ledger.note_run(&spec.id, &region, recorded, error);
                 match next {
                     Some(n) if !n.is_empty() => token = Some(n),
                     _ => break,
@@ -341,43 +304,23 @@ impl Scheduler {
                 let mut seen = HashSet::with_capacity(list.len());
                 list.retain(|k| seen.insert(k.clone()));
             }
-            let source_error = self.run_failed(&spec.id, &region);
+            let source_error = self.ledger.run_failed(&spec.id, &region);
             let mut tasks = tokio::task::JoinSet::new();
             for (child, child_keys) in children.into_iter().zip(keys) {
                 // The child (and its own children) ran here, even if there was nothing to ask about.
-                self.note_ran(&child, &region);
+                self.ledger.note_ran(&child, &region);
                 for k in child_keys {
                     let r = self.region_for(&child, &k, &region);
                     let task = self.clone().run(child.clone(), r, Some(k));
                     crate::tasks::spawn_windowed(&mut tasks, self.fan_out_window, task).await;
                 }
                 if let Some(e) = &source_error {
-                    self.mark_upstream_failed(&child, &region, &spec.id, e);
+                    self.ledger
+                        .mark_upstream_failed(&child, &region, &spec.id, e);
                 }
             }
             while tasks.join_next().await.is_some() {}
         })
-    }
-
-    fn note_ran(&self, spec: &ProbeSpec, region: &str) {
-        self.note_run(&spec.id, region, 0, None);
-        for grandchild in self.children(&spec.id) {
-            self.note_ran(&grandchild, region);
-        }
-    }
-
-    fn mark_upstream_failed(&self, child: &ProbeSpec, region: &str, source: &str, e: &ProbeError) {
-        let err = ProbeError {
-            code: "UpstreamFailed".into(),
-            message: format!(
-                "incomplete: {source} failed in {region} ({}: {})",
-                e.code, e.message
-            ),
-        };
-        self.note_run(&child.id, region, 0, Some(err.clone()));
-        for grandchild in self.children(&child.id) {
-            self.mark_upstream_failed(&grandchild, region, &child.id, &err);
-        }
     }
 
     /// S3 per-bucket calls go to the bucket's region once GetBucketLocation told it.

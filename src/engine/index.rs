@@ -1,8 +1,8 @@
 //! The evidence index: every record's document, converted once, and every failure, by probe.
 //!
-//! Documents are converted on demand, a probe at a time ([`EvidenceIndex::load`]), and can be dropped
-//! again ([`EvidenceIndex::unload`]) once no rule needs them, so evaluation holds only the documents
-//! it is working on. [`EvidenceIndex::build`] converts everything at once (for `dengbao evidence`).
+//! Evaluation keeps no documents here: it streams them one at a time with [`EvidenceIndex::convert`].
+//! [`EvidenceIndex::build`] converts and keeps everything at once (for `dengbao evidence`, and to
+//! check that streaming gives the same results).
 
 use crate::convert::{to_document, ConvertError};
 use crate::pack::{Pack, ProbeStatus};
@@ -139,16 +139,6 @@ impl<'p> EvidenceIndex<'p> {
         self.resident.insert(key);
         self.add_unparsable(key, unparsable);
         Ok(())
-    }
-
-    /// Drops the documents of `probe` (its failures stay known).
-    pub fn unload(&mut self, probe: &str) {
-        if let Some((&key, records)) = self.by_probe.get_key_value(probe) {
-            for &i in records {
-                self.docs[i] = None;
-            }
-            self.resident.remove(key);
-        }
     }
 
     /// Whether the documents of `probe` are kept.
