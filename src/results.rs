@@ -9,6 +9,7 @@ use crate::verdict::Verdict;
 use serde::{Deserialize, Serialize};
 
 mod resources;
+mod spill_format;
 pub use resources::{ResourceBuffer, Resources, SPILL_AT};
 
 /// Schema tag of this contract.

@@ -1,7 +1,7 @@
 //! Every operator of the condition language, evaluated on small documents.
 
 use dengbao::rules::condition::{compile, ConditionSpec, Join};
-use dengbao::rules::eval::{eval, JoinLookup, Node, Origin, Trace, Truth};
+use dengbao::rules::eval::{eval, JoinLookup, Node, Origin, Quiet, Trace, Truth};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -11,9 +11,16 @@ struct Wrap {
 }
 
 struct NoJoins;
-impl<'a> JoinLookup<'a> for NoJoins {
-    fn lookup(&self, _: &Join, _: &str, _: &str) -> (Vec<Node<'a>>, Option<String>) {
-        (Vec::new(), None)
+impl JoinLookup for NoJoins {
+    fn lookup(
+        &self,
+        _: &Join,
+        _: &str,
+        _: &str,
+        _: bool,
+        _: &mut dyn FnMut(&Node<'_>) -> bool,
+    ) -> Option<String> {
+        None
     }
 }
 
@@ -32,7 +39,15 @@ fn check(cond: &str, doc: &Value) -> Truth {
             resource: doc,
         },
     };
-    eval(&c, &node, &NoJoins, &mut Trace::default())
+    let cited = eval(&c, &node, &NoJoins, &mut Trace::default());
+    // Judged quietly (as a quantifier's items are, with `all_of`/`any_of` reordered cheapest first),
+    // the answer is the same.
+    assert_eq!(
+        eval(&c, &node, &NoJoins, &mut Quiet::default()),
+        cited,
+        "{cond} judged quietly"
+    );
+    cited
 }
 
 fn compile_error(cond: &str) -> String {

@@ -43,6 +43,8 @@ pub fn scan(
         .enable_all()
         .build()?;
     let scan = runtime.block_on(crate::aliyun::scan(&opts, &loaded.probes, &pack_dir))?;
+    // Evaluation needs no runtime: its threads, and what they hold, go before it starts.
+    drop(runtime);
     finish_scan(
         scan.manifest,
         scan.calls,

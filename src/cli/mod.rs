@@ -398,6 +398,8 @@ fn scan_aws(
         .enable_all()
         .build()?;
     let scan = runtime.block_on(crate::aws::scan(&opts, &loaded.probes, &pack_dir))?;
+    // Evaluation needs no runtime: its threads, and what they hold, go before it starts.
+    drop(runtime);
     finish_scan(
         scan.manifest,
         scan.calls,

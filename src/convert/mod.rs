@@ -15,7 +15,7 @@
 
 mod xml;
 
-pub use xml::{xml_to_json, ALWAYS_LIST_ELEMENTS, XML_CONVERSION};
+pub use xml::{xml_to_json, xml_to_json_watching, ListWatch, ALWAYS_LIST_ELEMENTS, XML_CONVERSION};
 
 use serde_json::Value;
 
@@ -29,6 +29,16 @@ pub struct ConvertError {
 
 /// Converts a raw body to the JSON document rules read.
 pub fn to_document(media_type: &str, body: &[u8]) -> Result<Value, ConvertError> {
+    to_document_watching(media_type, body, None)
+}
+
+/// As [`to_document`], showing `watch` the items of its list as they are converted (XML bodies only;
+/// other bodies convert the same and show nothing).
+pub fn to_document_watching(
+    media_type: &str,
+    body: &[u8],
+    watch: Option<ListWatch<'_>>,
+) -> Result<Value, ConvertError> {
     let mt = media_type
         .split(';')
         .next()
@@ -52,7 +62,7 @@ pub fn to_document(media_type: &str, body: &[u8]) -> Result<Value, ConvertError>
     }
     // Some services label XML as octet-stream or omit the type; the first byte tells.
     if is_xml || (!mt.contains("json") && trimmed[0] == b'<') {
-        return xml_to_json(body).map_err(|e| ConvertError {
+        return xml_to_json_watching(body, watch).map_err(|e| ConvertError {
             kind: "XML",
             message: e,
         });

@@ -67,6 +67,27 @@ struct Frame {
 
 /// Converts an XML document to JSON by the rules above.
 pub fn xml_to_json(bytes: &[u8]) -> Result<Value, String> {
+    xml_to_json_watching(bytes, None)
+}
+
+/// Shows the items of one list to a caller as each is converted, while it is still in the CPU's
+/// caches (a page of 500 security groups converts to several megabytes; judged after the whole page
+/// is converted, every group is read back from main memory).
+pub struct ListWatch<'w> {
+    /// Names of the elements from below the root down to the list wrapper: `["securityGroupInfo"]`
+    /// for EC2's `<DescribeSecurityGroupsResponse><securityGroupInfo><item>`.
+    pub path: &'w [&'w str],
+    /// Called with each `item`/`member`/`entry` child of the wrapper, converted, and its position
+    /// among the wrapper's children. Whether the wrapper became the array `$.securityGroupInfo` holding
+    /// exactly these values is for the caller to check on the finished document.
+    pub on_item: &'w mut dyn FnMut(usize, &Value),
+}
+
+/// As [`xml_to_json`], showing `watch` the items of its list as they are converted.
+pub fn xml_to_json_watching(
+    bytes: &[u8],
+    mut watch: Option<ListWatch<'_>>,
+) -> Result<Value, String> {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_reader(bytes);
     reader.config_mut().trim_text(false);
@@ -91,8 +112,16 @@ pub fn xml_to_json(bytes: &[u8]) -> Result<Value, String> {
         })
     };
     // A closed element goes to its parent, or is the root.
-    let close = |stack: &mut Vec<Frame>, root: &mut Option<Value>, frame: Frame| {
+    let mut close = |stack: &mut Vec<Frame>, root: &mut Option<Value>, frame: Frame| {
         let (name, value, had_children) = finish(frame);
+        if let Some(w) = watch.as_mut() {
+            if stack.len() == w.path.len() + 1
+                && WRAPPED_ITEM_NAMES.contains(&name.as_str())
+                && stack[1..].iter().zip(w.path).all(|(f, p)| f.name == *p)
+            {
+                (w.on_item)(stack[stack.len() - 1].children.len(), &value);
+            }
+        }
         match stack.last_mut() {
             Some(parent) => {
                 parent.text.clear(); // text beside child elements is not kept

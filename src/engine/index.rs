@@ -4,7 +4,7 @@
 //! [`EvidenceIndex::build`] converts and keeps everything at once (for `dengbao evidence`, and to
 //! check that streaming gives the same results).
 
-use crate::convert::{to_document, ConvertError};
+use crate::convert::{to_document, to_document_watching, ConvertError, ListWatch};
 use crate::pack::{Pack, ProbeStatus};
 use anyhow::Result;
 use serde_json::Value;
@@ -160,6 +160,24 @@ impl<'p> EvidenceIndex<'p> {
         }
         let bytes = self.pack.blob_bytes(rec)?;
         Ok(Some(to_document(&rec.media_type, &bytes)))
+    }
+
+    /// As [`convert`](Self::convert), showing `watch` the items of its list as they are converted.
+    pub fn convert_watching(
+        &self,
+        i: usize,
+        watch: ListWatch<'_>,
+    ) -> Result<Option<Result<Value, ConvertError>>> {
+        let rec = &self.pack.manifest.records[i];
+        if rec.error.is_some() {
+            return Ok(None);
+        }
+        let bytes = self.pack.blob_bytes(rec)?;
+        Ok(Some(to_document_watching(
+            &rec.media_type,
+            &bytes,
+            Some(watch),
+        )))
     }
 
     /// Records the unparsable bodies of `probe` found while converting all of its documents (by

@@ -1,6 +1,7 @@
 //! Offline evaluation: a pack, the catalog and the rules in; [`Results`] out. No network, no clock.
 
 mod index;
+mod judging;
 mod rule;
 mod scope;
 
@@ -14,6 +15,7 @@ use crate::rules::{Rule, RuleSet};
 use crate::verdict::Verdict;
 use anyhow::Result;
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 /// Evaluates `pack` against every test item of `catalog`.
 pub fn evaluate(pack: &Pack, catalog: &Catalog, rules: &RuleSet) -> Result<Results> {
@@ -35,7 +37,23 @@ pub fn evaluate_scoped(
     // After a live scan, what the collecting threads freed must not add to evaluation's peak.
     crate::heap::release_freed();
     let mut index = EvidenceIndex::open(pack);
-    evaluate_index(&mut index, catalog, rules, scope)
+    let (results, timings) = evaluate_timed(&mut index, catalog, rules, scope)?;
+    tracing::debug!(
+        total_ms = timings.total.as_millis() as u64,
+        judging_ms = timings.judging.as_millis() as u64,
+        "evaluated the pack (the rest of the time went to reading and converting documents, and join tables)"
+    );
+    Ok(results)
+}
+
+/// Where an evaluation spent its time.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Timings {
+    /// The whole evaluation.
+    pub total: Duration,
+    /// Judging: every rule over every resource of each document once it is converted (reading and
+    /// converting documents, and building join tables, are the rest of `total`).
+    pub judging: Duration,
 }
 
 /// Evaluates `pack` through `index`, which may hold documents already (e.g. built with
@@ -46,6 +64,18 @@ pub fn evaluate_index(
     rules: &RuleSet,
     scope: &Scope,
 ) -> Result<Results> {
+    evaluate_timed(index, catalog, rules, scope).map(|(results, _)| results)
+}
+
+/// As [`evaluate_index`], saying where the time went.
+pub fn evaluate_timed(
+    index: &mut EvidenceIndex<'_>,
+    catalog: &Catalog,
+    rules: &RuleSet,
+    scope: &Scope,
+) -> Result<(Results, Timings)> {
+    let started = Instant::now();
+    let mut timings = Timings::default();
     let pack = index.pack;
     let scan = &pack.manifest.scan;
     let provider = scan.provider.as_str();
@@ -63,7 +93,7 @@ pub fn evaluate_index(
             }
         }
     }
-    let mut rule_cache = evaluate_rules(index, &needed, &scan.regions, scope)?;
+    let mut rule_cache = evaluate_rules(index, &needed, &scan.regions, scope, &mut timings)?;
     let mut controls = Vec::with_capacity(catalog.controls.len());
     let mut summary = Summary::default();
     for control in &catalog.controls {
@@ -130,7 +160,7 @@ pub fn evaluate_index(
             error: p.error.clone(),
         })
         .collect();
-    Ok(Results {
+    let results = Results {
         schema: RESULTS_SCHEMA.into(),
         tool: Tool {
             name: "dengbao".into(),
@@ -157,7 +187,9 @@ pub fn evaluate_index(
         summary,
         controls,
         probes,
-    })
+    };
+    timings.total = started.elapsed();
+    Ok((results, timings))
 }
 
 /// Evaluates `needed`, grouped by evidence probe: each rule's join tables are built (streaming the
@@ -168,6 +200,7 @@ fn evaluate_rules<'r>(
     needed: &[&'r Rule],
     regions: &[String],
     scope: &Scope,
+    timings: &mut Timings,
 ) -> Result<HashMap<&'r str, RuleResult>> {
     let mut groups: Vec<(&'r str, Vec<&'r Rule>)> = Vec::new();
     for rule in needed {
@@ -196,26 +229,29 @@ fn evaluate_rules<'r>(
                 }
             }
             if !runs.is_empty() {
+                let groups = judging::Groups::new(&runs);
                 if resident {
                     for (i, doc) in idx.documents(evidence) {
-                        for run in &mut runs {
-                            run.judge(idx, i, doc, scope)?;
-                        }
+                        let started = Instant::now();
+                        judging::judge_document(&mut runs, &groups, idx, i, doc, scope, None)?;
+                        timings.judging += started.elapsed();
                     }
                 } else {
                     for &i in idx.records(evidence) {
-                        match idx.convert(i)? {
-                            Some(Ok(doc)) => {
-                                for run in &mut runs {
-                                    run.judge(idx, i, &doc, scope)?;
-                                }
-                            }
-                            Some(Err(e)) => unparsable.push(Failure::unparsable(
+                        let judged = judging::convert_and_judge(
+                            &mut runs,
+                            &groups,
+                            idx,
+                            i,
+                            scope,
+                            &mut timings.judging,
+                        )?;
+                        if let Some(Err(e)) = judged {
+                            unparsable.push(Failure::unparsable(
                                 &idx.pack.manifest.records[i].region,
                                 i,
                                 &e,
-                            )),
-                            None => {}
+                            ));
                         }
                     }
                 }

@@ -7,7 +7,8 @@ use crate::results::{
     ResourceBuffer, ResourceResult, ResourceStatus, Resources, RuleOutcome, RuleResult,
 };
 use crate::rules::condition::Join;
-use crate::rules::eval::{eval, JoinLookup, Node, Origin, Trace, Truth};
+use crate::rules::eval::{eval, JoinLookup, Location, Node, Origin, Quiet, Trace, Truth};
+use crate::rules::path::{Query, Rel};
 use crate::rules::{Expect, Rule};
 use crate::verdict::Verdict;
 use serde_json::Value;
@@ -37,11 +38,13 @@ impl JoinItem<'_> {
     fn value(&self) -> &Value {
         match &self.item {
             Item::Resident(v) => v,
-            Item::Text { json, parsed } => parsed.get_or_init(|| {
-                serde_json::from_str(json).expect("a join item is JSON this process wrote")
-            }),
+            Item::Text { json, parsed } => parsed.get_or_init(|| parse(json)),
         }
     }
+}
+
+fn parse(json: &str) -> Value {
+    serde_json::from_str(json).expect("a join item is JSON this process wrote")
 }
 
 /// Join tables for one rule: key → items, built by streaming the joined probe's documents one at a
@@ -148,35 +151,68 @@ fn index_items<'v, 'i>(
     }
 }
 
-/// The join tables, lent to one evaluation: looked-up items are parsed once and borrowed from here.
+/// Join tables of more items than this parse an item each time it is looked up, and keep none
+/// parsed: a large table is an estate's inventory (the attributes of every snapshot), whose items
+/// are each looked up about once, and kept parsed they would hold the whole inventory as values.
+const KEEP_PARSED_UP_TO: usize = 4096;
+
+/// The join tables, lent to one evaluation.
 struct Lookup<'j, 'i>(&'j Joins<'i>);
 
-impl<'j, 'i: 'j> JoinLookup<'j> for Lookup<'j, 'i> {
-    fn lookup(&self, join: &Join, key: &str, region: &str) -> (Vec<Node<'j>>, Option<String>) {
+impl JoinLookup for Lookup<'_, '_> {
+    fn lookup(
+        &self,
+        join: &Join,
+        key: &str,
+        region: &str,
+        reads: bool,
+        f: &mut dyn FnMut(&Node<'_>) -> bool,
+    ) -> Option<String> {
         let joins = self.0;
         let idx = joins.idx;
+        let records = &idx.pack.manifest.records;
         let t = joins.table_of[join.slot];
-        let items = joins.tables[t]
-            .get(key)
-            .into_iter()
-            .flatten()
-            .map(|&n| &joins.items[t][n])
-            .filter(|it| !join.same_region || idx.pack.manifest.records[it.record].region == region)
-            .map(|it| {
-                let value = it.value();
-                Node {
-                    value,
-                    location: format!("{}#{}", idx.pack.manifest.records[it.record].sha256, it.loc),
-                    origin: origin(idx, it.record, value),
+        let items = &joins.items[t];
+        for &n in joins.tables[t].get(key).into_iter().flatten() {
+            let it = &items[n];
+            if join.same_region && records[it.record].region != region {
+                continue;
+            }
+            let parsed;
+            let value = match &it.item {
+                Item::Text { .. } if !reads => &Value::Null,
+                Item::Text { json, .. } if items.len() > KEEP_PARSED_UP_TO => {
+                    parsed = parse(json);
+                    &parsed
                 }
-            })
-            .collect();
-        let failed = joins.failures[t]
+                _ => it.value(),
+            };
+            let node = Node {
+                value,
+                location: Location::InDoc {
+                    digest: &records[it.record].sha256,
+                    path: &it.loc,
+                },
+                origin: origin(idx, it.record, value),
+            };
+            if !f(&node) {
+                break;
+            }
+        }
+        joins.failures[t]
             .iter()
             .find(|f| !join.same_region || f.region == region)
-            .map(|f| f.describe(joins.probes[t]));
-        (items, failed)
+            .map(|f| f.describe(joins.probes[t]))
     }
+}
+
+/// What judging one resource gave.
+pub enum Judged {
+    Resource(ResourceResult),
+    /// Outside `--scope`.
+    OutOfScope,
+    /// Not one the rule applies to (its `where` is false).
+    NotSelected,
 }
 
 /// How a rule starts: already decided (a probe it reads was never run), or waiting for documents.
@@ -243,78 +279,93 @@ impl<'r: 'i, 'i> RuleRun<'r, 'i> {
         }))
     }
 
-    /// Judges the resources of one document of the rule's evidence probe (record `i`). Errs only
-    /// when judged resources cannot be spilled to a temporary file.
-    pub fn judge(
-        &mut self,
+    /// The query naming the rule's resources in each document.
+    pub fn resources(&self) -> &'r Query {
+        &self.partial.rule.resources
+    }
+
+    /// Judges one resource, `v`, found at `rel` (by [`RuleRun::resources`]) in the document of record
+    /// `i`, whose location is `doc` (see [`document`]). What it gives is added with [`RuleRun::add`].
+    pub fn judge_resource(
+        &self,
         idx: &EvidenceIndex<'_>,
         i: usize,
-        doc: &serde_json::Value,
+        doc: &Location<'_>,
+        v: &serde_json::Value,
+        rel: Rel<'_>,
         scope: &super::Scope,
-    ) -> std::io::Result<()> {
+    ) -> Judged {
         let rule = self.partial.rule;
         let records = &idx.pack.manifest.records;
-        // Locations name their document: `sha256:<digest>#$['vpcSet'][0]`.
-        let base = format!("{}#$", records[i].sha256);
-        let mut found = Vec::new();
-        rule.resources.for_each_rel(doc, |v, rel| {
-            found.push((v, rule.resources.location(&base, &rel)));
-        });
-        for (v, location) in found {
-            let o = origin(idx, i, v);
-            if !scope.is_empty() && !scope.contains(rule, v, o.account) {
-                self.partial.out_of_scope += 1;
-                continue;
-            }
-            let node = Node {
-                value: v,
-                location,
-                origin: o,
-            };
-            let mut trace = Trace::default();
-            if let Some(filter) = &rule.scope {
-                match eval(filter, &node, &Lookup(&self.joins), &mut Trace::default()) {
-                    Truth::False => continue,
-                    Truth::True => {}
-                    Truth::Unknown => {
-                        trace.unknown.push(
-                            "whether the resource is in scope could not be determined".into(),
-                        );
-                    }
-                }
-            }
-            let truth = if trace.unknown.is_empty() {
-                eval(&rule.require, &node, &Lookup(&self.joins), &mut trace)
-            } else {
-                Truth::Unknown
-            };
-            let id = rule
-                .resource_id
-                .as_ref()
-                .and_then(|k| k.values(v, &o.keys()).into_iter().next())
-                .unwrap_or_else(|| loc_of(&node.location));
-            let mut evidence = vec![records[i].sha256.clone()];
-            for r in &trace.records {
-                let d = &records[*r].sha256;
-                if !evidence.contains(d) {
-                    evidence.push(d.clone());
-                }
-            }
-            let (status, reason) = match truth {
-                Truth::True => (ResourceStatus::Pass, None),
-                Truth::False => (ResourceStatus::Fail, None),
-                Truth::Unknown => (ResourceStatus::Error, Some(trace.unknown.join("; "))),
-            };
-            self.partial.resources.push(ResourceResult {
-                id,
-                region: o.region.to_string(),
-                status,
-                evidence,
-                locations: trace.locations,
-                reason,
-            })?;
+        let o = origin(idx, i, v);
+        if !scope.is_empty() && !scope.contains(rule, v, o.account) {
+            return Judged::OutOfScope;
         }
-        Ok(())
+        let node = Node {
+            value: v,
+            location: Location::Under {
+                parent: doc,
+                query: &rule.resources,
+                rel,
+            },
+            origin: o,
+        };
+        let joins = Lookup(&self.joins);
+        let mut trace = Trace::default();
+        if let Some(filter) = &rule.scope {
+            match eval(filter, &node, &joins, &mut Quiet::default()) {
+                Truth::False => return Judged::NotSelected,
+                Truth::True => {}
+                Truth::Unknown => {
+                    trace
+                        .unknown
+                        .push("whether the resource is in scope could not be determined".into());
+                }
+            }
+        }
+        let truth = if trace.unknown.is_empty() {
+            eval(&rule.require, &node, &joins, &mut trace)
+        } else {
+            Truth::Unknown
+        };
+        let id = rule
+            .resource_id
+            .as_ref()
+            .and_then(|k| k.first(v, &o.keys()))
+            .unwrap_or_else(|| loc_of(&node.location.render()));
+        let mut evidence = vec![records[i].sha256.clone()];
+        for r in &trace.records {
+            let d = &records[*r].sha256;
+            if !evidence.contains(d) {
+                evidence.push(d.clone());
+            }
+        }
+        let (status, reason) = match truth {
+            Truth::True => (ResourceStatus::Pass, None),
+            Truth::False => (ResourceStatus::Fail, None),
+            Truth::Unknown => (ResourceStatus::Error, Some(trace.unknown.join("; "))),
+        };
+        Judged::Resource(ResourceResult {
+            id,
+            region: o.region.to_string(),
+            status,
+            evidence,
+            locations: trace.locations,
+            reason,
+        })
+    }
+
+    /// Adds a judged resource to the rule's result. Errs only when judged resources cannot be
+    /// spilled to a temporary file.
+    pub fn add(&mut self, judged: Judged) -> std::io::Result<()> {
+        match judged {
+            Judged::Resource(r) => self.partial.resources.push(r),
+            Judged::OutOfScope => {
+                self.partial.out_of_scope += 1;
+                Ok(())
+            }
+            Judged::NotSelected => Ok(()),
+        }
     }
 
     /// The resources judged so far, without the joins (which borrow the index).
@@ -577,4 +628,12 @@ fn loc_of(location: &str) -> String {
         .split_once('#')
         .map(|(_, l)| l.to_string())
         .unwrap_or_else(|| location.to_string())
+}
+
+/// The location of record `i`'s document: `sha256:<digest>#$`.
+pub fn document<'a>(idx: &'a EvidenceIndex<'_>, i: usize) -> Location<'a> {
+    Location::InDoc {
+        digest: &idx.pack.manifest.records[i].sha256,
+        path: "$",
+    }
 }

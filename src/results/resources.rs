@@ -10,7 +10,7 @@ use super::{ResourceResult, ResourceStatus};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, BufWriter, Read};
 use std::sync::Arc;
 
 /// Resources kept in memory before a buffer spills them to disk.
@@ -23,7 +23,8 @@ pub struct Resources(Repr);
 #[derive(Debug, Clone)]
 enum Repr {
     Memory(Vec<ResourceResult>),
-    /// `len` resources as JSON lines in `file`, from byte 0 to `end`; `counts` by status.
+    /// `len` resources in `file` (as [`super::spill_format`] writes them), from byte 0 to `end`;
+    /// `counts` by status.
     Spilled {
         file: Arc<File>,
         end: u64,
@@ -97,9 +98,9 @@ impl Resources {
         match &self.0 {
             Repr::Memory(v) => Iter::Memory(v.iter()),
             Repr::Spilled { file, end, len, .. } => Iter::Spilled {
-                lines: BufReader::with_capacity(64 * 1024, FileRange::new(file.clone(), *end)),
+                input: BufReader::with_capacity(64 * 1024, FileRange::new(file.clone(), *end)),
+                reader: super::spill_format::Reader::default(),
                 left: *len,
-                line: Vec::new(),
             },
         }
     }
@@ -136,9 +137,9 @@ impl<'a> IntoIterator for &'a Resources {
 pub enum Iter<'a> {
     Memory(std::slice::Iter<'a, ResourceResult>),
     Spilled {
-        lines: BufReader<FileRange>,
+        input: BufReader<FileRange>,
+        reader: super::spill_format::Reader,
         left: usize,
-        line: Vec<u8>,
     },
 }
 
@@ -148,16 +149,18 @@ impl<'a> Iterator for Iter<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             Iter::Memory(it) => it.next().map(Cow::Borrowed),
-            Iter::Spilled { lines, left, line } => {
+            Iter::Spilled {
+                input,
+                reader,
+                left,
+            } => {
                 if *left == 0 {
                     return None;
                 }
                 *left -= 1;
-                line.clear();
-                let read = io::BufRead::read_until(lines, b'\n', line)
+                let item = reader
+                    .read(input)
                     .expect("reading spilled rule results back from the temporary file");
-                let item = serde_json::from_slice(&line[..read])
-                    .expect("spilled rule results are JSON lines this process wrote");
                 Some(Cow::Owned(item))
             }
         }
@@ -202,6 +205,7 @@ pub struct ResourceBuffer {
 
 struct Spill {
     out: BufWriter<File>,
+    writer: super::spill_format::Writer,
     len: usize,
     counts: Counts,
 }
@@ -228,14 +232,14 @@ impl ResourceBuffer {
         if self.spill.is_none() {
             self.spill = Some(Spill {
                 out: BufWriter::with_capacity(64 * 1024, tempfile::tempfile()?),
+                writer: Default::default(),
                 len: 0,
                 counts: Counts::default(),
             });
         }
         let spill = self.spill.as_mut().expect("just set");
         for r in self.memory.drain(..) {
-            serde_json::to_writer(&mut spill.out, &r)?;
-            spill.out.write_all(b"\n")?;
+            spill.writer.write(&mut spill.out, &r)?;
             spill.len += 1;
             spill.counts.add(r.status);
         }
@@ -248,7 +252,9 @@ impl ResourceBuffer {
             return Ok(Resources::from(self.memory));
         }
         self.flush()?;
-        let Spill { out, len, counts } = self.spill.expect("spilled");
+        let Spill {
+            out, len, counts, ..
+        } = self.spill.expect("spilled");
         let file = out.into_inner().map_err(io::IntoInnerError::into_error)?;
         let end = file.metadata()?.len();
         Ok(Resources(Repr::Spilled {
@@ -310,8 +316,16 @@ mod tests {
             } else {
                 ResourceStatus::Pass
             },
-            evidence: vec![format!("sha256:{i:064x}")],
-            locations: vec![format!("sha256:{i:064x}#$['securityGroupInfo'][{i}]")],
+            // Runs of resources from one document, some with a joined record and locations in it.
+            evidence: std::iter::once(format!("sha256:{:064x}", i / 10))
+                .chain((i % 4 == 0).then(|| format!("sha256:{:064x}", i + 1_000_000)))
+                .collect(),
+            locations: std::iter::once(format!(
+                "sha256:{:064x}#$['securityGroupInfo'][{i}]",
+                i / 10
+            ))
+            .chain((i % 4 == 0).then(|| format!("sha256:{:064x}#$['x']", i + 1_000_000)))
+            .collect(),
             reason: (i % 7 == 0).then(|| "line\nbreak and \"quotes\" 中文".to_string()),
         }
     }

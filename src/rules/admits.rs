@@ -2,7 +2,7 @@
 //! rules' priorities are applied (documented on [`super::condition::AdmitsSpec`]).
 
 use super::condition::PortWant;
-use super::eval::{is_any_address, Node, Trace, Truth};
+use super::eval::{is_any_address, Node, Notes, Truth};
 use super::path::{join_location, scalar_string, Query};
 use serde_json::Value;
 
@@ -66,11 +66,12 @@ fn parse(v: &Value, location: String) -> Option<Rule> {
 }
 
 /// Evaluates `admits` on a security group node.
-pub fn admits(node: &Node<'_>, rules: &Query, want: &PortWant, trace: &mut Trace) -> Truth {
+pub fn admits(node: &Node<'_>, rules: &Query, want: &PortWant, trace: &mut impl Notes) -> Truth {
+    let base = node.location.render();
     let rules: Vec<Rule> = rules
         .select(node.value)
         .into_iter()
-        .filter_map(|(v, l)| parse(v, join_location(&node.location, &l)))
+        .filter_map(|(v, l)| parse(v, join_location(&base, &l)))
         .collect();
     let mut overriding: Vec<String> = Vec::new();
     for v6 in [false, true] {

@@ -31,6 +31,7 @@
 //! When evidence a condition needs could not be read (a join into a probe that failed), the condition
 //! is *unknown*, and a rule whose outcome depends on it reports `error`, never a pass.
 
+pub use super::order::Group;
 use crate::rules::path::{KeyExpr, Operand, Query};
 use serde::Deserialize;
 use serde_json::Value;
@@ -187,8 +188,8 @@ pub enum Condition {
         rules: Query,
         want: PortWant,
     },
-    AllOf(Vec<Condition>),
-    AnyOf(Vec<Condition>),
+    AllOf(Group),
+    AnyOf(Group),
     Not(Box<Condition>),
     Quant {
         kind: Quantifier,
@@ -228,7 +229,7 @@ pub enum Quantifier {
 #[derive(Debug, Clone)]
 pub enum Selection {
     Path(Query),
-    Join(Join),
+    Join(Box<Join>),
 }
 
 /// A compiled join.
@@ -499,9 +500,9 @@ pub fn compile(
                 .map(|c| compile(c, joins))
                 .collect::<Result<Vec<_>, _>>()?;
             if form == "all_of" {
-                Condition::AllOf(items)
+                Condition::AllOf(Group::new(items))
             } else {
-                Condition::AnyOf(items)
+                Condition::AnyOf(Group::new(items))
             }
         }
         "not" => Condition::Not(Box::new(compile(s.not.as_ref().expect("checked"), joins)?)),
@@ -545,7 +546,7 @@ fn selection(
                 slot: joins.len(),
             };
             joins.push(join.clone());
-            Selection::Join(join)
+            Selection::Join(Box::new(join))
         }
     })
 }

@@ -4,7 +4,8 @@
 //! becomes a pass: quantifiers and logic follow Kleene's rules, so a result is definite only when the
 //! unread evidence could not have changed it.
 
-use super::condition::{CmpOp, Condition, Join, PortSpan, PortWant, Quantifier, Selection};
+use super::condition::{CmpOp, Condition, Join, PortSpan, PortWant};
+pub use super::location::Location;
 use super::path::{KeyExpr, Operand, Query};
 use serde_json::Value;
 
@@ -17,7 +18,7 @@ pub enum Truth {
 }
 
 impl Truth {
-    fn from_bool(b: bool) -> Self {
+    pub(super) fn from_bool(b: bool) -> Self {
         if b {
             Truth::True
         } else {
@@ -61,7 +62,7 @@ impl<'a> Origin<'a> {
 #[derive(Debug, Clone)]
 pub struct Node<'a> {
     pub value: &'a Value,
-    pub location: String,
+    pub location: Location<'a>,
     pub origin: Origin<'a>,
 }
 
@@ -74,24 +75,50 @@ pub struct Trace {
     pub unknown: Vec<String>,
 }
 
+/// Notes kept for items a quantifier looks at without citing them: only the records they used.
+/// An item that turns out to decide the answer, or cannot be judged, is judged again with a [`Trace`].
+#[derive(Debug, Default)]
+pub struct Quiet {
+    pub records: Vec<usize>,
+}
+
+/// What evaluation writes down as it goes: a [`Trace`], or [`Quiet`] notes. One evaluator serves
+/// both, so what is judged and what is explained cannot differ.
+pub trait Notes: Default {
+    /// Whether locations are kept.
+    const CITES: bool;
+    fn loc(&mut self, l: String);
+    /// As `loc`, building the location only when it would be kept.
+    fn loc_with(&mut self, l: impl FnOnce() -> String);
+    fn merge(&mut self, other: Self);
+    /// Notes that the record at `r` was used.
+    fn record(&mut self, r: usize);
+    fn add_records(&mut self, rs: &[usize]);
+    /// Notes why the answer is unknown.
+    fn unknown(&mut self, why: String);
+}
+
 /// Most locations kept per resource: enough to point at the evidence, bounded for huge documents.
 const MAX_LOCATIONS: usize = 16;
 
-impl Trace {
-    pub(crate) fn loc(&mut self, l: String) {
+impl Notes for Trace {
+    const CITES: bool = true;
+    fn loc(&mut self, l: String) {
         if self.locations.len() < MAX_LOCATIONS && !self.locations.contains(&l) {
             self.locations.push(l);
         }
     }
-    /// As `loc`, building the location only when there is room for it.
     fn loc_with(&mut self, l: impl FnOnce() -> String) {
         if self.locations.len() < MAX_LOCATIONS {
             self.loc(l());
         }
     }
     fn merge(&mut self, other: Trace) {
+        if other.locations.is_empty() && other.records.is_empty() && other.unknown.is_empty() {
+            return;
+        }
         // A trace's locations are distinct and at most MAX_LOCATIONS: into an empty trace they move
-        // as they are. Records are deduplicated by whoever reads them.
+        // as they are.
         if self.locations.is_empty() {
             self.locations = other.locations;
         } else {
@@ -102,11 +129,7 @@ impl Trace {
         if self.records.is_empty() {
             self.records = other.records;
         } else {
-            for r in other.records {
-                if !self.records.contains(&r) {
-                    self.records.push(r);
-                }
-            }
+            self.add_records(&other.records);
         }
         for u in other.unknown {
             if !self.unknown.contains(&u) {
@@ -114,21 +137,61 @@ impl Trace {
             }
         }
     }
+    fn record(&mut self, r: usize) {
+        self.records.push(r);
+    }
+    fn add_records(&mut self, rs: &[usize]) {
+        for r in rs {
+            if !self.records.contains(r) {
+                self.records.push(*r);
+            }
+        }
+    }
+    fn unknown(&mut self, why: String) {
+        self.unknown.push(why);
+    }
+}
+
+impl Notes for Quiet {
+    const CITES: bool = false;
+    fn loc(&mut self, _: String) {}
+    fn loc_with(&mut self, _: impl FnOnce() -> String) {}
+    fn merge(&mut self, other: Quiet) {
+        if !other.records.is_empty() {
+            self.records.extend(other.records);
+        }
+    }
+    fn record(&mut self, r: usize) {
+        self.records.push(r);
+    }
+    fn add_records(&mut self, rs: &[usize]) {
+        self.records.extend_from_slice(rs);
+    }
+    fn unknown(&mut self, _: String) {}
 }
 
 /// Resolves joins: the engine indexes each joined evidence set once per rule.
-pub trait JoinLookup<'a> {
-    /// Items of `join` whose key equals `key`, restricted to `region` when the join says so, and the
-    /// reason the answer may be incomplete (the joined probe failed where it mattered).
-    fn lookup(&self, join: &Join, key: &str, region: &str) -> (Vec<Node<'a>>, Option<String>);
+pub trait JoinLookup {
+    /// Calls `f` with each item of `join` whose key equals `key` (in `region` when the join says so)
+    /// until it returns false; gives the reason the items may be incomplete (the joined probe failed
+    /// where it mattered). When `f` does not read the items' values (`reads` false), an item not at
+    /// hand may be given as `null`.
+    fn lookup(
+        &self,
+        join: &Join,
+        key: &str,
+        region: &str,
+        reads: bool,
+        f: &mut dyn FnMut(&Node<'_>) -> bool,
+    ) -> Option<String>;
 }
 
 /// Evaluates `cond` on `node`.
-pub fn eval<'a>(
+pub fn eval<N: Notes>(
     cond: &Condition,
-    node: &Node<'a>,
-    joins: &dyn JoinLookup<'a>,
-    trace: &mut Trace,
+    node: &Node<'_>,
+    joins: &dyn JoinLookup,
+    trace: &mut N,
 ) -> Truth {
     match cond {
         Condition::Compare { path, op, value } => {
@@ -162,9 +225,23 @@ pub fn eval<'a>(
         }
         Condition::SameAs { path, key } => {
             let o = node.origin;
+            // The record's own facts need no copying (`same_as = "account"` is in most rules).
+            let fact = match key {
+                KeyExpr::Account => Some(o.account),
+                KeyExpr::Region => Some(o.region),
+                _ => None,
+            };
+            if let Some(fact) = fact {
+                return any_value(path, node, trace, |v| match v {
+                    Value::String(s) => s == fact,
+                    _ => crate::rules::path::scalar_string(v).is_some_and(|s| s == fact),
+                });
+            }
             let keys = key.values(node.value, &o.keys());
-            any_value(path, node, trace, |v| {
-                crate::rules::path::scalar_string(v).is_some_and(|s| keys.contains(&s))
+            any_value(path, node, trace, |v| match v {
+                // Most keys are text: compared where they are.
+                Value::String(s) => keys.iter().any(|k| k == s),
+                _ => crate::rules::path::scalar_string(v).is_some_and(|s| keys.contains(&s)),
             })
         }
         Condition::AnyAddress { path } => any_value(path, node, trace, |v| {
@@ -176,11 +253,11 @@ pub fn eval<'a>(
             want,
         } => ports(node, protocol, span, want, trace),
         Condition::Admits { rules, want } => super::admits::admits(node, rules, want, trace),
-        Condition::AllOf(items) => {
+        Condition::AllOf(group) => {
             let mut result = Truth::True;
-            let mut sub = Trace::default();
-            for c in items {
-                let mut t = Trace::default();
+            let mut sub = N::default();
+            for c in in_order::<N>(group) {
+                let mut t = N::default();
                 match eval(c, node, joins, &mut t) {
                     Truth::False => {
                         trace.merge(t);
@@ -194,11 +271,11 @@ pub fn eval<'a>(
             trace.merge(sub);
             result
         }
-        Condition::AnyOf(items) => {
+        Condition::AnyOf(group) => {
             let mut result = Truth::False;
-            let mut sub = Trace::default();
-            for c in items {
-                let mut t = Trace::default();
+            let mut sub = N::default();
+            for c in in_order::<N>(group) {
+                let mut t = N::default();
                 match eval(c, node, joins, &mut t) {
                     Truth::True => {
                         trace.merge(t);
@@ -214,147 +291,19 @@ pub fn eval<'a>(
         }
         Condition::Not(c) => eval(c, node, joins, trace).not(),
         Condition::Quant { kind, sel, check } => {
-            let (items, incomplete) = select(sel, node, joins);
-            // `deciding` keeps the trace of the items that decided the answer (the witness of `any`,
-            // the counterexamples of `all`); `rest` everything else, used when nothing decided.
-            let mut deciding = Trace::default();
-            let mut rest = Trace::default();
-            let mut unknown = incomplete.is_some();
-            let (mut hits, mut misses) = (0usize, 0usize);
-            for item in &items {
-                let mut t = Trace::default();
-                let truth = eval(check, item, joins, &mut t);
-                if matches!(sel, Selection::Join(_)) {
-                    t.records.push(item.origin.record);
-                }
-                match (truth, kind) {
-                    (Truth::Unknown, _) => {
-                        unknown = true;
-                        rest.merge(t);
-                    }
-                    (Truth::True, Quantifier::All) => {
-                        hits += 1;
-                        rest.merge(t);
-                    }
-                    (Truth::True, _) => {
-                        hits += 1;
-                        deciding.merge(t);
-                        if *kind == Quantifier::Any {
-                            break;
-                        }
-                    }
-                    (Truth::False, Quantifier::All) => {
-                        misses += 1;
-                        deciding.merge(t);
-                    }
-                    (Truth::False, _) => {
-                        misses += 1;
-                        rest.merge(t);
-                    }
-                }
-            }
-            if let Some(reason) = incomplete {
-                rest.unknown.push(reason);
-            }
-            let truth = match kind {
-                Quantifier::Any if hits > 0 => Truth::True,
-                Quantifier::None if hits > 0 => Truth::False,
-                Quantifier::All if misses > 0 => Truth::False,
-                _ if unknown => Truth::Unknown,
-                Quantifier::Any => Truth::False,
-                Quantifier::None | Quantifier::All => Truth::True,
-            };
-            let decided = matches!(
-                (truth, kind),
-                (Truth::True, Quantifier::Any) | (Truth::False, Quantifier::None | Quantifier::All)
-            );
-            if decided {
-                trace.merge(deciding);
-            } else {
-                trace.merge(deciding);
-                trace.merge(rest);
-            }
-            truth
+            super::quant::quantify(*kind, sel, check, node, joins, trace)
         }
         Condition::Count { sel, check, op, n } => {
-            let (items, incomplete) = select(sel, node, joins);
-            let mut count = 0f64;
-            let mut unknown = incomplete.is_some();
-            for item in &items {
-                let mut t = Trace::default();
-                let truth = match check {
-                    Some(c) => eval(c, item, joins, &mut t),
-                    None => {
-                        t.loc(item.location.clone());
-                        Truth::True
-                    }
-                };
-                if matches!(sel, Selection::Join(_)) {
-                    t.records.push(item.origin.record);
-                }
-                match truth {
-                    Truth::True => {
-                        count += 1.0;
-                        trace.merge(t);
-                    }
-                    Truth::Unknown => {
-                        unknown = true;
-                        trace.merge(t);
-                    }
-                    Truth::False => {}
-                }
-            }
-            if let Some(r) = incomplete {
-                trace.unknown.push(r);
-            }
-            if unknown {
-                return Truth::Unknown;
-            }
-            Truth::from_bool(cmp_f64(count, *op, *n))
+            super::quant::count(sel, check.as_deref(), *op, *n, node, joins, trace)
         }
     }
 }
 
-/// The items a selection yields from `node`, and why the list may be incomplete.
-fn select<'a>(
-    sel: &Selection,
-    node: &Node<'a>,
-    joins: &dyn JoinLookup<'a>,
-) -> (Vec<Node<'a>>, Option<String>) {
-    match sel {
-        Selection::Path(q) => {
-            let mut items = Vec::new();
-            q.for_each_rel(node.value, |v, rel| {
-                items.push(Node {
-                    value: v,
-                    location: q.location(&node.location, &rel),
-                    origin: node.origin,
-                })
-            });
-            (items, None)
-        }
-        Selection::Join(j) => {
-            let keys = j.equals.values(node.value, &node.origin.keys());
-            let mut out = Vec::new();
-            let mut incomplete = None;
-            for k in keys {
-                let (items, why) = joins.lookup(j, &k, node.origin.region);
-                // Joined items keep their own record, region and parameters, but `resource.` still
-                // means the resource being judged.
-                out.extend(items.into_iter().map(|mut it| {
-                    it.origin.resource = node.origin.resource;
-                    it
-                }));
-                incomplete = incomplete.or(why);
-            }
-            if out.is_empty() && incomplete.is_none() {
-                // No key on this node means nothing can match; still ask for the probe's health.
-                let (_, why) = joins.lookup(j, "\u{0}", node.origin.region);
-                incomplete = why;
-            }
-            (out, incomplete)
-        }
-    }
+/// A group's conditions in the order to judge them: as written when citing, else cheapest first
+/// (see [`super::order`]).
+fn in_order<N: Notes>(group: &super::condition::Group) -> impl Iterator<Item = &Condition> {
+    let quiet = (!N::CITES).then_some(&group.quiet_order);
+    (0..group.items.len()).map(move |k| &group.items[quiet.map_or(k, |o| o[k])])
 }
 
 /// Calls `f` with each value the operand reads from `node` and a way to build its absolute location,
@@ -367,23 +316,25 @@ fn for_values<'v>(
     match op {
         Operand::Path(q) => {
             for (v, rel) in q.select_rel(node.value) {
-                if f(v, &mut || q.location(&node.location, &rel)) {
+                if f(v, &mut || node.location.child(q, &rel)) {
                     return;
                 }
             }
         }
         Operand::Key(k) => {
             let o = node.origin;
-            let what = match k {
-                KeyExpr::Region => "region".to_string(),
-                KeyExpr::Account => "account".to_string(),
-                KeyExpr::Param(p) => format!("param.{p}"),
-                KeyExpr::Resource(q) => format!("resource.{}", q.as_str()),
-                KeyExpr::Path(_) => unreachable!("paths are Operand::Path"),
+            let mut loc = || {
+                let digest = node.location.digest();
+                match k {
+                    KeyExpr::Region => format!("{digest}@region"),
+                    KeyExpr::Account => format!("{digest}@account"),
+                    KeyExpr::Param(p) => format!("{digest}@param.{p}"),
+                    KeyExpr::Resource(q) => format!("{digest}@resource.{}", q.as_str()),
+                    KeyExpr::Path(_) => unreachable!("paths are Operand::Path"),
+                }
             };
-            let loc = format!("{}@{what}", node.location.split('#').next().unwrap_or(""));
             for v in k.values(node.value, &o.keys()) {
-                if f(&Value::String(v), &mut || loc.clone()) {
+                if f(&Value::String(v), &mut loc) {
                     return;
                 }
             }
@@ -396,7 +347,7 @@ fn for_values<'v>(
 fn any_value(
     path: &Operand,
     node: &Node<'_>,
-    trace: &mut Trace,
+    trace: &mut impl Notes,
     pred: impl Fn(&Value) -> bool,
 ) -> Truth {
     if let Operand::Path(q) = path {
@@ -404,7 +355,7 @@ fn any_value(
             // At most one value: no list.
             return match q.first(node.value) {
                 Some((v, rel)) => {
-                    trace.loc_with(|| q.location(&node.location, &rel));
+                    trace.loc_with(|| node.location.child(q, &rel));
                     Truth::from_bool(pred(v))
                 }
                 None => Truth::False,
@@ -412,11 +363,11 @@ fn any_value(
         }
         let selected = q.select_rel(node.value);
         if let Some((_, rel)) = selected.iter().find(|(v, _)| pred(v)) {
-            trace.loc_with(|| q.location(&node.location, rel));
+            trace.loc_with(|| node.location.child(q, rel));
             return Truth::True;
         }
         for (_, rel) in &selected {
-            trace.loc_with(|| q.location(&node.location, rel));
+            trace.loc_with(|| node.location.child(q, rel));
         }
         return Truth::False;
     }
@@ -448,7 +399,16 @@ fn any_value(
 fn as_f64(v: &Value) -> Option<f64> {
     match v {
         Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse::<f64>().ok(),
+        Value::String(s) => {
+            let s = s.trim();
+            // Most are small whole numbers (ports, counts, days): read without the float parser.
+            match s.len() {
+                1..=9 if s.bytes().all(|b| b.is_ascii_digit()) => {
+                    s.parse::<u32>().ok().map(f64::from)
+                }
+                _ => s.parse::<f64>().ok(),
+            }
+        }
         _ => None,
     }
 }
@@ -492,7 +452,7 @@ fn compare(v: &Value, op: CmpOp, lit: &Value) -> bool {
     }
 }
 
-fn cmp_f64(a: f64, op: CmpOp, b: f64) -> bool {
+pub(super) fn cmp_f64(a: f64, op: CmpOp, b: f64) -> bool {
     match op {
         CmpOp::Eq => a == b,
         CmpOp::Ne => a != b,
@@ -516,12 +476,16 @@ fn ports(
     protocol: &Query,
     span: &PortSpan,
     want: &PortWant,
-    trace: &mut Trace,
+    trace: &mut impl Notes,
 ) -> Truth {
     if let Some((p, rel)) = protocol.first(node.value) {
-        if let Some(s) = crate::rules::path::scalar_string(p) {
+        let text = match p {
+            Value::String(s) => Some(std::borrow::Cow::Borrowed(s.as_str())),
+            _ => crate::rules::path::scalar_string(p).map(std::borrow::Cow::Owned),
+        };
+        if let Some(s) = text {
             if matches!(s.trim(), "-1" | "all" | "ALL" | "All") {
-                trace.loc_with(|| protocol.location(&node.location, &rel));
+                trace.loc_with(|| node.location.child(protocol, &rel));
                 return Truth::True;
             }
         }
@@ -530,10 +494,10 @@ fn ports(
         PortSpan::FromTo(fq, tq) => {
             let (f, t) = (fq.first(node.value), tq.first(node.value));
             if let Some((_, rel)) = &f {
-                trace.loc_with(|| fq.location(&node.location, rel));
+                trace.loc_with(|| node.location.child(fq, rel));
             }
             if let Some((_, rel)) = &t {
-                trace.loc_with(|| tq.location(&node.location, rel));
+                trace.loc_with(|| node.location.child(tq, rel));
             }
             (
                 f.and_then(|(v, _)| as_f64(v)),
@@ -542,7 +506,7 @@ fn ports(
         }
         PortSpan::Range(r) => match r.first(node.value) {
             Some((v, rel)) => {
-                trace.loc_with(|| r.location(&node.location, &rel));
+                trace.loc_with(|| node.location.child(r, &rel));
                 let parsed = v
                     .as_str()
                     .and_then(|s| s.split_once('/'))

@@ -26,7 +26,10 @@
 mod admits;
 pub mod condition;
 pub mod eval;
+pub mod location;
+mod order;
 pub mod path;
+mod quant;
 
 use crate::catalog::{toml_error, Automation, Bilingual, Catalog};
 use crate::embedded::{line_col, SourceFile};

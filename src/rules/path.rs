@@ -15,6 +15,10 @@ pub struct Query {
     src: String,
     jp: Option<JpQuery>,
     fast: Option<Vec<Seg>>,
+    /// Names and indexes only: selects at most one value.
+    single: bool,
+    /// Names and indexes, then a final `[*]`: iterates one list.
+    list: bool,
 }
 
 /// One segment of a simple path.
@@ -26,13 +30,14 @@ enum Seg {
 }
 
 /// Most segments a path may have for the direct walk.
-const MAX_STEPS: usize = 8;
+const MAX_STEPS: usize = 6;
 
 /// One step of a location: a name of the query, a member name of the document, or an array index.
 #[derive(Debug, Clone, Copy)]
 enum Step<'a> {
     Seg(u16),
-    Key(&'a str),
+    /// A `String` (not `str`) to keep a step two words wide.
+    Key(&'a String),
     Index(usize),
 }
 
@@ -62,20 +67,28 @@ impl Query {
             ));
         }
         if src == "$" {
-            return Ok(Self {
-                src: src.to_string(),
-                jp: None,
-                fast: Some(Vec::new()),
-            });
+            return Ok(Self::new(src, None, Some(Vec::new())));
         }
         let jp = jsonpath_rust::parser::parse_json_path(src)
             .map_err(|e| format!("invalid JSONPath `{src}`: {e}"))?;
         let fast = simple_segments(&jp);
-        Ok(Self {
+        Ok(Self::new(src, Some(jp), fast))
+    }
+
+    fn new(src: &str, jp: Option<JpQuery>, fast: Option<Vec<Seg>>) -> Self {
+        let wild = |s: &Seg| matches!(s, Seg::Wild);
+        let single = fast.as_ref().is_some_and(|segs| !segs.iter().any(wild));
+        let list = fast.as_ref().is_some_and(|segs| {
+            segs.split_last()
+                .is_some_and(|(last, prefix)| wild(last) && !prefix.iter().any(wild))
+        });
+        Self {
             src: src.to_string(),
-            jp: Some(jp),
+            jp,
             fast,
-        })
+            single,
+            list,
+        }
     }
 
     /// The path as written.
@@ -106,13 +119,13 @@ impl Query {
     /// The first value the query selects under `v`, with its location.
     pub fn first<'a>(&self, v: &'a Value) -> Option<(&'a Value, Rel<'a>)> {
         // A simple path of names and indexes selects at most one value: no list needed.
-        if let Some(segs) = &self.fast {
-            if !segs.iter().any(|s| matches!(s, Seg::Wild)) {
+        if let Some(segs) = self.fast.as_ref().filter(|_| self.single) {
+            {
                 let mut rel = [Step::Index(0); MAX_STEPS];
                 let mut cur = v;
                 for (i, seg) in segs.iter().enumerate() {
                     let (next, step) = match seg {
-                        Seg::Name(n) => (cur.as_object()?.get(n)?, Step::Seg(i as u16)),
+                        Seg::Name(n) => (member(cur, n)?, Step::Seg(i as u16)),
                         Seg::Index(ix) => {
                             let (e, at) = index(cur.as_array()?, *ix)?;
                             (e, Step::Index(at))
@@ -137,21 +150,40 @@ impl Query {
 
     /// Calls `f` with every value the query selects under `v`, in order, with its location.
     pub fn for_each_rel<'a>(&self, v: &'a Value, mut f: impl FnMut(&'a Value, Rel<'a>)) {
+        self.try_for_each_rel(v, |v, r| {
+            f(v, r);
+            true
+        });
+    }
+
+    /// As [`Query::for_each_rel`], until `f` returns false.
+    pub fn try_for_each_rel<'a>(
+        &self,
+        v: &'a Value,
+        mut f: impl FnMut(&'a Value, Rel<'a>) -> bool,
+    ) {
         match &self.fast {
-            Some(segs) => walk(segs, 0, v, [Step::Index(0); MAX_STEPS], &mut f),
+            Some(segs) => {
+                walk(segs, 0, v, &mut [Step::Index(0); MAX_STEPS], &mut f);
+            }
             None => {
                 for (v, l) in self.select_slow(v) {
-                    f(v, Rel(RelInner::Text(l)));
+                    if !f(v, Rel(RelInner::Text(l))) {
+                        return;
+                    }
                 }
             }
         }
     }
 
+    /// Whether the query iterates one list: names and indexes, then a final `[*]` (see [`Query::list`]).
+    pub fn is_list(&self) -> bool {
+        self.list
+    }
+
     /// Whether the query selects at most one value (names and indexes only).
     pub fn is_single(&self) -> bool {
-        self.fast
-            .as_ref()
-            .is_some_and(|segs| !segs.iter().any(|s| matches!(s, Seg::Wild)))
+        self.single
     }
 
     fn select_slow<'a>(&self, v: &'a Value) -> Vec<(&'a Value, String)> {
@@ -168,6 +200,71 @@ impl Query {
     pub fn location(&self, base: &str, rel: &Rel<'_>) -> String {
         let mut out = String::with_capacity(base.len() + 32);
         out.push_str(base);
+        self.push_rel(&mut out, rel);
+        out
+    }
+
+    /// The list this query iterates, when it is one: for `$.a.b[*]` (names and indexes, then a final
+    /// `[*]`), where `$.a.b` is under `v`, if it is there. A quantifier that passes over such a list
+    /// cites the list rather than each of its items.
+    pub fn list<'a>(&self, v: &'a Value) -> Option<Rel<'a>> {
+        self.list_at(v).map(|(_, rel)| rel)
+    }
+
+    /// The list this query iterates under `v` (see [`Query::list`]), with its location.
+    pub fn list_at<'a>(&self, v: &'a Value) -> Option<(&'a Value, Rel<'a>)> {
+        if !self.list {
+            return None;
+        }
+        let (_, prefix) = self.fast.as_ref()?.split_last()?;
+        let mut rel = [Step::Index(0); MAX_STEPS];
+        let mut cur = v;
+        for (i, seg) in prefix.iter().enumerate() {
+            let (next, step) = match seg {
+                Seg::Name(n) => (member(cur, n)?, Step::Seg(i as u16)),
+                Seg::Index(ix) => {
+                    let (e, at) = index(cur.as_array()?, *ix)?;
+                    (e, Step::Index(at))
+                }
+                Seg::Wild => unreachable!(),
+            };
+            rel[i] = step;
+            cur = next;
+        }
+        Some((cur, Rel(RelInner::Steps(prefix.len() as u8, rel))))
+    }
+
+    /// For a query of names then a final `[*]` (`$.a.b[*]`), the names (`["a", "b"]`).
+    pub fn list_names(&self) -> Option<Vec<&str>> {
+        if !self.list {
+            return None;
+        }
+        let (_, prefix) = self.fast.as_ref()?.split_last()?;
+        prefix
+            .iter()
+            .map(|s| match s {
+                Seg::Name(n) => Some(n.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Where item `at` of the list a [`Query::list_names`] query iterates is, as the query itself
+    /// would give it.
+    pub fn list_item(&self, at: usize) -> Rel<'static> {
+        let n = self.fast.as_ref().map_or(0, Vec::len);
+        let mut rel = [Step::Index(0); MAX_STEPS];
+        for (i, step) in rel.iter_mut().enumerate().take(n.saturating_sub(1)) {
+            *step = Step::Seg(i as u16);
+        }
+        if n > 0 {
+            rel[n - 1] = Step::Index(at);
+        }
+        Rel(RelInner::Steps(n as u8, rel))
+    }
+
+    /// Appends `rel` (a location this query produced, relative to where it was applied) to `out`.
+    pub fn push_rel(&self, out: &mut String, rel: &Rel<'_>) {
         match &rel.0 {
             RelInner::Text(t) => out.push_str(t.strip_prefix('$').unwrap_or(t)),
             RelInner::Steps(n, steps) => {
@@ -177,11 +274,11 @@ impl Query {
                             match &self.fast.as_ref().expect("steps come from the direct walk")
                                 [*i as usize]
                             {
-                                Seg::Name(name) => push_name(&mut out, name),
+                                Seg::Name(name) => push_name(out, name),
                                 _ => unreachable!("a Seg step is a name"),
                             }
                         }
-                        Step::Key(k) => push_name(&mut out, k),
+                        Step::Key(k) => push_name(out, k),
                         Step::Index(i) => {
                             let _ = write!(out, "[{i}]");
                         }
@@ -189,7 +286,6 @@ impl Query {
                 }
             }
         }
-        out
     }
 }
 
@@ -228,45 +324,73 @@ fn index(a: &[Value], ix: i64) -> Option<(&Value, usize)> {
     a.get(at).map(|e| (e, at))
 }
 
+/// `v[name]`, when `v` is an object. Names are compared by length first: the keys of a small object
+/// sit side by side, their text elsewhere on the heap, so only a likely match has its text read (a
+/// B-tree search compares the text of every key it passes).
+#[inline]
+fn member<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+    let o = v.as_object()?;
+    if o.len() > 16 {
+        return o.get(name);
+    }
+    o.iter()
+        .find(|(k, _)| same(k.as_bytes(), name.as_bytes()))
+        .map(|(_, v)| v)
+}
+
+/// `a == b`, inline for the short names documents use (a call to `memcmp` costs more than the
+/// comparison).
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
+    match n {
+        0..8 => a.iter().zip(b).all(|(x, y)| x == y),
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => a == b,
+    }
+}
+
+/// Walks `segs` from `depth` under `v`, calling `out` with each value reached until it returns false;
+/// returns false when it did.
 fn walk<'a>(
     segs: &[Seg],
     depth: usize,
     v: &'a Value,
-    rel: [Step<'a>; MAX_STEPS],
-    out: &mut impl FnMut(&'a Value, Rel<'a>),
-) {
+    rel: &mut [Step<'a>; MAX_STEPS],
+    out: &mut impl FnMut(&'a Value, Rel<'a>) -> bool,
+) -> bool {
     let Some(seg) = segs.get(depth) else {
-        out(v, Rel(RelInner::Steps(depth as u8, rel)));
-        return;
-    };
-    let mut next = |child: &'a Value, step: Step<'a>| {
-        let mut r = rel;
-        r[depth] = step;
-        walk(segs, depth + 1, child, r, out);
+        return out(v, Rel(RelInner::Steps(depth as u8, *rel)));
     };
     match seg {
-        Seg::Name(n) => {
-            if let Some(c) = v.as_object().and_then(|o| o.get(n)) {
-                next(c, Step::Seg(depth as u16));
+        Seg::Name(n) => match member(v, n) {
+            Some(c) => {
+                rel[depth] = Step::Seg(depth as u16);
+                walk(segs, depth + 1, c, rel, out)
             }
-        }
-        Seg::Index(ix) => {
-            if let Some((c, at)) = v.as_array().and_then(|a| index(a, *ix)) {
-                next(c, Step::Index(at));
+            None => true,
+        },
+        Seg::Index(ix) => match v.as_array().and_then(|a| index(a, *ix)) {
+            Some((c, at)) => {
+                rel[depth] = Step::Index(at);
+                walk(segs, depth + 1, c, rel, out)
             }
-        }
+            None => true,
+        },
         Seg::Wild => match v {
-            Value::Array(a) => {
-                for (i, c) in a.iter().enumerate() {
-                    next(c, Step::Index(i));
-                }
-            }
-            Value::Object(o) => {
-                for (k, c) in o {
-                    next(c, Step::Key(k));
-                }
-            }
-            _ => {}
+            Value::Array(a) => a.iter().enumerate().all(|(i, c)| {
+                rel[depth] = Step::Index(i);
+                walk(segs, depth + 1, c, rel, out)
+            }),
+            Value::Object(o) => o.iter().all(|(k, c)| {
+                rel[depth] = Step::Key(k);
+                walk(segs, depth + 1, c, rel, out)
+            }),
+            _ => true,
         },
     }
 }
@@ -278,7 +402,7 @@ fn walk_values<'a>(segs: &[Seg], v: &'a Value, out: &mut Vec<&'a Value>) {
     };
     match seg {
         Seg::Name(n) => {
-            if let Some(c) = v.as_object().and_then(|o| o.get(n)) {
+            if let Some(c) = member(v, n) {
                 walk_values(rest, c, out);
             }
         }
@@ -371,6 +495,14 @@ impl KeyExpr {
             _ => Err(format!(
                 "key `{s}` must be a JSONPath (`$.x`), `resource.$.x`, `param.NAME`, `region` or `account`"
             )),
+        }
+    }
+
+    /// The key's first value for `item`.
+    pub fn first(&self, item: &Value, ctx: &KeyContext<'_>) -> Option<String> {
+        match self {
+            KeyExpr::Path(q) if q.is_single() => q.first(item).and_then(|(v, _)| scalar_string(v)),
+            _ => self.values(item, ctx).into_iter().next(),
         }
     }
 
@@ -471,6 +603,19 @@ mod tests {
                 slow.first().cloned(),
                 "{p}"
             );
+        }
+        // A plain list (an array): its items' places, as the walk gives them, and its own place.
+        for (p, list) in [("$.a[*]", "$['a']"), ("$.e[*]", "$['e']")] {
+            let q = Query::compile(p).unwrap();
+            assert!(q.list_names().is_some(), "{p}");
+            for (k, (_, l)) in q.select(&doc).iter().enumerate() {
+                assert_eq!(q.location("$", &q.list_item(k)), *l, "{p}");
+            }
+            let (_, rel) = q.list_at(&doc).unwrap();
+            assert_eq!(q.location("$", &rel), list);
+        }
+        for p in ["$.a[0].c[*]", "$.a[*].b", "$.a", "$[*][*]"] {
+            assert!(Query::compile(p).unwrap().list_names().is_none(), "{p}");
         }
         // Filters and descendants go through jsonpath-rust.
         for p in ["$.a[?@.b == 1]", "$..b", "$.a[0:2]", "$['a','o']"] {

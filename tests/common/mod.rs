@@ -67,7 +67,8 @@ pub fn rules(text: &str) -> Result<RuleSet, Vec<String>> {
     dengbao::rules::load(&[file], &catalog(), &test_probes())
 }
 
-/// One call in a test pack: probe, region, JSON body (or an error code).
+/// One call in a test pack: probe, region, JSON body (or XML, as a string starting with `<`; or an
+/// error code).
 pub struct Call {
     pub probe: &'static str,
     pub region: &'static str,
@@ -127,6 +128,11 @@ pub fn write_pack(dir: &Path, regions: &[&str], calls: Vec<Call>) -> Pack {
             run.status = ProbeStatus::Error;
             run.error = error.clone();
         }
+        // A string body starting with `<` is an XML answer, written as it is.
+        let (media, body) = match &c.body {
+            Value::String(x) if x.starts_with('<') => ("text/xml", x.clone().into_bytes()),
+            v => ("application/json", serde_json::to_vec(v).unwrap()),
+        };
         let rec = EvidenceRecord {
             probe: c.probe.into(),
             provider: "t".into(),
@@ -139,13 +145,12 @@ pub fn write_pack(dir: &Path, regions: &[&str], calls: Vec<Call>) -> Pack {
             captured_at: format!("2026-01-01T00:00:{i:02}Z"),
             request_id: Some(format!("req-{i}")),
             http_status: Some(if error.is_some() { 400 } else { 200 }),
-            media_type: "application/json".into(),
+            media_type: media.into(),
             sha256: String::new(),
             size: 0,
             error,
         };
-        w.add_record(rec, serde_json::to_string(&c.body).unwrap().as_bytes())
-            .unwrap();
+        w.add_record(rec, &body).unwrap();
     }
     for r in runs.into_values() {
         w.add_probe_run(r);

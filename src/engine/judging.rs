@@ -1,0 +1,167 @@
+//! Judging documents: every running rule of a probe over each resource of each document.
+//!
+//! Rules naming the same resources (`$.securityGroupInfo[*]`) judge each resource in turn, so it is
+//! read from memory once. For XML documents, the resources of one such group are judged as the
+//! converter finishes each of them, while they are still in the CPU's caches: a page of 500 security
+//! groups converts to several megabytes, and judged after the whole page was converted, every group
+//! would be read back from main memory (the engine bench shows about twice the throughput). What
+//! was judged that way is kept only if the finished document holds exactly those items, at those
+//! places, in the list the rules name; otherwise the document is judged again the ordinary way.
+
+use super::index::EvidenceIndex;
+use super::rule::{document, Judged, RuleRun};
+use super::Scope;
+use crate::convert::{ConvertError, ListWatch};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// Running rules grouped by the query naming their resources, and the group judged as its
+/// documents are converted (when one names a plain list, `$.a.b[*]`).
+pub struct Groups<'q> {
+    groups: Vec<Vec<usize>>,
+    streamed: Option<(usize, Vec<&'q str>)>,
+}
+
+impl<'q> Groups<'q> {
+    pub fn new<'i>(runs: &[RuleRun<'q, 'i>]) -> Self
+    where
+        'q: 'i,
+    {
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for (n, run) in runs.iter().enumerate() {
+            let src = run.resources().source();
+            match groups
+                .iter_mut()
+                .find(|g| runs[g[0]].resources().source() == src)
+            {
+                Some(g) => g.push(n),
+                None => groups.push(vec![n]),
+            }
+        }
+        // The largest group naming a plain list is judged as documents convert.
+        let streamed = groups
+            .iter()
+            .enumerate()
+            .filter_map(|(g, members)| {
+                let names = runs[members[0]].resources().list_names()?;
+                (!names.is_empty()).then_some((g, names, members.len()))
+            })
+            .max_by_key(|(g, _, len)| (*len, std::cmp::Reverse(*g)))
+            .map(|(g, names, _)| (g, names));
+        Groups { groups, streamed }
+    }
+}
+
+/// Judges record `i`'s document with every run.
+pub fn judge_document<'r: 'i, 'i>(
+    runs: &mut [RuleRun<'r, 'i>],
+    groups: &Groups<'_>,
+    idx: &EvidenceIndex<'_>,
+    i: usize,
+    doc: &Value,
+    scope: &Scope,
+    skip: Option<usize>,
+) -> std::io::Result<()> {
+    let base = document(idx, i);
+    for (g, group) in groups.groups.iter().enumerate() {
+        if Some(g) == skip {
+            continue;
+        }
+        let query = runs[group[0]].resources();
+        let mut done = Ok(());
+        query.for_each_rel(doc, |v, rel| {
+            for &n in group {
+                if done.is_ok() {
+                    let judged = runs[n].judge_resource(idx, i, &base, v, rel.clone(), scope);
+                    done = runs[n].add(judged);
+                }
+            }
+        });
+        done?;
+    }
+    Ok(())
+}
+
+/// Reads and converts record `i`'s document and judges it with every run, adding the time spent
+/// judging to `judging`. `None` when the record holds no document (a failed call); `Some(Err)` when
+/// its body cannot be converted.
+pub fn convert_and_judge<'r: 'i, 'i>(
+    runs: &mut [RuleRun<'r, 'i>],
+    groups: &Groups<'_>,
+    idx: &EvidenceIndex<'_>,
+    i: usize,
+    scope: &Scope,
+    judging: &mut Duration,
+) -> anyhow::Result<Option<Result<(), ConvertError>>> {
+    let Some((g, names)) = &groups.streamed else {
+        return Ok(match idx.convert(i)? {
+            None => None,
+            Some(Err(e)) => Some(Err(e)),
+            Some(Ok(doc)) => {
+                let started = Instant::now();
+                judge_document(runs, groups, idx, i, &doc, scope, None)?;
+                *judging += started.elapsed();
+                Some(Ok(()))
+            }
+        });
+    };
+    let members = &groups.groups[*g];
+    let query = runs[members[0]].resources();
+    let base = document(idx, i);
+    // Per item: what each member judged, and the item's identity (see `identity`).
+    let mut judged: Vec<Vec<Judged>> = members.iter().map(|_| Vec::new()).collect();
+    let mut seen: Vec<Option<usize>> = Vec::new();
+    let mut on_item = |at: usize, v: &Value| {
+        let started = Instant::now();
+        seen.push(identity(v).filter(|_| at == seen.len()));
+        for (k, &n) in members.iter().enumerate() {
+            let rel = query.list_item(at);
+            judged[k].push(runs[n].judge_resource(idx, i, &base, v, rel, scope));
+        }
+        *judging += started.elapsed();
+    };
+    let converted = idx.convert_watching(
+        i,
+        ListWatch {
+            path: names,
+            on_item: &mut on_item,
+        },
+    )?;
+    let doc = match converted {
+        None => return Ok(None),
+        Some(Err(e)) => return Ok(Some(Err(e))),
+        Some(Ok(doc)) => doc,
+    };
+    let started = Instant::now();
+    let kept = match query.list_at(&doc) {
+        Some((Value::Array(items), _)) => {
+            items.len() == seen.len()
+                && items
+                    .iter()
+                    .zip(&seen)
+                    .all(|(item, id)| id.is_some() && identity(item) == *id)
+        }
+        // No list: nothing was shown, and nothing is to be judged.
+        None => seen.is_empty(),
+        Some(_) => false,
+    };
+    if kept {
+        for (k, &n) in members.iter().enumerate() {
+            for j in std::mem::take(&mut judged[k]) {
+                runs[n].add(j)?;
+            }
+        }
+        judge_document(runs, groups, idx, i, &doc, scope, Some(*g))?;
+    } else {
+        judge_document(runs, groups, idx, i, &doc, scope, None)?;
+    }
+    *judging += started.elapsed();
+    Ok(Some(Ok(())))
+}
+
+/// What tells a converted item apart for as long as its document lives: the address of its first
+/// member name's text, which stays put when the item is moved into its list. Only objects with a
+/// member have one.
+fn identity(v: &Value) -> Option<usize> {
+    v.as_object()?.keys().next().map(|k| k.as_ptr() as usize)
+}
