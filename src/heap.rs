@@ -4,8 +4,14 @@
 //! keeps what is freed there for reuse by that arena. A scan's collecting threads each take and free
 //! megabyte-sized answers, so freed memory piled up in many arenas and resident memory grew with the
 //! estate while live memory did not. Two knobs fix that; elsewhere they are no-ops.
+//!
+//! glibc also raises its threshold for serving a block from `mmap` each time such a block is freed, up
+//! to 32 MB, after which megabyte answers and documents come from the heap and leave it fragmented;
+//! a fixed threshold keeps them mapped and returned whole when freed (a large scan's peak went from
+//! 99 to 83 MiB).
 
-/// Limits the allocator to two arenas. Call first thing in `main`, before any thread starts.
+/// Limits the allocator to two arenas and fixes its `mmap` threshold. Call first thing in `main`,
+/// before any thread starts.
 pub fn limit_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
@@ -15,12 +21,14 @@ pub fn limit_arenas() {
                 value: std::os::raw::c_int,
             ) -> std::os::raw::c_int;
         }
-        /// `M_ARENA_MAX` from glibc's malloc.h.
+        /// `M_ARENA_MAX` and `M_MMAP_THRESHOLD` from glibc's malloc.h.
         const M_ARENA_MAX: std::os::raw::c_int = -8;
-        // SAFETY: mallopt(3) takes no pointer; changing M_ARENA_MAX is allowed at any time and only
-        // bounds how many arenas later allocations may create.
+        const M_MMAP_THRESHOLD: std::os::raw::c_int = -3;
+        // SAFETY: mallopt(3) takes no pointer; both settings may be changed at any time and only
+        // bound how later allocations are placed.
         unsafe {
             mallopt(M_ARENA_MAX, 2);
+            mallopt(M_MMAP_THRESHOLD, 256 * 1024);
         }
     }
 }

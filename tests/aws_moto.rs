@@ -72,7 +72,7 @@ fn mixed_estate_scan_is_verifiable_reproducible_and_catches_the_traps() {
         .collect();
     assert!(sg_pages
         .iter()
-        .all(|r| r.parameters.value()["MaxResults"] == 500));
+        .all(|r| r.parameters.value()["MaxResults"] == 200));
     // Every regional probe ran in both regions.
     for p in [
         "aws.ec2.describe_vpcs",
