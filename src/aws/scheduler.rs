@@ -143,6 +143,11 @@ impl Scheduler {
             rec: rec.clone(),
             key: key.map(str::to_string),
             token,
+            page_size: spec
+                .parameters
+                .get("MaxResults")
+                .and_then(toml::Value::as_integer)
+                .and_then(|n| i32::try_from(n).ok()),
         })
         .await;
         drop(permit);

@@ -1,4 +1,5 @@
-//! EC2 (EC2 query protocol). Every list asks for the largest page the API allows.
+//! EC2 (EC2 query protocol). Every list asks for the page size its probe manifest sets (`MaxResults`:
+//! what is asked is what the record says was asked), else the largest the API allows.
 
 use super::{failure, Call, CallFuture, PageResult};
 use aws_sdk_ec2::types::{ImageAttributeName, SnapshotAttributeName};
@@ -50,7 +51,7 @@ async fn describe_vpcs(c: Call) -> PageResult {
         .clients
         .ec2
         .describe_vpcs()
-        .max_results(1000)
+        .max_results(c.page(1000))
         .set_next_token(c.token)
         .customize()
         .interceptor(c.rec)
@@ -65,7 +66,7 @@ async fn describe_subnets(c: Call) -> PageResult {
         .clients
         .ec2
         .describe_subnets()
-        .max_results(1000)
+        .max_results(c.page(1000))
         .set_next_token(c.token)
         .customize()
         .interceptor(c.rec)
@@ -80,7 +81,7 @@ async fn describe_security_groups(c: Call) -> PageResult {
         .clients
         .ec2
         .describe_security_groups()
-        .max_results(1000)
+        .max_results(c.page(1000))
         .set_next_token(c.token)
         .customize()
         .interceptor(c.rec)
@@ -95,7 +96,7 @@ async fn describe_security_group_rules(c: Call) -> PageResult {
         .clients
         .ec2
         .describe_security_group_rules()
-        .max_results(1000)
+        .max_results(c.page(1000))
         .set_next_token(c.token)
         .customize()
         .interceptor(c.rec)
@@ -110,7 +111,7 @@ async fn describe_network_acls(c: Call) -> PageResult {
         .clients
         .ec2
         .describe_network_acls()
-        .max_results(1000)
+        .max_results(c.page(1000))
         .set_next_token(c.token)
         .customize()
         .interceptor(c.rec)
@@ -125,7 +126,7 @@ async fn describe_vpc_peering_connections(c: Call) -> PageResult {
         .clients
         .ec2
         .describe_vpc_peering_connections()
-        .max_results(1000)
+        .max_results(c.page(1000))
         .set_next_token(c.token)
         .customize()
         .interceptor(c.rec)
@@ -140,7 +141,7 @@ async fn describe_transit_gateways(c: Call) -> PageResult {
         .clients
         .ec2
         .describe_transit_gateways()
-        .max_results(1000)
+        .max_results(c.page(1000))
         .set_next_token(c.token)
         .customize()
         .interceptor(c.rec)
@@ -155,7 +156,7 @@ async fn describe_transit_gateway_attachments(c: Call) -> PageResult {
         .clients
         .ec2
         .describe_transit_gateway_attachments()
-        .max_results(1000)
+        .max_results(c.page(1000))
         .set_next_token(c.token)
         .customize()
         .interceptor(c.rec)
@@ -170,7 +171,7 @@ async fn describe_instances(c: Call) -> PageResult {
         .clients
         .ec2
         .describe_instances()
-        .max_results(1000)
+        .max_results(c.page(1000))
         .set_next_token(c.token)
         .customize()
         .interceptor(c.rec)
@@ -185,7 +186,7 @@ async fn describe_volumes(c: Call) -> PageResult {
         .clients
         .ec2
         .describe_volumes()
-        .max_results(500)
+        .max_results(c.page(500))
         .set_next_token(c.token)
         .customize()
         .interceptor(c.rec)
@@ -201,7 +202,7 @@ async fn describe_snapshots(c: Call) -> PageResult {
         .ec2
         .describe_snapshots()
         .owner_ids("self")
-        .max_results(1000)
+        .max_results(c.page(1000))
         .set_next_token(c.token)
         .customize()
         .interceptor(c.rec)
@@ -232,7 +233,7 @@ async fn describe_images(c: Call) -> PageResult {
         .ec2
         .describe_images()
         .owners("self")
-        .max_results(1000)
+        .max_results(c.page(1000))
         .set_next_token(c.token)
         .customize()
         .interceptor(c.rec)
@@ -274,7 +275,7 @@ async fn describe_flow_logs(c: Call) -> PageResult {
         .clients
         .ec2
         .describe_flow_logs()
-        .max_results(1000)
+        .max_results(c.page(1000))
         .set_next_token(c.token)
         .customize()
         .interceptor(c.rec)
@@ -289,7 +290,7 @@ async fn describe_internet_gateways(c: Call) -> PageResult {
         .clients
         .ec2
         .describe_internet_gateways()
-        .max_results(1000)
+        .max_results(c.page(1000))
         .set_next_token(c.token)
         .customize()
         .interceptor(c.rec)
@@ -304,7 +305,7 @@ async fn describe_route_tables(c: Call) -> PageResult {
         .clients
         .ec2
         .describe_route_tables()
-        .max_results(100)
+        .max_results(c.page(100))
         .set_next_token(c.token)
         .customize()
         .interceptor(c.rec)
@@ -319,7 +320,7 @@ async fn describe_network_interfaces(c: Call) -> PageResult {
         .clients
         .ec2
         .describe_network_interfaces()
-        .max_results(1000)
+        .max_results(c.page(1000))
         .set_next_token(c.token)
         .customize()
         .interceptor(c.rec)

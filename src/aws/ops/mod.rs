@@ -76,9 +76,16 @@ pub struct Call {
     pub key: Option<String>,
     /// The page token from the previous page.
     pub token: Option<String>,
+    /// The probe manifest's `MaxResults`, when it sets one: what is asked is what is recorded.
+    pub page_size: Option<i32>,
 }
 
 impl Call {
+    /// The page size to ask for: the manifest's `MaxResults`, else `default`.
+    fn page(&self, default: i32) -> i32 {
+        self.page_size.unwrap_or(default)
+    }
+
     fn key(&self) -> String {
         self.key.clone().unwrap_or_default()
     }

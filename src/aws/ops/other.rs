@@ -169,7 +169,7 @@ async fn list_detectors(c: Call) -> PageResult {
         .clients
         .guardduty
         .list_detectors()
-        .max_results(50)
+        .max_results(c.page(50))
         .set_next_token(c.token)
         .customize()
         .interceptor(c.rec)
