@@ -114,9 +114,9 @@ pub fn convert_and_judge<'r: 'i, 'i>(
     let mut on_item = |at: usize, v: &Value| {
         let started = Instant::now();
         seen.push(identity(v).filter(|_| at == seen.len()));
+        let rel = query.list_item(at);
         for (k, &n) in members.iter().enumerate() {
-            let rel = query.list_item(at);
-            judged[k].push(runs[n].judge_resource(idx, i, &base, v, rel, scope));
+            judged[k].push(runs[n].judge_resource(idx, i, &base, v, rel.clone(), scope));
         }
         *judging += started.elapsed();
     };

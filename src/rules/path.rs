@@ -120,23 +120,7 @@ impl Query {
     pub fn first<'a>(&self, v: &'a Value) -> Option<(&'a Value, Rel<'a>)> {
         // A simple path of names and indexes selects at most one value: no list needed.
         if let Some(segs) = self.fast.as_ref().filter(|_| self.single) {
-            {
-                let mut rel = [Step::Index(0); MAX_STEPS];
-                let mut cur = v;
-                for (i, seg) in segs.iter().enumerate() {
-                    let (next, step) = match seg {
-                        Seg::Name(n) => (member(cur, n)?, Step::Seg(i as u16)),
-                        Seg::Index(ix) => {
-                            let (e, at) = index(cur.as_array()?, *ix)?;
-                            (e, Step::Index(at))
-                        }
-                        Seg::Wild => unreachable!(),
-                    };
-                    rel[i] = step;
-                    cur = next;
-                }
-                return Some((cur, Rel(RelInner::Steps(segs.len() as u8, rel))));
-            }
+            return walk_single(segs, v);
         }
         self.select_rel(v).into_iter().next()
     }
@@ -217,21 +201,7 @@ impl Query {
             return None;
         }
         let (_, prefix) = self.fast.as_ref()?.split_last()?;
-        let mut rel = [Step::Index(0); MAX_STEPS];
-        let mut cur = v;
-        for (i, seg) in prefix.iter().enumerate() {
-            let (next, step) = match seg {
-                Seg::Name(n) => (member(cur, n)?, Step::Seg(i as u16)),
-                Seg::Index(ix) => {
-                    let (e, at) = index(cur.as_array()?, *ix)?;
-                    (e, Step::Index(at))
-                }
-                Seg::Wild => unreachable!(),
-            };
-            rel[i] = step;
-            cur = next;
-        }
-        Some((cur, Rel(RelInner::Steps(prefix.len() as u8, rel))))
+        walk_single(prefix, v)
     }
 
     /// For a query of names then a final `[*]` (`$.a.b[*]`), the names (`["a", "b"]`).
@@ -352,6 +322,25 @@ fn same(a: &[u8], b: &[u8]) -> bool {
         8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
         _ => a == b,
     }
+}
+
+/// Walks `segs` (names and indexes, no wildcard) under `v`: the one value they reach, with its location.
+fn walk_single<'a>(segs: &[Seg], v: &'a Value) -> Option<(&'a Value, Rel<'a>)> {
+    let mut rel = [Step::Index(0); MAX_STEPS];
+    let mut cur = v;
+    for (i, seg) in segs.iter().enumerate() {
+        let (next, step) = match seg {
+            Seg::Name(n) => (member(cur, n)?, Step::Seg(i as u16)),
+            Seg::Index(ix) => {
+                let (e, at) = index(cur.as_array()?, *ix)?;
+                (e, Step::Index(at))
+            }
+            Seg::Wild => unreachable!("callers pass segments without wildcards"),
+        };
+        rel[i] = step;
+        cur = next;
+    }
+    Some((cur, Rel(RelInner::Steps(segs.len() as u8, rel))))
 }
 
 /// Walks `segs` from `depth` under `v`, calling `out` with each value reached until it returns false;
