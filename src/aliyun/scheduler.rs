@@ -86,7 +86,7 @@ impl Scheduler {
         let mut m: Map<String, Value> = spec
             .parameters
             .iter()
-            .map(|(k, v)| (k.clone(), crate::rules::condition::toml_to_json(v)))
+            .map(|(k, v)| (k.clone(), crate::convert::toml_to_json(v)))
             .collect();
         if let Some(api) = &spec.api {
             if spec.scope == Scope::Regional && !api.region_param.is_empty() {

@@ -111,7 +111,7 @@ impl Scheduler {
         let mut m: Map<String, Value> = spec
             .parameters
             .iter()
-            .map(|(k, v)| (k.clone(), crate::rules::condition::toml_to_json(v)))
+            .map(|(k, v)| (k.clone(), crate::convert::toml_to_json(v)))
             .collect();
         if let (Some(f), Some(k)) = (&spec.fan_out, key) {
             m.insert(f.param.clone(), Value::String(k.to_string()));

@@ -13,7 +13,10 @@
 //!   become base64 strings, tagged values (timestamps are tag 1) become their untagged value, and
 //!   floats that are whole numbers stay floats (`1.0`).
 
+mod from_toml;
 mod xml;
+
+pub use from_toml::toml_to_json;
 
 pub use xml::{xml_to_json, xml_to_json_watching, ListWatch, ALWAYS_LIST_ELEMENTS, XML_CONVERSION};
 

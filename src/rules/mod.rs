@@ -28,7 +28,9 @@ pub mod condition;
 pub mod eval;
 pub mod location;
 mod order;
-pub mod path;
+/// JSONPath queries and keys live below the rule language (collectors use them too); rule code
+/// names them `path`.
+pub use crate::jsonpath as path;
 mod quant;
 
 use crate::catalog::{toml_error, Automation, Bilingual, Catalog};
