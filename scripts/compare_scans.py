@@ -29,6 +29,12 @@ BODY_PATTERNS = [
     (re.compile(rb"<(LatestRestorableTime)>[^<]*</\1>"), rb"<\1>*</\1>"),
 ]
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+# Reasons list resource ids in record order, which follows capture times: "…fail: b, a." → "…fail: a, b."
+ID_LIST = re.compile(r"((?:resources fail|could not be judged|项资源未通过|项无法判定)[:：] ?)([^.。]*)")
+
+
+def sort_ids(text: str) -> str:
+    return ID_LIST.sub(lambda m: m.group(1) + ", ".join(sorted(m.group(2).split(", "))), text)
 
 
 def normalize_body(body: bytes) -> bytes:
@@ -61,6 +67,9 @@ def load(scan_dir: Path):
     results = json.loads(DIGEST.sub(lambda m: digest_map.get(m.group(0), "sha256:UNKNOWN"), json.dumps(results)))
     # Records of one probe and region are ordered by capture time, and resources follow that order.
     for control in results["controls"]:
+        for reason in control["reasons"]:
+            for lang in ("en", "zh"):
+                reason[lang] = sort_ids(reason[lang])
         for rule in control["rules"]:
             rule["resources"].sort(key=lambda r: json.dumps(r, sort_keys=True))
     text = json.dumps(results, indent=1, sort_keys=True)

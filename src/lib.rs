@@ -12,21 +12,21 @@
 //! * [`report`] renders results for people and machines: HTML, XLSX, CSV, Markdown and OCSF.
 
 pub mod aliyun;
+pub mod app;
 pub mod aws;
 pub mod catalog;
 pub mod cli;
+pub mod collect;
 pub mod convert;
 pub mod embedded;
 pub mod engine;
 pub mod heap;
-pub mod interrupt;
 pub mod jsonpath;
 pub mod pack;
 pub mod probes;
+pub mod providers;
 pub mod report;
 pub mod results;
 pub mod rules;
-pub mod run_ledger;
 pub mod scope;
-pub mod tasks;
 pub mod verdict;

@@ -458,7 +458,7 @@ async fn the_guard_refuses_a_write_before_anything_is_sent() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let loaded = dengbao::cli::load(None, None, "mlps2-l3-cloud").unwrap();
+    let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").unwrap();
     let probes = dengbao::aliyun::aliyun_probes(&loaded.probes).unwrap();
     let api = OpenApi::new(
         Guard::for_probes(&probes),
@@ -556,7 +556,7 @@ fn ram_policy_lists_exactly_the_probes_actions() {
     ] {
         assert!(actions.contains(&a), "{a}");
     }
-    let loaded = dengbao::cli::load(None, None, "mlps2-l3-cloud").unwrap();
+    let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").unwrap();
     let probes = dengbao::aliyun::aliyun_probes(&loaded.probes).unwrap();
     assert_eq!(
         actions.len(),

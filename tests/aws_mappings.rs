@@ -217,7 +217,9 @@ fn regions_must_match_the_partition() {
     );
     assert_eq!(code, 1, "{log}");
     assert!(
-        log.contains("region ap-east-1 belongs to partition aws, but the caller's ARN says aws-cn"),
+        log.contains(
+            "region ap-east-1 belongs to partition aws, but the caller's identity says aws-cn"
+        ),
         "{log}"
     );
     assert!(
@@ -245,7 +247,7 @@ fn unreadable_evidence_makes_every_mapped_item_an_error() {
     );
     assert_eq!(code, 3);
     let r = results(d.path());
-    let loaded = dengbao::cli::load(None, None, "mlps2-l3-cloud").unwrap();
+    let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").unwrap();
     for m in loaded.rules.mappings.iter().filter(|m| m.provider == "aws") {
         assert_eq!(control(&r, &m.control).verdict, Error, "{}", m.control);
     }

@@ -237,7 +237,7 @@ fn iam_policy_covers_exactly_the_probes_and_only_reads() {
         .iter()
         .map(|a| a.as_str().unwrap())
         .collect();
-    let loaded = dengbao::cli::load(None, None, "mlps2-l3-cloud").unwrap();
+    let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").unwrap();
     let declared: std::collections::BTreeSet<&str> = loaded
         .probes
         .of_provider("aws")

@@ -1,6 +1,6 @@
 //! Terminal rendering of catalogs, probes and results (Chinese and English side by side).
 
-use super::Loaded;
+use crate::app::Loaded;
 use crate::catalog::{Automation, Control};
 use crate::probes::{ProbeCatalog, Scope};
 use crate::results::Results;

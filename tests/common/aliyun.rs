@@ -150,7 +150,7 @@ pub fn results(dir: &Path) -> Results {
 
 /// The test items mapped for aliyun.
 pub fn mapped_controls() -> Vec<String> {
-    let loaded = dengbao::cli::load(None, None, "mlps2-l3-cloud").unwrap();
+    let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").unwrap();
     loaded
         .rules
         .mappings

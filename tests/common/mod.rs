@@ -21,7 +21,7 @@ pub fn bin() -> &'static str {
 
 /// The built-in catalog (controls only).
 pub fn catalog() -> Catalog {
-    let loaded = dengbao::cli::load(None, None, "mlps2-l3-cloud").expect("built-in data loads");
+    let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").expect("built-in data loads");
     loaded.catalog
 }
 

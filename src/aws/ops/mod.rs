@@ -1,14 +1,17 @@
-//! One small function per AWS operation: build the request from the probe's key and page token, attach
-//! the recorder, send, and return the next page token from the typed output. Everything else
-//! (what to record, which keys to fan out over) is data: the probe manifests and the recorded bytes.
+//! One small function per AWS operation: build the request from the call's recorded parameters (the
+//! probe manifest's, the fan-out key and the page token: what is sent is what the record says was
+//! asked), attach the recorder, send, and return the next page token from the typed output. Everything
+//! else (what to record, which keys to fan out over) is data: the probe manifests and the recorded bytes.
 
 mod ec2;
 mod other;
 mod s3;
 
 use super::capture::{ReadOnlyGuard, Recorder};
+use crate::collect::Failure;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use serde_json::{Map, Value};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -70,38 +73,77 @@ impl Clients {
 /// What a probe function is given.
 pub struct Call {
     pub clients: Clients,
-    /// Attach with `.customize().interceptor(call.rec)`.
+    /// Attached to the request by [`send!`].
     pub rec: Recorder,
-    /// The fan-out key (snapshot id, bucket name, ...), for probes that fan out.
+    /// The request parameters, exactly as recorded.
+    pub params: Map<String, Value>,
+    /// The fan-out key (snapshot id, bucket name, ...), for probes that fan out: the recorded value of
+    /// the manifest's `fan_out.param`.
     pub key: Option<String>,
-    /// The page token from the previous page.
-    pub token: Option<String>,
-    /// The probe manifest's `MaxResults`, when it sets one: what is asked is what is recorded.
-    pub page_size: Option<i32>,
+    /// The parameter carrying the page token (the manifest's `page_token`).
+    pub token_param: String,
 }
 
 impl Call {
-    /// The page size to ask for: the manifest's `MaxResults`, else `default`.
-    fn page(&self, default: i32) -> i32 {
-        self.page_size.unwrap_or(default)
+    /// A text parameter (a fan-out key, an attribute name); numbers and flags as their text.
+    pub fn text(&self, name: &str) -> Option<String> {
+        match self.params.get(name)? {
+            Value::String(s) => Some(s.clone()),
+            Value::Null | Value::Array(_) | Value::Object(_) => None,
+            v => Some(v.to_string()),
+        }
     }
 
-    fn key(&self) -> String {
+    /// A whole-number parameter (a page size).
+    pub fn int(&self, name: &str) -> Option<i32> {
+        self.params.get(name)?.as_i64()?.try_into().ok()
+    }
+
+    /// A true/false parameter.
+    pub fn flag(&self, name: &str) -> Option<bool> {
+        self.params.get(name)?.as_bool()
+    }
+
+    /// A list of texts; an empty list is what not sending one means, so it is not sent.
+    pub fn texts(&self, name: &str) -> Option<Vec<String>> {
+        let list: Vec<String> = self
+            .params
+            .get(name)?
+            .as_array()?
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        (!list.is_empty()).then_some(list)
+    }
+
+    /// The fan-out key.
+    pub fn key(&self) -> String {
         self.key.clone().unwrap_or_default()
     }
-}
 
-/// Why a call produced no usable answer.
-#[derive(Debug, Clone)]
-pub struct Failure {
-    pub code: String,
-    pub message: String,
+    /// The page token, on every page after the first.
+    pub fn token(&self) -> Option<String> {
+        self.text(&self.token_param)
+    }
 }
 
 /// The answer of one page: the next page's token, if any.
 pub type PageResult = Result<Option<String>, Failure>;
 /// A probe function's future.
 pub type CallFuture = Pin<Box<dyn Future<Output = PageResult> + Send>>;
+
+/// Sends a fluent request with the call's recorder attached, returning its output (`?` on failure).
+macro_rules! send {
+    ($call:ident, $request:expr) => {
+        $request
+            .customize()
+            .interceptor($call.rec)
+            .send()
+            .await
+            .map_err(super::failure)?
+    };
+}
+pub(crate) use send;
 
 /// Classifies an SDK error: the service's code when it answered, else the transport failure.
 pub fn failure<E, R>(e: SdkError<E, R>) -> Failure
