@@ -10,6 +10,8 @@
 mod capture;
 mod ops;
 mod provider;
+#[cfg(test)]
+mod sent;
 
 pub use capture::{error_from_body, ReadOnlyGuard, Recorder, Refused};
 pub use provider::AwsProvider;

@@ -5,6 +5,7 @@ use super::capture::{error_from_body, ReadOnlyGuard, Recorder};
 use super::ops::{self, Call, Clients};
 use crate::collect::{BoxFuture, Failure, Provider, RawAnswer, Request};
 use crate::probes::ProbeSpec;
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -44,7 +45,8 @@ impl AwsProvider {
                     .to_builder()
                     .region(aws_types::region::Region::new(region.to_string()))
                     .build();
-                Clients::new(&conf, &self.guard, self.path_style)
+                let guard = SharedInterceptor::new(self.guard.clone());
+                Clients::new(&conf, &[guard], self.path_style)
             })
             .clone()
     }

@@ -12,15 +12,16 @@
 //! caught by [`verify`]. Failed calls are recorded too: a record with an `error` says what could not be
 //! seen, and its blob (when the service sent one) is the error body. Evaluating a pack needs no network.
 
+mod format;
 mod manifest;
 mod reader;
 mod shared_str;
 mod verify;
 mod writer;
 
+pub use format::{FORMATS, PACK_FORMAT};
 pub use manifest::{
     EvidenceRecord, Manifest, Params, ProbeError, ProbeRun, ProbeStatus, ScanInfo, SharedStr,
-    PACK_FORMAT,
 };
 pub use reader::Pack;
 pub use verify::{verify, VerifyProblem, VerifyReport};

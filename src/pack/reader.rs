@@ -1,6 +1,6 @@
 //! Reading packs from a directory, or from the copy embedded in the binary (the demo).
 
-use super::{blob_rel_path, EvidenceRecord, Manifest, MANIFEST_FILE, PACK_FORMAT};
+use super::{blob_rel_path, EvidenceRecord, Manifest, MANIFEST_FILE};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
@@ -57,12 +57,7 @@ impl Pack {
             .with_context(|| format!("{name} is not a valid pack manifest"))?;
         // Held for the whole evaluation: without the slack the vector grew with.
         manifest.records.shrink_to_fit();
-        if manifest.format != PACK_FORMAT {
-            bail!(
-                "{name}: pack format `{}` is not supported (this dengbao reads `{PACK_FORMAT}`)",
-                manifest.format
-            );
-        }
+        super::format::check(&manifest, name)?;
         Ok(Self {
             source,
             manifest,

@@ -373,9 +373,11 @@ fn event(
     let mut cloud = json!({"provider": r.scan.provider, "cloud_partition": r.scan.partition});
     if let [account] = r.scan.accounts.as_slice() {
         let mut a = json!({"uid": account});
-        if r.scan.provider == "aws" {
-            a["type_id"] = json!(10);
-            a["type"] = json!("AWS Account");
+        if let Some((type_id, name)) =
+            crate::providers::by_name(&r.scan.provider).and_then(|p| p.ocsf_account_type())
+        {
+            a["type_id"] = json!(type_id);
+            a["type"] = json!(name);
         }
         cloud["account"] = a;
     }

@@ -7,8 +7,9 @@ mod ec2;
 mod other;
 mod s3;
 
-use super::capture::{ReadOnlyGuard, Recorder};
+use super::capture::Recorder;
 use crate::collect::Failure;
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::{Map, Value};
@@ -34,38 +35,36 @@ pub struct Clients {
     pub organizations: aws_sdk_organizations::Client,
 }
 
+/// A client of `$krate` for `$conf`, with every interceptor of `$with`.
 macro_rules! guarded {
-    ($krate:ident, $conf:expr, $guard:expr) => {
-        $krate::Client::from_conf(
-            $krate::config::Builder::from($conf)
-                .interceptor($guard.clone())
-                .build(),
-        )
-    };
+    ($krate:ident, $conf:expr, $with:expr) => {{
+        let mut b = $krate::config::Builder::from($conf);
+        b.set_interceptors($with.iter().cloned());
+        $krate::Client::from_conf(b.build())
+    }};
 }
 
 impl Clients {
-    /// Builds the clients for `conf`'s region. `path_style` forces S3 path-style addressing (emulators).
-    pub fn new(conf: &aws_types::SdkConfig, guard: &ReadOnlyGuard, path_style: bool) -> Self {
-        let s3_conf = aws_sdk_s3::config::Builder::from(conf)
-            .interceptor(guard.clone())
-            .force_path_style(path_style)
-            .build();
+    /// Builds the clients for `conf`'s region, each with the interceptors `with` (the read-only guard
+    /// first). `path_style` forces S3 path-style addressing (emulators).
+    pub fn new(conf: &aws_types::SdkConfig, with: &[SharedInterceptor], path_style: bool) -> Self {
+        let mut s3 = aws_sdk_s3::config::Builder::from(conf);
+        s3.set_interceptors(with.iter().cloned());
         Self {
-            sts: guarded!(aws_sdk_sts, conf, guard),
-            ec2: guarded!(aws_sdk_ec2, conf, guard),
-            cloudtrail: guarded!(aws_sdk_cloudtrail, conf, guard),
-            config: guarded!(aws_sdk_config, conf, guard),
-            guardduty: guarded!(aws_sdk_guardduty, conf, guard),
-            kms: guarded!(aws_sdk_kms, conf, guard),
-            s3: aws_sdk_s3::Client::from_conf(s3_conf),
-            iam: guarded!(aws_sdk_iam, conf, guard),
-            rds: guarded!(aws_sdk_rds, conf, guard),
-            logs: guarded!(aws_sdk_cloudwatchlogs, conf, guard),
-            cloudwatch: guarded!(aws_sdk_cloudwatch, conf, guard),
-            events: guarded!(aws_sdk_eventbridge, conf, guard),
-            sns: guarded!(aws_sdk_sns, conf, guard),
-            organizations: guarded!(aws_sdk_organizations, conf, guard),
+            sts: guarded!(aws_sdk_sts, conf, with),
+            ec2: guarded!(aws_sdk_ec2, conf, with),
+            cloudtrail: guarded!(aws_sdk_cloudtrail, conf, with),
+            config: guarded!(aws_sdk_config, conf, with),
+            guardduty: guarded!(aws_sdk_guardduty, conf, with),
+            kms: guarded!(aws_sdk_kms, conf, with),
+            s3: aws_sdk_s3::Client::from_conf(s3.force_path_style(path_style).build()),
+            iam: guarded!(aws_sdk_iam, conf, with),
+            rds: guarded!(aws_sdk_rds, conf, with),
+            logs: guarded!(aws_sdk_cloudwatchlogs, conf, with),
+            cloudwatch: guarded!(aws_sdk_cloudwatch, conf, with),
+            events: guarded!(aws_sdk_eventbridge, conf, with),
+            sns: guarded!(aws_sdk_sns, conf, with),
+            organizations: guarded!(aws_sdk_organizations, conf, with),
         }
     }
 }
