@@ -288,18 +288,6 @@ mod tests {
     }
 
     #[test]
-    fn every_provider_declares_one_identity_and_one_regions_probe() {
-        let catalog = shipped();
-        for name in crate::providers::names() {
-            let probes = crate::providers::probes_of(&catalog, name).unwrap();
-            for role in [Role::Identity, Role::Regions] {
-                let spec = with_role(&probes, role).unwrap_or_else(|| panic!("{name} {role:?}"));
-                assert_eq!(spec.scope, Scope::Global);
-            }
-        }
-    }
-
-    #[test]
     fn regions_opted_out_of_are_not_scanned() {
         let catalog = shipped();
         let spec = catalog.get("aws.ec2.describe_regions").unwrap();

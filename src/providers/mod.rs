@@ -112,6 +112,22 @@ mod tests {
     }
 
     #[test]
+    fn every_provider_declares_one_identity_and_one_regions_probe() {
+        let files = crate::embedded::toml_files(&crate::embedded::PROBES, "probes", None).unwrap();
+        let catalog = ProbeCatalog::from_files(&files).unwrap();
+        for name in names() {
+            let probes = probes_of(&catalog, name).unwrap();
+            for role in [crate::probes::Role::Identity, crate::probes::Role::Regions] {
+                let spec = probes
+                    .iter()
+                    .find(|p| p.role == Some(role))
+                    .unwrap_or_else(|| panic!("{name} {role:?}"));
+                assert_eq!(spec.scope, crate::probes::Scope::Global);
+            }
+        }
+    }
+
+    #[test]
     fn policies_list_exactly_the_declared_actions() {
         let files = crate::embedded::toml_files(&crate::embedded::PROBES, "probes", None).unwrap();
         let catalog = ProbeCatalog::from_files(&files).unwrap();
