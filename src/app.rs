@@ -107,8 +107,8 @@ pub fn collect(
         .enable_all()
         .build()?;
     let outcome = runtime.block_on(async {
-        let connected = adapter.connect(opts, &probes).await?;
-        collect::scan(connected, probes, opts, pack_dir).await
+        let connection = (adapter.connect)(opts, &probes).await?;
+        collect::scan(connection, probes, opts, pack_dir).await
     });
     // Evaluation needs no runtime: its threads, and what they hold, go before it starts.
     drop(runtime);

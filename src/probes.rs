@@ -256,7 +256,7 @@ impl ProbeFile {
             || !self.endpoints.is_empty()
             || self.region_param.is_some();
         let named =
-            crate::providers::by_name(&self.provider).is_some_and(|p| p.probe_files_name_api());
+            crate::providers::by_name(&self.provider).is_some_and(|p| p.probe_files_name_api);
         if !named {
             if given {
                 bail!(

@@ -9,17 +9,6 @@ use common::aliyun::*;
 use dengbao::pack::Pack;
 use dengbao::verdict::Verdict;
 
-fn all_files(dir: &std::path::Path) -> String {
-    let mut text = String::new();
-    for e in walkdir::WalkDir::new(dir) {
-        let e = e.unwrap();
-        if e.file_type().is_file() {
-            text.push_str(&String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()));
-        }
-    }
-    text
-}
-
 fn records<'a>(
     pack: &'a Pack,
     probe: &str,
@@ -100,7 +89,7 @@ fn clean_scan_pages_in_every_style_and_names_regions_on_regional_calls() {
         assert!(req.get("rejected").is_none(), "{req}");
     }
     // The AccessKey id is in no file and no output either.
-    assert!(!(all_files(d.path()) + &log).contains(KEY_ID));
+    assert!(!(common::files_text(d.path()) + &log).contains(KEY_ID));
     // Every mapped item is compliant on the clean estate.
     let r = results(d.path());
     for id in mapped_controls() {
@@ -169,7 +158,7 @@ fn sts_token_from_the_environment() {
         .unwrap()
         .iter()
         .any(|h| h == "x-acs-security-token")));
-    assert!(!all_files(d.path()).contains("sts-token-1"));
+    assert!(!common::files_text(d.path()).contains("sts-token-1"));
     // A wrong token is refused by the server, and every call records the refusal.
     let d2 = tempfile::tempdir().unwrap();
     let bad = [
@@ -240,7 +229,7 @@ fn profiles_and_assumed_roles() {
             .all(|r| r.operation != "AssumeRole"),
         "the credential exchange is never recorded"
     );
-    assert!(!all_files(d.path()).contains("profile-secret"));
+    assert!(!common::files_text(d.path()).contains("profile-secret"));
     // --role-arn on top of environment keys.
     let d = tempfile::tempdir().unwrap();
     let (code, log) = scan(

@@ -21,18 +21,7 @@ fn scanned(m: &Moto, extra: &[&str]) -> Results {
 }
 
 fn expect(r: &Results, scenario: &str, table: &[(&str, Verdict)]) {
-    let mut wrong = Vec::new();
-    for (id, want) in table {
-        let c = control(r, id);
-        if c.verdict != *want {
-            wrong.push(format!(
-                "{scenario} {id}: expected {want}, got {} — {:?}",
-                c.verdict,
-                c.reasons.iter().map(|x| &x.en).collect::<Vec<_>>()
-            ));
-        }
-    }
-    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+    common::expect_verdicts(r, scenario, table);
 }
 
 #[test]

@@ -175,17 +175,6 @@ fn clean_estate_passes_what_it_should() {
     assert_eq!(errors, vec!["L3-SMC2-04"], "{errors:?}");
 }
 
-/// Everything a scan wrote, as text (pack, results, stdout/stderr).
-fn all_output(dir: &std::path::Path, log: &str) -> String {
-    let mut text = log.to_string();
-    for e in walkdir::WalkDir::new(dir).into_iter().flatten() {
-        if e.file_type().is_file() {
-            text.push_str(&String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()));
-        }
-    }
-    text
-}
-
 #[test]
 fn profiles_roles_and_no_secret_anywhere() {
     let Some(m) = moto() else { return };
@@ -267,7 +256,7 @@ fn profiles_roles_and_no_secret_anywhere() {
         "the scan ran as the assumed role: {body}"
     );
     // No secret or session token in evidence, results or logs (even at -vvv).
-    let everything = all_output(&out, &log);
+    let everything = common::files_text(&out) + &log;
     assert!(!everything.contains(secret), "the secret key leaked");
     assert!(
         !everything.contains("X-Amz-Security-Token")

@@ -433,6 +433,28 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// A scan that collected nothing: exit 3, every run failed, the pack verifies, every mapped item errs.
+fn collected_nothing(name: &str, code: i32, log: &str, dir: &Path) -> Pack {
+    assert_eq!(code, 3, "{name}: nothing could be collected: {log}");
+    assert!(log.contains("nothing could be collected"), "{name}");
+    assert!(
+        dengbao::pack::verify(&dir.join("pack")).unwrap().is_ok(),
+        "{name}"
+    );
+    let pack = Pack::open(&dir.join("pack")).unwrap();
+    let runs = &pack.manifest.probes;
+    assert!(
+        !runs.is_empty() && runs.iter().all(|p| p.status == ProbeStatus::Error),
+        "{name}"
+    );
+    let r = results(dir);
+    for id in mapped_items(name) {
+        let c = r.controls.iter().find(|c| c.id == id).unwrap();
+        assert_eq!(c.verdict, Verdict::Error, "{name} {id}: {:?}", c.reasons);
+    }
+    pack
+}
+
 #[test]
 fn refused_calls_are_errors_never_passes() {
     for cloud in clouds() {
@@ -440,26 +462,12 @@ fn refused_calls_are_errors_never_passes() {
         let estate = cloud.refusing();
         let d = tempfile::tempdir().unwrap();
         let (code, log) = cloud.scan(&estate, d.path(), &["--max-attempts", "1"]);
-        assert_eq!(code, 3, "{name}: nothing could be collected: {log}");
-        let pack = Pack::open(&d.path().join("pack")).unwrap();
-        assert!(
-            pack.manifest
-                .probes
-                .iter()
-                .all(|p| p.status == ProbeStatus::Error),
-            "{name}"
-        );
+        let pack = collected_nothing(name, code, &log, d.path());
         // The refusals are evidence: their bodies are in the pack.
-        assert!(pack
-            .manifest
-            .records
-            .iter()
-            .any(|r| r.error.is_some() && r.http_status.is_some_and(|s| s >= 400)));
-        let r = results(d.path());
-        for id in mapped_items(name) {
-            let c = r.controls.iter().find(|c| c.id == id).unwrap();
-            assert_eq!(c.verdict, Verdict::Error, "{name} {id}: {:?}", c.reasons);
-        }
+        let refusals = pack.manifest.records.iter();
+        assert!(refusals
+            .filter(|r| r.error.is_some())
+            .any(|r| r.http_status.is_some_and(|s| s >= 400)));
     }
 }
 
@@ -523,44 +531,15 @@ fn unreachable_endpoint_records_every_failure() {
             d.path(),
             &["--max-attempts", "1", "--timeout", "5"],
         );
-        assert_eq!(code, 3, "{name}: {log}");
-        assert!(log.contains("nothing could be collected"), "{name}");
-        let pack = Pack::open(&d.path().join("pack")).unwrap();
-        assert!(!pack.manifest.probes.is_empty());
+        let pack = collected_nothing(name, code, &log, d.path());
+        let runs = &pack.manifest.probes;
+        let code = |p: &dengbao::pack::ProbeRun| p.error.as_ref().map(|e| e.code.clone());
         assert!(
-            pack.manifest
-                .probes
-                .iter()
-                .all(|p| p.status == ProbeStatus::Error),
+            runs.iter()
+                .any(|p| code(p).as_deref() == Some("ConnectionError")),
             "{name}"
         );
-        assert!(
-            pack.manifest.probes.iter().any(|p| p
-                .error
-                .as_ref()
-                .is_some_and(|e| e.code == "ConnectionError")),
-            "{name}"
-        );
-        assert!(dengbao::pack::verify(&d.path().join("pack"))
-            .unwrap()
-            .is_ok());
-        let r = results(d.path());
-        for id in mapped_items(name) {
-            let c = r.controls.iter().find(|c| c.id == id).unwrap();
-            assert_eq!(c.verdict, Verdict::Error, "{name} {id}");
-        }
     }
-}
-
-/// Everything a scan wrote, as text (pack, results), with its output.
-fn everything(dir: &Path, log: &str) -> String {
-    let mut text = log.to_string();
-    for e in walkdir::WalkDir::new(dir).into_iter().flatten() {
-        if e.file_type().is_file() {
-            text.push_str(&String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()));
-        }
-    }
-    text
 }
 
 #[test]
@@ -599,7 +578,7 @@ fn no_secret_in_the_pack_the_results_or_the_logs() {
         let d = tempfile::tempdir().unwrap();
         let (code, log) = cloud.scan(&estate, d.path(), &["-vvv", "--log-format", "json"]);
         assert_eq!(code, 0, "{name}: {log}");
-        let kept = everything(d.path(), &log);
+        let kept = common::files_text(d.path()) + &log;
         for leak in [
             secret,
             token,

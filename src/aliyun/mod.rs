@@ -11,49 +11,32 @@ pub mod sign;
 
 pub use provider::AliyunProvider;
 
-use crate::collect::{BoxFuture, Options};
+use crate::collect::Options;
 use crate::probes::{ProbeCatalog, ProbeSpec};
+use crate::providers::{Adapter, Connection};
 use anyhow::{bail, Result};
 use client::{Endpoints, Guard, OpenApi, Retry};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Alibaba Cloud in the provider registry.
-pub struct Aliyun;
+/// Alibaba Cloud in the provider registry. A generic OpenAPI client needs each product's API version and
+/// endpoint, so its probe files name them.
+pub static ADAPTER: Adapter = Adapter {
+    name: "aliyun",
+    title: "Alibaba Cloud",
+    probe_files_name_api: true,
+    connect: |opts, probes| Box::pin(std::future::ready(connect(opts, probes))),
+    policy,
+    ocsf_account_type: None,
+};
 
-impl crate::providers::Adapter for Aliyun {
-    fn name(&self) -> &'static str {
-        "aliyun"
-    }
-
-    fn title(&self) -> &'static str {
-        "Alibaba Cloud"
-    }
-
-    /// A generic OpenAPI client needs each product's API version and endpoint.
-    fn probe_files_name_api(&self) -> bool {
-        true
-    }
-
-    fn connect<'a>(
-        &'a self,
-        opts: &'a Options,
-        probes: &'a [ProbeSpec],
-    ) -> BoxFuture<'a, Result<Arc<dyn crate::collect::Provider>>> {
-        Box::pin(async move {
-            let provider: Arc<dyn crate::collect::Provider> = Arc::new(connect(opts, probes)?);
-            Ok(provider)
-        })
-    }
-
-    /// A RAM policy (`Version` "1", actions such as `ecs:DescribeInstances`; RAM statements take no `Sid`).
-    fn policy(&self, actions: &BTreeSet<&str>) -> serde_json::Value {
-        serde_json::json!({
-            "Version": "1",
-            "Statement": [{ "Effect": "Allow", "Action": actions, "Resource": "*" }],
-        })
-    }
+/// A RAM policy (`Version` "1", actions such as `ecs:DescribeInstances`; RAM statements take no `Sid`).
+fn policy(actions: &BTreeSet<&str>) -> serde_json::Value {
+    serde_json::json!({
+        "Version": "1",
+        "Statement": [{ "Effect": "Allow", "Action": actions, "Resource": "*" }],
+    })
 }
 
 /// The Alibaba Cloud probes, each checked to carry its product's API facts.
@@ -83,7 +66,7 @@ pub fn parse_endpoints(all: Option<String>, per_product: &[String]) -> Result<En
 /// Connects to Alibaba Cloud for a scan of `probes`: endpoints, credentials (resolved, not yet
 /// fetched), the read-only guard, and the home region (the first of `--regions`, else
 /// `ALIBABA_CLOUD_REGION_ID`, the profile's region, or cn-hangzhou).
-pub fn connect(opts: &Options, probes: &[ProbeSpec]) -> Result<AliyunProvider> {
+pub fn connect(opts: &Options, probes: &[ProbeSpec]) -> Result<Connection> {
     if let Some(p) = probes.iter().find(|p| p.api.is_none()) {
         bail!("probe {} has no api_version/endpoint", p.id);
     }
@@ -122,5 +105,9 @@ pub fn connect(opts: &Options, probes: &[ProbeSpec]) -> Result<AliyunProvider> {
         Arc::new(source),
         retry,
     )?;
-    Ok(AliyunProvider::new(api, home))
+    Ok(Connection {
+        name: ADAPTER.name,
+        home_region: home,
+        provider: Arc::new(AliyunProvider::new(api)),
+    })
 }

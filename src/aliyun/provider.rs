@@ -10,24 +10,15 @@ use serde_json::{Map, Value};
 /// A connected Alibaba Cloud account.
 pub struct AliyunProvider {
     api: OpenApi,
-    home: String,
 }
 
 impl AliyunProvider {
-    pub fn new(api: OpenApi, home: String) -> Self {
-        Self { api, home }
+    pub fn new(api: OpenApi) -> Self {
+        Self { api }
     }
 }
 
 impl Provider for AliyunProvider {
-    fn name(&self) -> &str {
-        "aliyun"
-    }
-
-    fn home_region(&self) -> &str {
-        &self.home
-    }
-
     /// Alibaba Cloud has one partition.
     fn partition_of_region(&self, _region: &str) -> String {
         "aliyun".to_string()

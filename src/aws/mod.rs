@@ -18,51 +18,33 @@ pub use provider::AwsProvider;
 
 use crate::collect::{BoxFuture, Options};
 use crate::probes::{ProbeCatalog, ProbeSpec};
+use crate::providers::{Adapter, Connection};
 use anyhow::{bail, Result};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// AWS in the provider registry.
-pub struct Aws;
+pub static ADAPTER: Adapter = Adapter {
+    name: "aws",
+    title: "AWS",
+    probe_files_name_api: false,
+    connect,
+    policy,
+    ocsf_account_type: Some((10, "AWS Account")),
+};
 
-impl crate::providers::Adapter for Aws {
-    fn name(&self) -> &'static str {
-        "aws"
-    }
-
-    fn title(&self) -> &'static str {
-        "AWS"
-    }
-
-    fn connect<'a>(
-        &'a self,
-        opts: &'a Options,
-        probes: &'a [ProbeSpec],
-    ) -> BoxFuture<'a, Result<Arc<dyn crate::collect::Provider>>> {
-        Box::pin(async move {
-            let provider: Arc<dyn crate::collect::Provider> =
-                Arc::new(connect(opts, probes).await?);
-            Ok(provider)
-        })
-    }
-
-    /// An IAM policy; the same document works in every partition (aws, aws-cn, aws-us-gov).
-    fn policy(&self, actions: &BTreeSet<&str>) -> serde_json::Value {
-        serde_json::json!({
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Sid": "DengbaoReadOnlyEvidenceCollection",
-                "Effect": "Allow",
-                "Action": actions,
-                "Resource": "*",
-            }],
-        })
-    }
-
-    fn ocsf_account_type(&self) -> Option<(u32, &'static str)> {
-        Some((10, "AWS Account"))
-    }
+/// An IAM policy; the same document works in every partition (aws, aws-cn, aws-us-gov).
+fn policy(actions: &BTreeSet<&str>) -> serde_json::Value {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "DengbaoReadOnlyEvidenceCollection",
+            "Effect": "Allow",
+            "Action": actions,
+            "Resource": "*",
+        }],
+    })
 }
 
 /// The partition a region belongs to.
@@ -167,17 +149,27 @@ async fn sdk_config(opts: &Options, home: Option<&str>) -> Result<aws_types::Sdk
 
 /// Connects to AWS for a scan of `probes`: the configuration chain, the home region (the first of
 /// `--regions`, else the configured one), the read-only guard.
-pub async fn connect(opts: &Options, probes: &[ProbeSpec]) -> Result<AwsProvider> {
-    if !opts.endpoints.is_empty() {
-        bail!("--endpoint PRODUCT=URL is for --provider aliyun; for AWS use --endpoint-url or AWS_ENDPOINT_URL_<SERVICE>");
-    }
-    check_functions(probes)?;
-    let base = sdk_config(opts, opts.regions.first().map(String::as_str)).await?;
-    let home = match (opts.regions.first(), base.region()) {
-        (Some(r), _) => r.clone(),
-        (None, Some(r)) => r.to_string(),
-        (None, None) => bail!("no region to start from: pass --regions (e.g. --regions cn-north-1,cn-northwest-1) or set AWS_REGION"),
-    };
-    let path_style = opts.endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
-    Ok(AwsProvider::new(base, guard_for(probes), path_style, home))
+pub fn connect<'a>(
+    opts: &'a Options,
+    probes: &'a [ProbeSpec],
+) -> BoxFuture<'a, Result<Connection>> {
+    Box::pin(async move {
+        if !opts.endpoints.is_empty() {
+            bail!("--endpoint PRODUCT=URL is for --provider aliyun; for AWS use --endpoint-url or AWS_ENDPOINT_URL_<SERVICE>");
+        }
+        check_functions(probes)?;
+        let base = sdk_config(opts, opts.regions.first().map(String::as_str)).await?;
+        let home = match (opts.regions.first(), base.region()) {
+            (Some(r), _) => r.clone(),
+            (None, Some(r)) => r.to_string(),
+            (None, None) => bail!("no region to start from: pass --regions (e.g. --regions cn-north-1,cn-northwest-1) or set AWS_REGION"),
+        };
+        let path_style =
+            opts.endpoint_url.is_some() || std::env::var_os("AWS_ENDPOINT_URL").is_some();
+        Ok(Connection {
+            name: ADAPTER.name,
+            home_region: home,
+            provider: Arc::new(AwsProvider::new(base, guard_for(probes), path_style)),
+        })
+    })
 }

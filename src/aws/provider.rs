@@ -15,22 +15,15 @@ pub struct AwsProvider {
     base: aws_types::SdkConfig,
     guard: ReadOnlyGuard,
     path_style: bool,
-    home: String,
     clients: Mutex<HashMap<String, Clients>>,
 }
 
 impl AwsProvider {
-    pub fn new(
-        base: aws_types::SdkConfig,
-        guard: ReadOnlyGuard,
-        path_style: bool,
-        home: String,
-    ) -> Self {
+    pub fn new(base: aws_types::SdkConfig, guard: ReadOnlyGuard, path_style: bool) -> Self {
         Self {
             base,
             guard,
             path_style,
-            home,
             clients: Mutex::new(HashMap::new()),
         }
     }
@@ -53,14 +46,6 @@ impl AwsProvider {
 }
 
 impl Provider for AwsProvider {
-    fn name(&self) -> &str {
-        "aws"
-    }
-
-    fn home_region(&self) -> &str {
-        &self.home
-    }
-
     fn partition_of_region(&self, region: &str) -> String {
         super::partition_of_region(region).to_string()
     }

@@ -195,20 +195,12 @@ pub(super) struct ScanArgs {
     /// Cloud to collect from.
     #[arg(long, required_unless_present = "demo", value_parser = provider_names())]
     pub(super) provider: Option<String>,
-    /// Output directory: receives `pack/` and `results.json`.
-    #[arg(long, value_name = "DIR")]
-    pub(super) out: PathBuf,
-    /// Also render reports into the output directory: html, xlsx, csv, md, ocsf (comma-separated) or all.
-    #[arg(long, value_name = "LIST", value_parser = parse_formats)]
-    pub(super) format: Option<Formats>,
+    #[command(flatten)]
+    pub(super) judge: JudgeArgs,
     #[command(flatten)]
     pub(super) collect: CollectArgs,
     #[command(flatten)]
     pub(super) aliyun: AliyunArgs,
-    #[command(flatten)]
-    pub(super) scope: ScopeArgs,
-    #[command(flatten)]
-    pub(super) data: DataArgs,
 }
 
 /// `dengbao evaluate`.
@@ -216,7 +208,14 @@ pub(super) struct ScanArgs {
 pub(super) struct EvaluateArgs {
     /// The pack directory.
     pub(super) pack: PathBuf,
-    /// Output directory for `results.json`.
+    #[command(flatten)]
+    pub(super) judge: JudgeArgs,
+}
+
+/// Where and how `scan` and `evaluate` judge: output, reports, scope, data.
+#[derive(Args, Debug)]
+pub(super) struct JudgeArgs {
+    /// Output directory: receives `results.json` (and, for `scan`, the pack in `pack/`).
     #[arg(long, value_name = "DIR")]
     pub(super) out: PathBuf,
     /// Also render reports into the output directory: html, xlsx, csv, md, ocsf (comma-separated) or all.

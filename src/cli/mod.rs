@@ -128,28 +128,47 @@ fn load(data: &DataArgs) -> Result<Loaded> {
 
 /// `dengbao scan`: a live scan (or the demo pack), evaluated and rendered.
 fn scan(a: ScanArgs) -> Result<u8> {
-    let loaded = load(&a.data)?;
-    let scope = a.scope.scope()?;
-    let pack_dir = app::new_pack_dir(&a.out)?;
-    let Some(provider) = &a.provider else {
-        if !a.demo {
-            anyhow::bail!(
-                "give --provider {} (live collection), or --demo (the built-in demo pack)",
-                crate::providers::names().join(" or --provider ")
-            );
+    let loaded = load(&a.judge.data)?;
+    // Bad input is found before anything is collected.
+    let scope = a.judge.scope.scope()?;
+    let pack_dir = app::new_pack_dir(&a.judge.out)?;
+    let collected = match &a.provider {
+        Some(provider) => {
+            let opts = a.collect.options(&a.aliyun);
+            Some(collect(provider, &opts, &loaded, &pack_dir)?)
         }
-        app::copy_demo(&pack_dir)?;
-        evaluate_into(
-            &Pack::open(&pack_dir)?,
-            &loaded,
-            &a.out,
-            &scope,
-            a.format.as_ref(),
-        )?;
-        return Ok(0);
+        None if a.demo => {
+            app::copy_demo(&pack_dir)?;
+            None
+        }
+        None => anyhow::bail!(
+            "give --provider {} (live collection), or --demo (the built-in demo pack)",
+            crate::providers::names().join(" or --provider ")
+        ),
     };
-    let opts = a.collect.options(&a.aliyun);
-    let outcome = app::collect(provider, &opts, &loaded.probes, &pack_dir)?;
+    evaluate_into(&Pack::open(&pack_dir)?, &loaded, &a.judge, &scope)?;
+    match collected {
+        Some((true, _)) => {
+            emit_err("interrupted: the pack holds what was collected until then\n");
+            Ok(EXIT_INTERRUPTED)
+        }
+        Some((false, 0)) => {
+            emit_err("nothing could be collected: check credentials, region and endpoint (the pack records every failure)\n");
+            Ok(EXIT_NOTHING_COLLECTED)
+        }
+        _ => Ok(0),
+    }
+}
+
+/// Collects into `pack_dir` and says what was collected: whether Ctrl-C cut it short, and how many
+/// records are answers.
+fn collect(
+    provider: &str,
+    opts: &crate::collect::Options,
+    loaded: &Loaded,
+    pack_dir: &Path,
+) -> Result<(bool, usize)> {
+    let outcome = app::collect(provider, opts, &loaded.probes, pack_dir)?;
     let failed_runs = outcome
         .manifest
         .probes
@@ -162,43 +181,21 @@ fn scan(a: ScanArgs) -> Result<u8> {
         outcome.calls,
         failed_runs
     ));
-    let (interrupted, records_ok) = (outcome.interrupted, outcome.records_ok);
-    // Evaluation reads the pack as written; this copy would only double the memory it needs.
-    drop(outcome);
-    evaluate_into(
-        &Pack::open(&pack_dir)?,
-        &loaded,
-        &a.out,
-        &scope,
-        a.format.as_ref(),
-    )?;
-    if interrupted {
-        emit_err("interrupted: the pack holds what was collected until then\n");
-        return Ok(EXIT_INTERRUPTED);
-    }
-    if records_ok == 0 {
-        emit_err("nothing could be collected: check credentials, region and endpoint (the pack records every failure)\n");
-        return Ok(EXIT_NOTHING_COLLECTED);
-    }
-    Ok(0)
+    // Evaluation reads the pack as written; the manifest handed over would only double its memory.
+    Ok((outcome.interrupted, outcome.records_ok))
 }
 
 /// `dengbao evaluate`.
 fn evaluate(a: EvaluateArgs) -> Result<u8> {
-    let loaded = load(&a.data)?;
-    let pack = Pack::open(&a.pack)?;
-    evaluate_into(&pack, &loaded, &a.out, &a.scope.scope()?, a.format.as_ref())?;
+    let loaded = load(&a.judge.data)?;
+    let scope = a.judge.scope.scope()?;
+    evaluate_into(&Pack::open(&a.pack)?, &loaded, &a.judge, &scope)?;
     Ok(0)
 }
 
 /// Evaluates `pack`, writes `out/results.json`, prints the table, and renders `formats`.
-fn evaluate_into(
-    pack: &Pack,
-    loaded: &Loaded,
-    out: &Path,
-    scope: &Scope,
-    formats: Option<&Formats>,
-) -> Result<()> {
+fn evaluate_into(pack: &Pack, loaded: &Loaded, judge: &JudgeArgs, scope: &Scope) -> Result<()> {
+    let out = &judge.out;
     let results = app::evaluate(pack, loaded, scope)?;
     let path = app::write_results(&results, out)?;
     emit(&render::results_table(&results));
@@ -210,7 +207,7 @@ fn evaluate_into(
             results.scan.pack_digest
         ));
     }
-    if let Some(formats) = formats {
+    if let Some(formats) = &judge.format {
         let evidence = EvidenceSet::from_pack(pack, &results);
         write_reports(&formats.0, &results, loaded, &evidence, out)?;
     }

@@ -18,7 +18,7 @@ mod scheduler;
 pub mod tasks;
 
 pub use interrupt::or_interrupt;
-pub use provider::{BoxFuture, Failure, Provider, RawAnswer, Request};
+pub use provider::{BoxFuture, Connection, Failure, Provider, RawAnswer, Request};
 
 use crate::jsonpath::{scalar_string, Query};
 use crate::pack::{Manifest, PackWriter, ScanInfo};
@@ -89,15 +89,19 @@ fn with_role(probes: &[ProbeSpec], role: Role) -> Option<&ProbeSpec> {
     probes.iter().find(|p| p.role == Some(role))
 }
 
-/// Scans with `provider` into a new pack at `pack_dir`. Writes whatever was collected even when
-/// interrupted.
+/// Scans with a connected provider into a new pack at `pack_dir`. Writes whatever was collected even
+/// when interrupted.
 pub async fn scan(
-    provider: Arc<dyn Provider>,
+    connection: Connection,
     probes: Vec<ProbeSpec>,
     opts: &Options,
     pack_dir: &Path,
 ) -> Result<Outcome> {
-    let name = provider.name().to_string();
+    let Connection {
+        name,
+        home_region: home,
+        provider,
+    } = connection;
     let identity = with_role(&probes, Role::Identity)
         .cloned()
         .with_context(|| format!("no probe under probes/{name}/ declares role = \"identity\""))?;
@@ -105,9 +109,8 @@ pub async fn scan(
     if opts.regions.is_empty() && regions_probe.is_none() {
         bail!("no probe under probes/{name}/ declares role = \"regions\"; give --regions");
     }
-    let home = provider.home_region().to_string();
     let scan_info = ScanInfo {
-        provider: name,
+        provider: name.to_string(),
         partition: provider.partition_of_region(&home),
         accounts: Vec::new(),
         regions: opts.regions.clone(),
@@ -117,6 +120,7 @@ pub async fn scan(
     let partition = scan_info.partition.clone();
     let writer = Arc::new(Mutex::new(PackWriter::create(pack_dir, scan_info)?));
     let mut sched = Scheduler::new(
+        name,
         provider.clone(),
         probes.clone(),
         writer.clone(),

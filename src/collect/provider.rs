@@ -66,14 +66,18 @@ impl Failure {
     }
 }
 
+/// A connected provider, ready to scan.
+pub struct Connection {
+    /// The provider's name in probe manifests, packs and mappings (`aws`, `aliyun`).
+    pub name: &'static str,
+    /// The region the scan starts from: identity, region discovery and global probes are called here.
+    pub home_region: String,
+    /// The hooks the collection core calls.
+    pub provider: std::sync::Arc<dyn Provider>,
+}
+
 /// A connected cloud: the hooks the collection core calls during a scan.
 pub trait Provider: Send + Sync + 'static {
-    /// The provider's name in probe manifests, packs and mappings (`aws`, `aliyun`).
-    fn name(&self) -> &str;
-
-    /// The region the scan starts from: identity, region discovery and global probes are called here.
-    fn home_region(&self) -> &str;
-
     /// The partition `region` belongs to (providers without partitions: their name).
     fn partition_of_region(&self, region: &str) -> String;
 

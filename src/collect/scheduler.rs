@@ -25,6 +25,8 @@ const MAX_PAGES: usize = 100_000;
 
 /// Shared state of one scan.
 pub struct Scheduler {
+    /// The provider's name, stamped on every record.
+    name: &'static str,
     pub provider: Arc<dyn Provider>,
     /// The probes and the outcome of each run (the manifest's `probes`).
     pub ledger: RunLedger,
@@ -56,6 +58,7 @@ pub struct Answer {
 
 impl Scheduler {
     pub fn new(
+        name: &'static str,
         provider: Arc<dyn Provider>,
         probes: Vec<ProbeSpec>,
         writer: Arc<Mutex<PackWriter>>,
@@ -65,6 +68,7 @@ impl Scheduler {
         let blobs = writer.lock().expect("writer lock").blobs();
         let concurrency = limits.concurrency.max(1);
         Self {
+            name,
             provider,
             ledger: RunLedger::new(probes),
             account: String::new(),
@@ -180,7 +184,7 @@ impl Scheduler {
         }
         let record = EvidenceRecord {
             probe: spec.id.clone().into(),
-            provider: self.provider.name().to_string().into(),
+            provider: self.name.to_string().into(),
             partition: self.partition.clone().into(),
             account: self.account.clone().into(),
             region: region.to_string().into(),

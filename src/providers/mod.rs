@@ -2,68 +2,58 @@
 //! its name (probe files, least-privilege policy, OCSF account types), and how to connect one.
 //!
 //! A provider is a module with an [`Adapter`] (these static facts and `connect`) and a
-//! [`Provider`](crate::collect::Provider) (the hooks the collection core calls while scanning).
+//! [`Provider`] (the hooks the collection core calls while scanning).
 //! Adding a cloud means one folder of code (signing, client, the adapter), its probe manifests and
 //! mappings, and one line in [`ADAPTERS`]: see `docs/adding-a-provider.md`.
 
-use crate::collect::{BoxFuture, Options, Provider};
+pub use crate::collect::Connection;
+use crate::collect::{BoxFuture, Options};
 use crate::probes::{ProbeCatalog, ProbeSpec};
 use anyhow::{bail, Result};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
-/// A cloud, before any connection.
-pub trait Adapter: Sync {
+/// Connects to a provider for a scan of these probes (see [`Adapter::connect`]).
+pub type Connect = for<'a> fn(&'a Options, &'a [ProbeSpec]) -> BoxFuture<'a, Result<Connection>>;
+
+/// A cloud, before any connection: its facts and how to connect.
+pub struct Adapter {
     /// The name used in probe manifests, mappings, packs and `--provider` (`aws`).
-    fn name(&self) -> &'static str;
-
+    pub name: &'static str,
     /// The name people use (`AWS`, `Alibaba Cloud`).
-    fn title(&self) -> &'static str;
-
+    pub title: &'static str,
     /// Whether the head of each probe file names the service's API (`api_version`, `endpoint`,
     /// `endpoints`, `region_param`): a provider with a generic client needs them; an SDK does not.
-    fn probe_files_name_api(&self) -> bool {
-        false
-    }
-
+    pub probe_files_name_api: bool,
     /// Connects for a scan with these options and probes: credentials, clients, home region. Checks
     /// that the provider can make every probe's call.
-    fn connect<'a>(
-        &'a self,
-        opts: &'a Options,
-        probes: &'a [ProbeSpec],
-    ) -> BoxFuture<'a, Result<Arc<dyn Provider>>>;
-
-    /// The least-privilege read-only policy allowing exactly `actions` (the probes' `iam_action`s), in
-    /// the provider's policy language.
-    fn policy(&self, actions: &BTreeSet<&str>) -> Value;
-
+    pub connect: Connect,
+    /// The least-privilege read-only policy allowing exactly these actions (the probes'
+    /// `iam_action`s), in the provider's policy language.
+    pub policy: fn(&BTreeSet<&str>) -> Value,
     /// How an OCSF finding names the scanned account's type (`type_id`, `type`), if OCSF has one.
-    fn ocsf_account_type(&self) -> Option<(u32, &'static str)> {
-        None
-    }
+    pub ocsf_account_type: Option<(u32, &'static str)>,
 }
 
 /// Every provider dengbao knows.
-static ADAPTERS: &[&dyn Adapter] = &[&crate::aws::Aws, &crate::aliyun::Aliyun];
+static ADAPTERS: &[&Adapter] = &[&crate::aws::ADAPTER, &crate::aliyun::ADAPTER];
 
 /// The provider called `name`, if dengbao knows one.
-pub fn by_name(name: &str) -> Option<&'static dyn Adapter> {
-    ADAPTERS.iter().copied().find(|a| a.name() == name)
+pub fn by_name(name: &str) -> Option<&'static Adapter> {
+    ADAPTERS.iter().copied().find(|a| a.name == name)
 }
 
 /// The names of every provider, in registry order.
 pub fn names() -> Vec<&'static str> {
-    ADAPTERS.iter().map(|a| a.name()).collect()
+    ADAPTERS.iter().map(|a| a.name).collect()
 }
 
 /// The providers whose probe files name their API.
 pub fn naming_api() -> Vec<&'static str> {
     ADAPTERS
         .iter()
-        .filter(|a| a.probe_files_name_api())
-        .map(|a| a.name())
+        .filter(|a| a.probe_files_name_api)
+        .map(|a| a.name)
         .collect()
 }
 
@@ -84,7 +74,7 @@ pub fn least_privilege_policy(catalog: &ProbeCatalog, provider: &str) -> Result<
     if actions.is_empty() {
         bail!("no probes are declared for provider `{provider}`; `dengbao probes list` shows the providers");
     }
-    Ok(adapter.policy(&actions))
+    Ok((adapter.policy)(&actions))
 }
 
 /// The probes of `provider` in `catalog`, checked to be there.
@@ -105,7 +95,7 @@ mod tests {
         let names = names();
         assert!(names.contains(&"aws") && names.contains(&"aliyun"));
         for n in &names {
-            assert_eq!(by_name(n).map(|a| a.name()), Some(*n));
+            assert_eq!(by_name(n).map(|a| a.name), Some(*n));
             assert_eq!(names.iter().filter(|m| *m == n).count(), 1);
         }
         assert!(by_name("gcp").is_none());

@@ -374,7 +374,7 @@ fn event(
     if let [account] = r.scan.accounts.as_slice() {
         let mut a = json!({"uid": account});
         if let Some((type_id, name)) =
-            crate::providers::by_name(&r.scan.provider).and_then(|p| p.ocsf_account_type())
+            crate::providers::by_name(&r.scan.provider).and_then(|p| p.ocsf_account_type)
         {
             a["type_id"] = json!(type_id);
             a["type"] = json!(name);

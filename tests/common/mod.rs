@@ -168,3 +168,30 @@ pub fn evaluate(pack: &Pack, rule_text: &str) -> Results {
 pub fn control<'a>(r: &'a Results, id: &str) -> &'a dengbao::results::ControlResult {
     r.controls.iter().find(|c| c.id == id).unwrap()
 }
+
+/// Every file under `dir` (a scan's pack and results), as text: to check that no secret is kept.
+pub fn files_text(dir: &Path) -> String {
+    let mut text = String::new();
+    for e in walkdir::WalkDir::new(dir).into_iter().flatten() {
+        if e.file_type().is_file() {
+            text.push_str(&String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()));
+        }
+    }
+    text
+}
+
+/// Asserts the verdict of each test item in `table`, listing every one that differs with its reasons.
+pub fn expect_verdicts(r: &Results, scenario: &str, table: &[(&str, dengbao::verdict::Verdict)]) {
+    let mut wrong = Vec::new();
+    for (id, want) in table {
+        let c = control(r, id);
+        if c.verdict != *want {
+            wrong.push(format!(
+                "{scenario} {id}: expected {want}, got {} — {:?}",
+                c.verdict,
+                c.reasons.iter().map(|x| &x.en).collect::<Vec<_>>()
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+}
