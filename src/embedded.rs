@@ -24,6 +24,25 @@ pub struct SourceFile {
     pub text: String,
 }
 
+/// A mapping or probe file's text, refused beyond [`crate::limits::MAX_TOML_FILE_BYTES`] (the `toml`
+/// crate bounds its nesting itself).
+fn read_toml(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let limit = crate::limits::MAX_TOML_FILE_BYTES;
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(limit + 1).read_to_string(&mut text))
+        .with_context(|| format!("reading {}", path.display()))?;
+    if text.len() as u64 > limit {
+        anyhow::bail!(
+            "{} is larger than {}, the limit for a mapping or probe file (MAX_TOML_FILE_BYTES)",
+            path.display(),
+            crate::limits::bytes(limit)
+        );
+    }
+    Ok(text)
+}
+
 /// All `.toml` files of a tree, sorted by relative path: from `dir` on disk when given, else embedded.
 pub fn toml_files(
     embedded: &'static Dir<'static>,
@@ -42,8 +61,7 @@ pub fn toml_files(
                     && entry.path().extension().is_some_and(|e| e == "toml")
                 {
                     let rel = rel_string(entry.path().strip_prefix(root)?);
-                    let text = std::fs::read_to_string(entry.path())
-                        .with_context(|| format!("reading {}", entry.path().display()))?;
+                    let text = read_toml(entry.path())?;
                     out.push(SourceFile {
                         display: entry.path().display().to_string(),
                         rel,
