@@ -17,7 +17,12 @@ pub const RESULTS_FILE: &str = "results.json";
 /// which lives nowhere on disk). `pack_digest` is that pack's manifest digest: an existing
 /// `out/results.json` computed from another pack is refused unless `force` (pass None when nothing
 /// named `results.json` will be written, as for `report`).
-pub fn check(out: &Path, pack: Option<&Path>, pack_digest: Option<&str>, force: bool) -> Result<()> {
+pub fn check(
+    out: &Path,
+    pack: Option<&Path>,
+    pack_digest: Option<&str>,
+    force: bool,
+) -> Result<()> {
     if let Some(pack) = pack {
         let (out_abs, pack_abs) = (resolve(out), resolve(pack));
         if out_abs.starts_with(&pack_abs) {

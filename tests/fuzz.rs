@@ -62,12 +62,20 @@ fn xmlish() -> impl Strategy<Value = String> {
         "[a-zA-Z][a-zA-Z0-9:]{0,6}".prop_map(|n| format!("<{n}>")),
         "[a-zA-Z][a-zA-Z0-9]{0,6}".prop_map(|n| format!("</{n}>")),
         "[a-z]{1,4}".prop_map(|n| format!("<{n}/>")),
-        ("[a-z]{1,4}", "[a-z]{1,4}", "[^\"<&]{0,8}").prop_map(|(n, a, v)| format!("<{n} {a}=\"{v}\">")),
+        ("[a-z]{1,4}", "[a-z]{1,4}", "[^\"<&]{0,8}")
+            .prop_map(|(n, a, v)| format!("<{n} {a}=\"{v}\">")),
         Just("<item>".to_string()),
         Just("</item>".to_string()),
         Just("<member/>".to_string()),
         "[^<&]{0,12}",
-        prop_oneof![Just("&amp;"), Just("&lt;"), Just("&#65;"), Just("&bogus;"), Just("&")].prop_map(String::from),
+        prop_oneof![
+            Just("&amp;"),
+            Just("&lt;"),
+            Just("&#65;"),
+            Just("&bogus;"),
+            Just("&")
+        ]
+        .prop_map(String::from),
         "[^\\]]{0,8}".prop_map(|t| format!("<![CDATA[{t}]]>")),
         (1usize..400).prop_map(|n| "<d>".repeat(n)),
         (1usize..400).prop_map(|n| "</d>".repeat(n)),
@@ -81,10 +89,15 @@ fn json_value() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         ".{0,12}".prop_map(Value::from),
-        prop_oneof![Just("=cmd|' /C calc'!A0"), Just("<script>alert(1)</script>"), Just("|`*_[]#")]
-            .prop_map(Value::from),
+        prop_oneof![
+            Just("=cmd|' /C calc'!A0"),
+            Just("<script>alert(1)</script>"),
+            Just("|`*_[]#")
+        ]
+        .prop_map(Value::from),
     ];
     leaf.prop_recursive(6, 64, 6, |inner| {
         prop_oneof![
@@ -176,19 +189,32 @@ fn condition_text() -> impl Strategy<Value = String> {
         "[$.\\[\\]*'a-z0-9]{0,10}",
     ];
     let op = prop_oneof![
-        Just("eq"), Just("ne"), Just("gt"), Just("contains"), Just("matches"), Just("in"),
-        Just("exists"), Just("bogus"),
+        Just("eq"),
+        Just("ne"),
+        Just("gt"),
+        Just("contains"),
+        Just("matches"),
+        Just("in"),
+        Just("exists"),
+        Just("bogus"),
     ];
     let value = prop_oneof![
-        Just("1".to_string()), Just("\"x\"".to_string()), Just("true".to_string()),
-        Just("[1, \"a\"]".to_string()), Just("\"(\"".to_string()), Just("{}".to_string()),
+        Just("1".to_string()),
+        Just("\"x\"".to_string()),
+        Just("true".to_string()),
+        Just("[1, \"a\"]".to_string()),
+        Just("\"(\"".to_string()),
+        Just("{}".to_string()),
     ];
-    let leaf = (path.clone(), op, value).prop_map(|(p, o, v)| format!("{{ path = \"{p}\", {o} = {v} }}"));
+    let leaf =
+        (path.clone(), op, value).prop_map(|(p, o, v)| format!("{{ path = \"{p}\", {o} = {v} }}"));
     leaf.prop_recursive(5, 32, 4, move |inner| {
         let path = path.clone();
         prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("{{ all_of = [{}] }}", v.join(", "))),
-            prop::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("{{ any_of = [{}] }}", v.join(", "))),
+            prop::collection::vec(inner.clone(), 0..4)
+                .prop_map(|v| format!("{{ all_of = [{}] }}", v.join(", "))),
+            prop::collection::vec(inner.clone(), 0..4)
+                .prop_map(|v| format!("{{ any_of = [{}] }}", v.join(", "))),
             inner.clone().prop_map(|c| format!("{{ not = {c} }}")),
             (path, inner.clone()).prop_map(|(p, c)| format!("{{ all = \"{p}\", check = {c} }}")),
             (inner, "[a-z{}=\\[\\], ]{0,6}").prop_map(|(c, junk)| format!("{c}{junk}")),

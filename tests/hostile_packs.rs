@@ -113,10 +113,7 @@ impl Fixture {
 
     fn blob_path(&self, digest: &str) -> PathBuf {
         let hex = digest.strip_prefix("sha256:").unwrap();
-        self.pack()
-            .join("blobs/sha256")
-            .join(&hex[..2])
-            .join(hex)
+        self.pack().join("blobs/sha256").join(&hex[..2]).join(hex)
     }
 
     /// Replaces the body of every record of `probe` with `body`: a new blob, the old ones removed and
@@ -136,7 +133,13 @@ impl Fixture {
             }
         }
         for d in old {
-            if d != digest && !m["records"].as_array().unwrap().iter().any(|r| r["sha256"] == d) {
+            if d != digest
+                && !m["records"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|r| r["sha256"] == d)
+            {
                 std::fs::remove_file(self.blob_path(&d)).unwrap();
             }
         }
@@ -277,7 +280,8 @@ fn linked_directories_and_manifest_are_refused_and_named() {
     let (code, out, _) = f.run(&["verify", "pack"]);
     assert_eq!(code, 2, "{out}");
     assert!(
-        out.contains("linked: blobs is a symbolic link") && out.contains("blob(s) named by the manifest are behind it"),
+        out.contains("linked: blobs is a symbolic link")
+            && out.contains("blob(s) named by the manifest are behind it"),
         "{out}"
     );
     let (code, err) = f.evaluate("out");
@@ -294,7 +298,10 @@ fn linked_directories_and_manifest_are_refused_and_named() {
     let rel = fan.strip_prefix(f.pack()).unwrap().display().to_string();
     let (code, out, _) = f.run(&["verify", "pack"]);
     assert_eq!(code, 2, "{out}");
-    assert!(out.contains(&format!("linked: {rel} is a symbolic link")), "{out}");
+    assert!(
+        out.contains(&format!("linked: {rel} is a symbolic link")),
+        "{out}"
+    );
     assert_eq!(f.evaluate("out").0, 1);
 
     // manifest.json itself.
@@ -303,7 +310,10 @@ fn linked_directories_and_manifest_are_refused_and_named() {
     symlink(f.out("manifest.json"), f.pack().join("manifest.json")).unwrap();
     let (code, out, err) = f.run(&["verify", "pack"]);
     assert_eq!(code, 2, "{out}{err}");
-    assert!(out.contains("linked: manifest.json is a symbolic link"), "{out}");
+    assert!(
+        out.contains("linked: manifest.json is a symbolic link"),
+        "{out}"
+    );
     let (code, err) = f.evaluate("out");
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("manifest.json is a symbolic link"), "{err}");
@@ -316,7 +326,11 @@ fn special_files_where_blobs_should_be_are_refused() {
     let (_, dir_digest) = f.record("aws.ec2.describe_subnets");
     let fifo = f.blob_path(&fifo_digest);
     std::fs::remove_file(&fifo).unwrap();
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
     let dir = f.blob_path(&dir_digest);
     std::fs::remove_file(&dir).unwrap();
     std::fs::create_dir(&dir).unwrap();
@@ -360,7 +374,12 @@ fn deep_xml_is_an_unparsable_body_not_a_crash() {
             "{reasons:?}"
         );
     }
-    let (code, out, err) = f.run(&["evidence", "pack", "--probe", "aws.ec2.describe_security_groups"]);
+    let (code, out, err) = f.run(&[
+        "evidence",
+        "pack",
+        "--probe",
+        "aws.ec2.describe_security_groups",
+    ]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("\"document\": null"), "{out}");
 }
@@ -395,15 +414,30 @@ fn deep_json_is_an_error_verdict_and_its_report_stays_small() {
     let r = results(&out);
     let judged = reasons_of(&r, "aws.cloudtrail.describe_trails");
     assert!(!judged.is_empty());
-    assert!(judged.iter().all(|(v, reasons)| *v == dengbao::verdict::Verdict::Error
-        && reasons.iter().any(|r| r.contains("recursion limit") && r.contains("MAX_DOCUMENT_DEPTH"))),
-        "{judged:?}");
+    assert!(
+        judged
+            .iter()
+            .all(|(v, reasons)| *v == dengbao::verdict::Verdict::Error
+                && reasons
+                    .iter()
+                    .any(|r| r.contains("recursion limit") && r.contains("MAX_DOCUMENT_DEPTH"))),
+        "{judged:?}"
+    );
     for format in ["html", "xlsx", "csv", "md", "ocsf"] {
         let dir = f.out(&format!("report-{format}"));
         let (code, err) = run_capped(
             f.root(),
             cap,
-            &["report", s(&out.join("results.json")), "--pack", "pack", "--out", s(&dir), "--format", format],
+            &[
+                "report",
+                s(&out.join("results.json")),
+                "--pack",
+                "pack",
+                "--out",
+                s(&dir),
+                "--format",
+                format,
+            ],
         );
         assert_eq!(code, 0, "{format}: {err}");
     }
@@ -418,16 +452,29 @@ fn a_body_over_the_size_limit_is_not_read() {
     // A sparse file: 513 MiB that take no disk space, named by a made-up digest.
     let digest = f.plant("aws.ec2.describe_vpcs", b"placeholder");
     let size = dengbao::limits::MAX_BODY_BYTES + (1 << 20);
-    std::fs::File::create(f.blob_path(&digest)).unwrap().set_len(size).unwrap();
+    std::fs::File::create(f.blob_path(&digest))
+        .unwrap()
+        .set_len(size)
+        .unwrap();
     let out = f.out("out");
     // Far less memory than the body: it must not be read.
-    let (code, err) = run_capped(f.root(), 400 << 10, &["evaluate", "pack", "--out", s(&out), "--format", "html"]);
+    let (code, err) = run_capped(
+        f.root(),
+        400 << 10,
+        &["evaluate", "pack", "--out", s(&out), "--format", "html"],
+    );
     assert_eq!(code, 0, "{err}");
     let judged = reasons_of(&results(&out), "aws.ec2.describe_vpcs");
     assert!(!judged.is_empty());
-    assert!(judged.iter().all(|(v, reasons)| *v == dengbao::verdict::Verdict::Error
-        && reasons.iter().any(|r| r.contains("UnparsableResponse") && r.contains("MAX_BODY_BYTES"))),
-        "{judged:?}");
+    assert!(
+        judged
+            .iter()
+            .all(|(v, reasons)| *v == dengbao::verdict::Verdict::Error
+                && reasons
+                    .iter()
+                    .any(|r| r.contains("UnparsableResponse") && r.contains("MAX_BODY_BYTES"))),
+        "{judged:?}"
+    );
 }
 
 #[test]
@@ -459,11 +506,17 @@ fn results_of_another_pack_are_not_overwritten_without_force() {
     assert_eq!(f.run(&["evaluate", "pack", "--out", "out"]).0, 0);
     // Evaluating the same pack again replaces its own results.
     assert_eq!(f.run(&["evaluate", "pack", "--out", "out"]).0, 0);
-    f.plant("aws.ec2.describe_vpcs", b"<DescribeVpcsResponse><vpcSet/></DescribeVpcsResponse>");
+    f.plant(
+        "aws.ec2.describe_vpcs",
+        b"<DescribeVpcsResponse><vpcSet/></DescribeVpcsResponse>",
+    );
     let before = std::fs::read(f.out("out/results.json")).unwrap();
     let (code, _, err) = f.run(&["evaluate", "pack", "--out", "out"]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("of another pack") && err.contains("--force"), "{err}");
+    assert!(
+        err.contains("of another pack") && err.contains("--force"),
+        "{err}"
+    );
     assert_eq!(std::fs::read(f.out("out/results.json")).unwrap(), before);
     assert_eq!(f.run(&["evaluate", "pack", "--out", "out", "--force"]).0, 0);
     assert_ne!(std::fs::read(f.out("out/results.json")).unwrap(), before);
@@ -472,10 +525,16 @@ fn results_of_another_pack_are_not_overwritten_without_force() {
 #[test]
 fn the_embedded_demo_still_works() {
     let d = tempfile::tempdir().unwrap();
-    let (code, _, err) = run_in(d.path(), &["scan", "--demo", "--out", "o", "--format", "all"]);
+    let (code, _, err) = run_in(
+        d.path(),
+        &["scan", "--demo", "--out", "o", "--format", "all"],
+    );
     assert_eq!(code, 0, "{err}");
     assert_eq!(run_in(d.path(), &["verify", "o/pack"]).0, 0);
-    assert_eq!(run_in(d.path(), &["report", "o/results.json", "--out", "r"]).0, 0);
+    assert_eq!(
+        run_in(d.path(), &["report", "o/results.json", "--out", "r"]).0,
+        0
+    );
 }
 
 /// Where a path named in an strace line points: `openat(5</dir>, "rel", …)` is `/dir/rel`; a path
@@ -569,12 +628,25 @@ fn nothing_outside_the_pack_is_read_under_strace() {
             run_in(demo.path(), &["scan", "--demo", "--out", "o"]);
             std::fs::copy(demo.path().join("o/results.json"), out.join("results.json")).unwrap();
             // Same manifest digest, so the report opens the pack and reaches the linked blob.
-            std::fs::copy(demo.path().join("o/pack/manifest.json"), f.pack().join("manifest.json")).unwrap();
+            std::fs::copy(
+                demo.path().join("o/pack/manifest.json"),
+                f.pack().join("manifest.json"),
+            )
+            .unwrap();
         }
         let runs: [Vec<&str>; 3] = [
             vec!["verify", "pack"],
             vec!["evaluate", "pack", "--out", "out", "--format", "all"],
-            vec!["report", "out/results.json", "--pack", "pack", "--out", "reports", "--format", "all"],
+            vec![
+                "report",
+                "out/results.json",
+                "--pack",
+                "pack",
+                "--out",
+                "reports",
+                "--format",
+                "all",
+            ],
         ];
         for (args, want) in runs.iter().zip(expect) {
             let _ = std::fs::remove_file(&log);
@@ -591,7 +663,10 @@ fn nothing_outside_the_pack_is_read_under_strace() {
                 .unwrap();
             assert_eq!(status.code(), Some(want), "{args:?}");
             let text = std::fs::read_to_string(&log).unwrap();
-            assert!(!text.contains("secret"), "{args:?} touched the secret:\n{text}");
+            assert!(
+                !text.contains("secret"),
+                "{args:?} touched the secret:\n{text}"
+            );
             let mut allowed_dirs = vec![f.pack(), out.clone(), reports.clone(), tmp.clone()];
             // The loader's search for the binary's libraries (cargo sets LD_LIBRARY_PATH for tests).
             allowed_dirs.extend(std::env::split_paths(

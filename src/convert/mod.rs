@@ -132,14 +132,15 @@ pub fn cbor_to_json(body: &[u8]) -> Result<Value, String> {
             _ => Value::Null,
         }
     }
-    let v: C = ciborium::de::from_reader_with_recursion_limit(body, MAX_DOCUMENT_DEPTH).map_err(
-        |e| match e {
-            ciborium::de::Error::RecursionLimitExceeded => format!(
-                "nested deeper than {MAX_DOCUMENT_DEPTH} (the limit MAX_DOCUMENT_DEPTH)"
-            ),
-            e => e.to_string(),
-        },
-    )?;
+    let v: C =
+        ciborium::de::from_reader_with_recursion_limit(body, MAX_DOCUMENT_DEPTH).map_err(|e| {
+            match e {
+                ciborium::de::Error::RecursionLimitExceeded => format!(
+                    "nested deeper than {MAX_DOCUMENT_DEPTH} (the limit MAX_DOCUMENT_DEPTH)"
+                ),
+                e => e.to_string(),
+            }
+        })?;
     Ok(conv(v))
 }
 

@@ -191,11 +191,11 @@ impl ClosedDir {
     /// Opens the regular file `rel` for reading.
     pub fn open_file(&self, rel: &str) -> Result<std::fs::File, ClosedError> {
         let parts = self.parts(rel)?;
-        let (name, dirs) = parts.split_last().ok_or_else(|| self.error(rel, Refusal::BadPath))?;
+        let (name, dirs) = parts
+            .split_last()
+            .ok_or_else(|| self.error(rel, Refusal::BadPath))?;
         let parent = self.handle.dir(dirs).map_err(|r| self.error(rel, r))?;
-        parent
-            .file(name, rel)
-            .map_err(|r| self.error(rel, r))
+        parent.file(name, rel).map_err(|r| self.error(rel, r))
     }
 
     /// The bytes of the regular file `rel`, refused when it is larger than `limit` bytes.
@@ -330,13 +330,14 @@ mod sys {
             #[cfg(any(target_os = "linux", target_os = "android"))]
             if !NO_OPENAT2.load(Ordering::Relaxed) {
                 use rfs::ResolveFlags;
-                let how = ResolveFlags::BENEATH
-                    | ResolveFlags::NO_SYMLINKS
-                    | ResolveFlags::NO_MAGICLINKS;
+                let how =
+                    ResolveFlags::BENEATH | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
                 match rfs::openat2(&self.0, parts.join("/"), DIR_FLAGS, Mode::empty(), how) {
                     Ok(fd) => return Ok(Handle(fd)),
                     Err(Errno::NOENT) => return Err(Refusal::NotFound),
-                    Err(Errno::NOSYS) | Err(Errno::PERM) => NO_OPENAT2.store(true, Ordering::Relaxed),
+                    Err(Errno::NOSYS) | Err(Errno::PERM) => {
+                        NO_OPENAT2.store(true, Ordering::Relaxed)
+                    }
                     // A link or a non-directory somewhere: the walk below names it.
                     Err(_) => {}
                 }
@@ -393,7 +394,11 @@ mod sys {
                 | OFlags::NOCTTY
                 | OFlags::CLOEXEC;
             let fd = match rfs::openat(&self.0, name, flags, Mode::empty()) {
-                Err(Errno::LOOP) => return Err(Refusal::Link { at: rel.to_string() }),
+                Err(Errno::LOOP) => {
+                    return Err(Refusal::Link {
+                        at: rel.to_string(),
+                    })
+                }
                 other => other.map_err(not_found)?,
             };
             let st = rfs::fstat(&fd).map_err(|e| Refusal::Io(e.into()))?;
@@ -422,8 +427,10 @@ mod sys {
                 }
                 let kind = match e.file_type() {
                     // Some file systems do not say in the listing: ask, without following.
-                    FileType::Unknown => rfs::statat(&self.0, e.file_name(), AtFlags::SYMLINK_NOFOLLOW)
-                        .map(|st| kind_of(FileType::from_raw_mode(st.st_mode)))?,
+                    FileType::Unknown => {
+                        rfs::statat(&self.0, e.file_name(), AtFlags::SYMLINK_NOFOLLOW)
+                            .map(|st| kind_of(FileType::from_raw_mode(st.st_mode)))?
+                    }
                     ft => kind_of(ft),
                 };
                 out.push(Entry {
@@ -475,8 +482,16 @@ mod sys {
                 p.push(part);
                 match kind(&p)? {
                     EntryKind::Dir => {}
-                    EntryKind::Link => return Err(Refusal::Link { at: parts[..=n].join("/") }),
-                    _ => return Err(Refusal::NotDirectory { at: parts[..=n].join("/") }),
+                    EntryKind::Link => {
+                        return Err(Refusal::Link {
+                            at: parts[..=n].join("/"),
+                        })
+                    }
+                    _ => {
+                        return Err(Refusal::NotDirectory {
+                            at: parts[..=n].join("/"),
+                        })
+                    }
                 }
             }
             Ok(Handle(p))
@@ -486,7 +501,9 @@ mod sys {
             let p = self.0.join(name);
             match kind(&p)? {
                 EntryKind::File => std::fs::File::open(&p).map_err(Refusal::Io),
-                EntryKind::Link => Err(Refusal::Link { at: rel.to_string() }),
+                EntryKind::Link => Err(Refusal::Link {
+                    at: rel.to_string(),
+                }),
                 other => Err(Refusal::NotRegular(other.describe())),
             }
         }
@@ -524,9 +541,19 @@ mod tests {
         let c = ClosedDir::open(&d.path().join("pack")).unwrap();
         assert_eq!(c.read("a/b/f", 100).unwrap(), b"inside");
         let e = c.read("a/b/f", 3).unwrap_err();
-        assert!(matches!(e.refusal, Refusal::TooLarge { size: 6, limit: 3 }), "{e}");
+        assert!(
+            matches!(e.refusal, Refusal::TooLarge { size: 6, limit: 3 }),
+            "{e}"
+        );
         assert!(c.read("a/b/nope", 100).unwrap_err().is_not_found());
-        for bad in ["../outside", "/etc/passwd", "a//b/f", "a/./b/f", "", "a/b/f/"] {
+        for bad in [
+            "../outside",
+            "/etc/passwd",
+            "a//b/f",
+            "a/./b/f",
+            "",
+            "a/b/f/",
+        ] {
             let e = c.read(bad, 100).unwrap_err();
             assert!(matches!(e.refusal, Refusal::BadPath), "{bad}: {e}");
         }
@@ -549,20 +576,35 @@ mod tests {
         symlink(d.path(), root.join("up")).unwrap();
         let c = ClosedDir::open(&root).unwrap();
         let e = c.read("a/b/l", 100).unwrap_err();
-        assert!(matches!(&e.refusal, Refusal::Link { at } if at == "a/b/l"), "{e}");
+        assert!(
+            matches!(&e.refusal, Refusal::Link { at } if at == "a/b/l"),
+            "{e}"
+        );
         let e = c.read("a/lb/f", 100).unwrap_err();
-        assert!(matches!(&e.refusal, Refusal::Link { at } if at == "a/lb"), "{e}");
+        assert!(
+            matches!(&e.refusal, Refusal::Link { at } if at == "a/lb"),
+            "{e}"
+        );
         assert!(e.to_string().contains("a/lb is a symbolic link"), "{e}");
         let e = c.read("up/outside", 100).unwrap_err();
-        assert!(matches!(&e.refusal, Refusal::Link { at } if at == "up"), "{e}");
+        assert!(
+            matches!(&e.refusal, Refusal::Link { at } if at == "up"),
+            "{e}"
+        );
         let e = c.read("a/b/f/x", 100).unwrap_err();
-        assert!(matches!(&e.refusal, Refusal::NotDirectory { at } if at == "a/b/f"), "{e}");
+        assert!(
+            matches!(&e.refusal, Refusal::NotDirectory { at } if at == "a/b/f"),
+            "{e}"
+        );
         let e = c.read("a", 100).unwrap_err();
         assert!(matches!(e.refusal, Refusal::NotRegular("directory")), "{e}");
         let kinds: Vec<_> = c.walk().unwrap();
         assert!(kinds.contains(&("a/lb".into(), EntryKind::Link)));
         assert!(kinds.contains(&("up".into(), EntryKind::Link)));
-        assert!(!kinds.iter().any(|(p, _)| p.starts_with("up/")), "links are not entered");
+        assert!(
+            !kinds.iter().any(|(p, _)| p.starts_with("up/")),
+            "links are not entered"
+        );
     }
 
     #[test]

@@ -24,11 +24,11 @@ mod shared_str;
 mod verify;
 mod writer;
 
+pub use digest::{Digest, DigestError, DIGEST_FORM};
 pub use manifest::{
     EvidenceRecord, Manifest, Params, ProbeError, ProbeRun, ProbeStatus, ScanInfo, SharedStr,
     PACK_FORMAT,
 };
-pub use digest::{Digest, DigestError, DIGEST_FORM};
 pub use reader::{OverLimit, Pack};
 pub use verify::{verify, VerifyProblem, VerifyReport};
 pub use writer::{copy_pack, BlobStore, PackWriter};

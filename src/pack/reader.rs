@@ -154,7 +154,10 @@ impl Pack {
                     Err(e).with_context(|| format!("the blob of probe {} is missing", rec.probe))
                 }
                 Err(e) => Err(e).with_context(|| {
-                    format!("refusing to read the blob of probe {} (run `dengbao verify`)", rec.probe)
+                    format!(
+                        "refusing to read the blob of probe {} (run `dengbao verify`)",
+                        rec.probe
+                    )
                 }),
             },
             Source::Embedded(dir) => {

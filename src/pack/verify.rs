@@ -207,12 +207,13 @@ fn finish(
             }
             // A special file the manifest names was reported when its blob was opened.
             EntryKind::Other(_) if expected.contains(&rel) => {}
-            EntryKind::Other(kind) => report
+            EntryKind::Other(kind) => report.problems.push(VerifyProblem::NotRegular {
+                path: rel.into(),
+                kind,
+            }),
+            EntryKind::File if !expected.contains(&rel) => report
                 .problems
-                .push(VerifyProblem::NotRegular { path: rel.into(), kind }),
-            EntryKind::File if !expected.contains(&rel) => {
-                report.problems.push(VerifyProblem::Extra { path: rel.into() })
-            }
+                .push(VerifyProblem::Extra { path: rel.into() }),
             EntryKind::File => {}
         }
     }
@@ -270,5 +271,8 @@ fn hash(mut file: std::fs::File) -> std::io::Result<(String, u64)> {
         hasher.update(&buf[..n]);
         size += n as u64;
     }
-    Ok((super::digest_ref(&super::hex_lower(&hasher.finalize())), size))
+    Ok((
+        super::digest_ref(&super::hex_lower(&hasher.finalize())),
+        size,
+    ))
 }

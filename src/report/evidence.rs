@@ -261,7 +261,9 @@ fn read_body(pack: &Pack, rec: &EvidenceRecord) -> Result<Body> {
     } else {
         (cut_text(text, MAX_BODY_CHARS), "text")
     };
-    let document = (syntax == "xml").then(|| document_view(rec, &bytes)).flatten();
+    let document = (syntax == "xml")
+        .then(|| document_view(rec, &bytes))
+        .flatten();
     Ok(Body::Text {
         syntax,
         pretty,

@@ -245,7 +245,8 @@ mod tests {
 
     #[test]
     fn json_keeps_key_order_and_numbers() {
-        let (s, cut) = pretty_json_capped(r#"{"b":1.50,"a":[],"c":{"x":"a,\"b:{"},"d":[1,2]}"#, 1000);
+        let (s, cut) =
+            pretty_json_capped(r#"{"b":1.50,"a":[],"c":{"x":"a,\"b:{"},"d":[1,2]}"#, 1000);
         assert_eq!(
             s,
             "{\n  \"b\": 1.50,\n  \"a\": [],\n  \"c\": {\n    \"x\": \"a,\\\"b:{\"\n  },\n  \"d\": [\n    1,\n    2\n  ]\n}"
