@@ -27,20 +27,14 @@ pub struct SourceFile {
 /// A mapping or probe file's text, refused beyond [`crate::limits::MAX_TOML_FILE_BYTES`] (the `toml`
 /// crate bounds its nesting itself).
 fn read_toml(path: &Path) -> Result<String> {
-    use std::io::Read;
     let limit = crate::limits::MAX_TOML_FILE_BYTES;
-    let mut text = String::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(limit + 1).read_to_string(&mut text))
-        .with_context(|| format!("reading {}", path.display()))?;
-    if text.len() as u64 > limit {
-        anyhow::bail!(
-            "{} is larger than {}, the limit for a mapping or probe file (MAX_TOML_FILE_BYTES)",
-            path.display(),
-            crate::limits::bytes(limit)
-        );
-    }
-    Ok(text)
+    let bytes = crate::limits::read_file(
+        path,
+        limit,
+        "a mapping or probe file",
+        "MAX_TOML_FILE_BYTES",
+    )?;
+    String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8 text", path.display()))
 }
 
 /// All `.toml` files of a tree, sorted by relative path: from `dir` on disk when given, else embedded.

@@ -58,6 +58,30 @@ pub fn clip(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The bytes of a file the user named (not a pack file: those go through `pack::closed`), refused when
+/// larger than `limit`; `what` names the kind of file and `constant` the limit in the error.
+pub fn read_file(
+    path: &std::path::Path,
+    limit: u64,
+    what: &str,
+    constant: &str,
+) -> anyhow::Result<Vec<u8>> {
+    use anyhow::Context;
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
+        .with_context(|| format!("reading {}", path.display()))?;
+    if bytes.len() as u64 > limit {
+        anyhow::bail!(
+            "{} is larger than {}, the limit for {what} ({constant})",
+            path.display(),
+            bytes(limit)
+        );
+    }
+    Ok(bytes)
+}
+
 /// A byte count for people: `512 MiB`, `4 MiB`, `3000 bytes`.
 pub fn bytes(n: u64) -> String {
     match n {

@@ -147,6 +147,19 @@ impl Fixture {
         digest
     }
 
+    /// `verify` finds problems (exit 2) printing each of `problems`, and `evaluate` refuses the pack
+    /// (exit 1) saying `refusal`.
+    fn refused(&self, problems: &[&str], refusal: &str) {
+        let (code, out, err) = self.run(&["verify", "pack"]);
+        assert_eq!(code, 2, "{out}{err}");
+        for p in problems {
+            assert!(out.contains(p), "verify should say {p:?}:\n{out}");
+        }
+        let (code, err) = self.evaluate("out");
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains(refusal), "{err}");
+    }
+
     /// Evaluates the pack into `out`, with every report format; the exit code and stderr.
     fn evaluate(&self, out: &str) -> (i32, String) {
         let (code, _, err) = self.run(&[
@@ -180,6 +193,19 @@ fn reasons_of(r: &Results, probe: &str) -> Vec<(dengbao::verdict::Verdict, Vec<S
             (rule.verdict, reasons)
         })
         .collect()
+}
+
+/// Every rule reading `probe` (results in `out`) gives `error`, with a reason saying all of `says`.
+fn all_error(out: &Path, probe: &str, says: &[&str]) {
+    let judged = reasons_of(&results(out), probe);
+    assert!(!judged.is_empty(), "rules read {probe}");
+    for (verdict, reasons) in judged {
+        assert_eq!(verdict, dengbao::verdict::Verdict::Error, "{reasons:?}");
+        assert!(
+            reasons.iter().any(|r| says.iter().all(|w| r.contains(w))),
+            "{reasons:?}"
+        );
+    }
 }
 
 #[test]
@@ -277,16 +303,13 @@ fn linked_directories_and_manifest_are_refused_and_named() {
     let other = f.out("other-pack");
     std::fs::rename(f.pack().join("blobs"), &other).unwrap();
     symlink(&other, f.pack().join("blobs")).unwrap();
-    let (code, out, _) = f.run(&["verify", "pack"]);
-    assert_eq!(code, 2, "{out}");
-    assert!(
-        out.contains("linked: blobs is a symbolic link")
-            && out.contains("blob(s) named by the manifest are behind it"),
-        "{out}"
+    f.refused(
+        &[
+            "linked: blobs is a symbolic link",
+            "blob(s) named by the manifest are behind it",
+        ],
+        "blobs is a symbolic link",
     );
-    let (code, err) = f.evaluate("out");
-    assert_eq!(code, 1, "{err}");
-    assert!(err.contains("blobs is a symbolic link"), "{err}");
 
     // One fan-out directory, `blobs/sha256/ab/`.
     let f = Fixture::new();
@@ -296,27 +319,19 @@ fn linked_directories_and_manifest_are_refused_and_named() {
     std::fs::rename(&fan, &moved).unwrap();
     symlink(&moved, &fan).unwrap();
     let rel = fan.strip_prefix(f.pack()).unwrap().display().to_string();
-    let (code, out, _) = f.run(&["verify", "pack"]);
-    assert_eq!(code, 2, "{out}");
-    assert!(
-        out.contains(&format!("linked: {rel} is a symbolic link")),
-        "{out}"
+    f.refused(
+        &[&format!("linked: {rel} is a symbolic link")],
+        "is a symbolic link",
     );
-    assert_eq!(f.evaluate("out").0, 1);
 
     // manifest.json itself.
     let f = Fixture::new();
     std::fs::rename(f.pack().join("manifest.json"), f.out("manifest.json")).unwrap();
     symlink(f.out("manifest.json"), f.pack().join("manifest.json")).unwrap();
-    let (code, out, err) = f.run(&["verify", "pack"]);
-    assert_eq!(code, 2, "{out}{err}");
-    assert!(
-        out.contains("linked: manifest.json is a symbolic link"),
-        "{out}"
+    f.refused(
+        &["linked: manifest.json is a symbolic link"],
+        "manifest.json is a symbolic link",
     );
-    let (code, err) = f.evaluate("out");
-    assert_eq!(code, 1, "{err}");
-    assert!(err.contains("manifest.json is a symbolic link"), "{err}");
 }
 
 #[test]
@@ -334,20 +349,14 @@ fn special_files_where_blobs_should_be_are_refused() {
     let dir = f.blob_path(&dir_digest);
     std::fs::remove_file(&dir).unwrap();
     std::fs::create_dir(&dir).unwrap();
-    let (code, out, _) = f.run(&["verify", "pack"]);
-    assert_eq!(code, 2, "{out}");
     let rel = |p: &Path| p.strip_prefix(f.pack()).unwrap().display().to_string();
-    assert!(
-        out.contains(&format!("not a regular file: {} is a FIFO", rel(&fifo))),
-        "{out}"
+    f.refused(
+        &[
+            &format!("not a regular file: {} is a FIFO", rel(&fifo)),
+            &format!("not a regular file: {} is a directory", rel(&dir)),
+        ],
+        "not a regular file",
     );
-    assert!(
-        out.contains(&format!("not a regular file: {} is a directory", rel(&dir))),
-        "{out}"
-    );
-    let (code, err) = f.evaluate("out");
-    assert_eq!(code, 1, "{err}");
-    assert!(err.contains("not a regular file"), "{err}");
 }
 
 #[test]
@@ -362,18 +371,11 @@ fn deep_xml_is_an_unparsable_body_not_a_crash() {
     f.plant("aws.ec2.describe_security_groups", xml.as_bytes());
     let (code, err) = f.evaluate("out");
     assert_eq!(code, 0, "{err}");
-    let r = results(&f.out("out"));
-    let judged = reasons_of(&r, "aws.ec2.describe_security_groups");
-    assert!(!judged.is_empty());
-    for (verdict, reasons) in judged {
-        assert_eq!(verdict, dengbao::verdict::Verdict::Error, "{reasons:?}");
-        assert!(
-            reasons
-                .iter()
-                .any(|r| r.contains("UnparsableResponse") && r.contains("MAX_DOCUMENT_DEPTH")),
-            "{reasons:?}"
-        );
-    }
+    all_error(
+        &f.out("out"),
+        "aws.ec2.describe_security_groups",
+        &["UnparsableResponse", "MAX_DOCUMENT_DEPTH"],
+    );
     let (code, out, err) = f.run(&[
         "evidence",
         "pack",
@@ -411,17 +413,10 @@ fn deep_json_is_an_error_verdict_and_its_report_stays_small() {
     let out = f.out("out");
     let (code, err) = run_capped(f.root(), cap, &["evaluate", "pack", "--out", s(&out)]);
     assert_eq!(code, 0, "{err}");
-    let r = results(&out);
-    let judged = reasons_of(&r, "aws.cloudtrail.describe_trails");
-    assert!(!judged.is_empty());
-    assert!(
-        judged
-            .iter()
-            .all(|(v, reasons)| *v == dengbao::verdict::Verdict::Error
-                && reasons
-                    .iter()
-                    .any(|r| r.contains("recursion limit") && r.contains("MAX_DOCUMENT_DEPTH"))),
-        "{judged:?}"
+    all_error(
+        &out,
+        "aws.cloudtrail.describe_trails",
+        &["recursion limit", "MAX_DOCUMENT_DEPTH"],
     );
     for format in ["html", "xlsx", "csv", "md", "ocsf"] {
         let dir = f.out(&format!("report-{format}"));
@@ -464,16 +459,10 @@ fn a_body_over_the_size_limit_is_not_read() {
         &["evaluate", "pack", "--out", s(&out), "--format", "html"],
     );
     assert_eq!(code, 0, "{err}");
-    let judged = reasons_of(&results(&out), "aws.ec2.describe_vpcs");
-    assert!(!judged.is_empty());
-    assert!(
-        judged
-            .iter()
-            .all(|(v, reasons)| *v == dengbao::verdict::Verdict::Error
-                && reasons
-                    .iter()
-                    .any(|r| r.contains("UnparsableResponse") && r.contains("MAX_BODY_BYTES"))),
-        "{judged:?}"
+    all_error(
+        &out,
+        "aws.ec2.describe_vpcs",
+        &["UnparsableResponse", "MAX_BODY_BYTES"],
     );
 }
 

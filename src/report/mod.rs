@@ -218,19 +218,8 @@ pub fn evidence_for_report(
 /// Reads and checks a `results.json` (at most [`crate::limits::MAX_RESULTS_BYTES`]; serde_json's
 /// recursion limit applies).
 pub fn read_results(path: &Path) -> Result<Results> {
-    use std::io::Read;
     let limit = crate::limits::MAX_RESULTS_BYTES;
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
-        .with_context(|| format!("reading {}", path.display()))?;
-    if bytes.len() as u64 > limit {
-        bail!(
-            "{} is larger than {}, the limit for a results file (MAX_RESULTS_BYTES)",
-            path.display(),
-            crate::limits::bytes(limit)
-        );
-    }
+    let bytes = crate::limits::read_file(path, limit, "a results file", "MAX_RESULTS_BYTES")?;
     let results: Results = serde_json::from_slice(&bytes)
         .with_context(|| format!("{} is not a dengbao results file", path.display()))?;
     if results.schema != crate::results::RESULTS_SCHEMA {
