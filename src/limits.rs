@@ -68,18 +68,18 @@ pub fn read_file(
 ) -> anyhow::Result<Vec<u8>> {
     use anyhow::Context;
     use std::io::Read;
-    let mut bytes = Vec::new();
+    let mut data = Vec::new();
     std::fs::File::open(path)
-        .and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
+        .and_then(|f| f.take(limit + 1).read_to_end(&mut data))
         .with_context(|| format!("reading {}", path.display()))?;
-    if bytes.len() as u64 > limit {
+    if data.len() as u64 > limit {
         anyhow::bail!(
             "{} is larger than {}, the limit for {what} ({constant})",
             path.display(),
             bytes(limit)
         );
     }
-    Ok(bytes)
+    Ok(data)
 }
 
 /// A byte count for people: `512 MiB`, `4 MiB`, `3000 bytes`.
