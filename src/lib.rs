@@ -22,6 +22,8 @@ pub mod embedded;
 pub mod engine;
 pub mod heap;
 pub mod jsonpath;
+pub mod limits;
+pub mod out_dir;
 pub mod pack;
 pub mod probes;
 pub mod providers;

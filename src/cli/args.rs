@@ -208,6 +208,9 @@ pub(super) struct ScanArgs {
 pub(super) struct EvaluateArgs {
     /// The pack directory.
     pub(super) pack: PathBuf,
+    /// Replace a results.json in the output directory that was computed from another pack.
+    #[arg(long)]
+    pub(super) force: bool,
     #[command(flatten)]
     pub(super) judge: JudgeArgs,
 }
@@ -215,7 +218,7 @@ pub(super) struct EvaluateArgs {
 /// Where and how `scan` and `evaluate` judge: output, reports, scope, data.
 #[derive(Args, Debug)]
 pub(super) struct JudgeArgs {
-    /// Output directory: receives `results.json` (and, for `scan`, the pack in `pack/`).
+    /// Output directory: receives `results.json` (and, for `scan`, the pack in `pack/`); never inside the pack.
     #[arg(long, value_name = "DIR")]
     pub(super) out: PathBuf,
     /// Also render reports into the output directory: html, xlsx, csv, md, ocsf (comma-separated) or all.
@@ -235,7 +238,7 @@ pub(super) struct ReportArgs {
     /// Formats: html, xlsx, csv, md, ocsf (comma-separated) or all.
     #[arg(long, value_name = "LIST", value_parser = parse_formats, default_value = "all")]
     pub(super) format: Formats,
-    /// Output directory for the reports.
+    /// Output directory for the reports (never inside the pack).
     #[arg(long, value_name = "DIR")]
     pub(super) out: PathBuf,
     /// The evidence pack the results came from (default: `pack/` beside results.json, if present).

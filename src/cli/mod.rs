@@ -189,7 +189,9 @@ fn collect(
 fn evaluate(a: EvaluateArgs) -> Result<u8> {
     let loaded = load(&a.judge.data)?;
     let scope = a.judge.scope.scope()?;
-    evaluate_into(&Pack::open(&a.pack)?, &loaded, &a.judge, &scope)?;
+    let pack = Pack::open(&a.pack)?;
+    crate::out_dir::check(&a.judge.out, Some(&a.pack), Some(&pack.digest()), a.force)?;
+    evaluate_into(&pack, &loaded, &a.judge, &scope)?;
     Ok(0)
 }
 
@@ -208,7 +210,7 @@ fn evaluate_into(pack: &Pack, loaded: &Loaded, judge: &JudgeArgs, scope: &Scope)
         ));
     }
     if let Some(formats) = &judge.format {
-        let evidence = EvidenceSet::from_pack(pack, &results);
+        let evidence = EvidenceSet::from_pack(pack, &results)?;
         write_reports(&formats.0, &results, loaded, &evidence, out)?;
     }
     Ok(())
@@ -230,6 +232,11 @@ fn write_reports(
 
 /// `dengbao report`.
 fn report(a: ReportArgs) -> Result<u8> {
+    let read = a.pack.clone().or_else(|| {
+        let beside = a.results.parent().unwrap_or(Path::new(".")).join("pack");
+        beside.is_dir().then_some(beside)
+    });
+    crate::out_dir::check(&a.out, read.as_deref(), None, false)?;
     let parsed = crate::report::read_results(&a.results)?;
     let loaded = app::load(a.mappings.as_deref(), None, &parsed.framework.id)?;
     let evidence = crate::report::evidence_for_report(&a.results, a.pack.as_deref(), &parsed)?;

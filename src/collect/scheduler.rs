@@ -195,7 +195,7 @@ impl Scheduler {
             request_id: raw.request_id,
             http_status: Some(raw.status),
             media_type: raw.media_type.into(),
-            sha256: String::new(),
+            sha256: Default::default(),
             size: 0,
             error: error.clone(),
         };
@@ -218,11 +218,11 @@ impl Scheduler {
         let blobs = self.blobs.clone();
         let size = body.len() as u64;
         match tokio::task::spawn_blocking(move || blobs.put(&body)).await {
-            Ok(Ok(hex)) => self
+            Ok(Ok(digest)) => self
                 .writer
                 .lock()
                 .expect("writer lock")
-                .add_stored_record(rec, &hex, size),
+                .add_stored_record(rec, digest, size),
             Ok(Err(e)) => tracing::error!("could not write evidence: {e:#}"),
             Err(e) => tracing::error!("could not write evidence: {e}"),
         }
