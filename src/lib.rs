@@ -10,6 +10,7 @@
 //! * [`catalog`] holds the framework's test items; [`rules`] holds the rule language and mappings;
 //!   [`engine`] evaluates a pack against them and produces [`results`].
 //! * [`report`] renders results for people and machines: HTML, XLSX, CSV, Markdown and OCSF.
+//! * [`sinks`] delivers the OCSF findings to SIEMs (syslog, Splunk HEC, webhooks) through a durable spool.
 
 pub mod aliyun;
 pub mod aws;
@@ -18,6 +19,7 @@ pub mod cli;
 pub mod convert;
 pub mod embedded;
 pub mod engine;
+pub mod exit;
 pub mod heap;
 pub mod interrupt;
 pub mod pack;
@@ -26,5 +28,6 @@ pub mod report;
 pub mod results;
 pub mod rules;
 pub mod run_ledger;
+pub mod sinks;
 pub mod tasks;
 pub mod verdict;

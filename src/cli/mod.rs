@@ -18,13 +18,13 @@ use std::path::Path;
 use std::process::ExitCode;
 
 /// Exit code when the input is bad (unreadable pack, broken rule file, bad arguments).
-pub const EXIT_INPUT: u8 = 1;
+pub const EXIT_INPUT: u8 = crate::exit::INPUT;
 /// Exit code when `verify` finds a missing, extra or altered file.
-pub const EXIT_VERIFY_FAILED: u8 = 2;
+pub const EXIT_VERIFY_FAILED: u8 = crate::exit::VERIFY_FAILED;
 /// Exit code when a scan could collect nothing at all.
-pub const EXIT_NOTHING_COLLECTED: u8 = 3;
+pub const EXIT_NOTHING_COLLECTED: u8 = crate::exit::NOTHING_COLLECTED;
 /// Exit code when Ctrl-C cut a scan short (the pack holds what was collected).
-pub const EXIT_INTERRUPTED: u8 = 130;
+pub const EXIT_INTERRUPTED: u8 = crate::exit::INTERRUPTED;
 
 /// Writes to stdout; a closed pipe (`dengbao … | head`) ends output quietly instead of panicking.
 fn emit(text: &str) {
@@ -139,13 +139,16 @@ fn run(cmd: Command) -> Result<u8> {
             scope,
             format,
             data,
+            send,
         } => {
+            let delivery = send.delivery()?;
             let loaded = load(
                 data.mappings.as_deref(),
                 data.probes.as_deref(),
                 &data.framework,
             )?;
-            scan_aws(&aws, &loaded, &out, &scope.scope()?, format.as_ref())
+            let code = scan_aws(&aws, &loaded, &out, &scope.scope()?, format.as_ref())?;
+            then_send(code, &out, delivery)
         }
         Command::Scan {
             demo: false,
@@ -155,13 +158,16 @@ fn run(cmd: Command) -> Result<u8> {
             scope,
             format,
             data,
+            send,
         } => {
+            let delivery = send.delivery()?;
             let loaded = load(
                 data.mappings.as_deref(),
                 data.probes.as_deref(),
                 &data.framework,
             )?;
-            aliyun::scan(&aws, &loaded, &out, &scope.scope()?, format.as_ref())
+            let code = aliyun::scan(&aws, &loaded, &out, &scope.scope()?, format.as_ref())?;
+            then_send(code, &out, delivery)
         }
         Command::Scan {
             demo,
@@ -169,6 +175,7 @@ fn run(cmd: Command) -> Result<u8> {
             data,
             scope,
             format,
+            send,
             ..
         } => {
             if !demo {
@@ -176,6 +183,7 @@ fn run(cmd: Command) -> Result<u8> {
                     "give --provider aws or --provider aliyun (live collection), or --demo (the built-in demo pack)"
                 );
             }
+            let delivery = send.delivery()?;
             let loaded = load(
                 data.mappings.as_deref(),
                 data.probes.as_deref(),
@@ -196,7 +204,7 @@ fn run(cmd: Command) -> Result<u8> {
                 let evidence = EvidenceSet::from_pack(&pack, &results);
                 write_reports(&formats.0, &results, &loaded.catalog, &evidence, &out)?;
             }
-            Ok(0)
+            then_send(0, &out, delivery)
         }
         Command::Evaluate {
             pack,
@@ -204,7 +212,9 @@ fn run(cmd: Command) -> Result<u8> {
             scope,
             format,
             data,
+            send,
         } => {
+            let delivery = send.delivery()?;
             let loaded = load(
                 data.mappings.as_deref(),
                 data.probes.as_deref(),
@@ -216,6 +226,37 @@ fn run(cmd: Command) -> Result<u8> {
                 let evidence = EvidenceSet::from_pack(&pack, &results);
                 write_reports(&formats.0, &results, &loaded.catalog, &evidence, &out)?;
             }
+            then_send(0, &out, delivery)
+        }
+        Command::Send {
+            results,
+            to,
+            flush,
+            pack,
+            spool,
+        } => {
+            let delivery = spool.delivery(&to)?;
+            match results {
+                Some(results) => send_results(&results, pack.as_deref(), &delivery),
+                None if flush => {
+                    let report = delivery.flush()?;
+                    emit(&report.render(&delivery.spool_root));
+                    Ok(report.exit_code())
+                }
+                None => anyhow::bail!("give a results.json to send, or --flush"),
+            }
+        }
+        Command::Spool {
+            command: SpoolCommand::Status { spool, config },
+        } => {
+            let from_file = match &config {
+                Some(c) => crate::sinks::config::load_file(c)?.spool_dir,
+                None => None,
+            };
+            let root = spool
+                .or(from_file)
+                .unwrap_or_else(crate::sinks::spool::default_root);
+            emit(&crate::sinks::run::status_text(&root)?);
             Ok(0)
         }
         Command::Report {
@@ -453,6 +494,51 @@ fn finish_scan(
         return Ok(EXIT_NOTHING_COLLECTED);
     }
     Ok(0)
+}
+
+/// After `scan`/`evaluate` wrote `out/results.json` with exit code `code`: sends its findings when
+/// sinks were given, and returns the code of both (the precedence of [`crate::exit`]).
+fn then_send(code: u8, out: &Path, delivery: Option<crate::sinks::run::Delivery>) -> Result<u8> {
+    let Some(delivery) = delivery else {
+        return Ok(code);
+    };
+    if code == EXIT_INTERRUPTED {
+        emit_err(&format!(
+            "interrupted: findings not sent; `dengbao send {} --to URL` sends them\n",
+            out.join("results.json").display()
+        ));
+        return Ok(code);
+    }
+    let sent = send_results(&out.join("results.json"), None, &delivery)?;
+    Ok(crate::exit::combine(code, sent))
+}
+
+/// Sends the findings of the results file `results_path` (evidence details from `pack`, else
+/// `pack/` beside it) to every sink of `delivery`, through the spool; prints the numbers. The exit
+/// code is 0 only when everything was delivered.
+pub fn send_results(
+    results_path: &Path,
+    pack: Option<&Path>,
+    delivery: &crate::sinks::run::Delivery,
+) -> Result<u8> {
+    let results = crate::report::read_results(results_path)?;
+    // OCSF events read only the results and the evidence; the catalog is there for the type.
+    let catalog = load_catalog(None, None, "mlps2-l3-cloud")?.0;
+    let evidence = crate::report::evidence_for_report(results_path, pack, &results)?;
+    let input = ReportInput {
+        results: &results,
+        catalog: &catalog,
+        evidence: &evidence,
+    };
+    let mut findings = Vec::new();
+    let history = crate::report::ocsf::NoHistory;
+    crate::sinks::event::each_finding(&input, &history, &mut |f| {
+        findings.push(f);
+        Ok(())
+    })?;
+    let report = delivery.send(&findings)?;
+    emit(&report.render(&delivery.spool_root));
+    Ok(report.exit_code())
 }
 
 /// Renders `formats` into `out` and prints the paths written.
