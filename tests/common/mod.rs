@@ -3,6 +3,7 @@
 
 pub mod aliyun;
 pub mod moto;
+pub mod siem;
 
 use dengbao::catalog::Catalog;
 use dengbao::embedded::SourceFile;
