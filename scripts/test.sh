@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls exactly this). Installs what it needs
 # (scripts/report-checks.sh installs chromium and a Python venv for the report checks;
-# scripts/aliyun-checks.sh a venv with Alibaba Cloud's Python SDK for the signing and local-server tests).
+# scripts/aliyun-checks.sh a venv with Alibaba Cloud's Python SDK for the signing and local-server tests;
+# scripts/siem-checks.sh rsyslog, rsyslog-gnutls and openssl for the SIEM delivery tests).
 #
 #   bash scripts/test.sh
 #
@@ -63,6 +64,12 @@ step "Alibaba Cloud checks: a venv with the official SDK (pinned); signature vec
 # local-server scan and mapping tests run (and fail, never skip).
 aliyun_env="$(bash scripts/aliyun-checks.sh --env)"   # an assignment, so set -e sees a failure
 eval "$aliyun_env"
+
+step "SIEM receivers: rsyslog + rsyslog-gnutls, openssl, python3"
+# Installs what is missing and exports DENGBAO_REQUIRE_SIEM=1, so the delivery tests of tests/siem.rs
+# (real rsyslog over TCP and TLS, the local HEC endpoint, the webhook receiver) run and fail, never skip.
+siem_env="$(bash scripts/siem-checks.sh --env)"   # an assignment, so set -e sees a failure
+eval "$siem_env"
 
 step "cargo test"
 log="$(mktemp)"

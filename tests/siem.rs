@@ -488,3 +488,55 @@ fn config_errors_and_a_full_spool_are_clear() {
     let stdout = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(stdout.contains("is full") && stdout.contains("were not spooled"), "{stdout}");
 }
+
+#[test]
+fn docs_quick_start_works_as_written() {
+    if !tools() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let certs = Certs::generate(&tmp.path().join("certs"));
+    let rs = Rsyslog::start(tmp.path(), &certs, 0, 8192);
+    let hec_out = tmp.path().join("hec.jsonl");
+    let hec = PyServer::start("hec_server.py", &["--out", hec_out.to_str().unwrap(), "--token", HEC_TOKEN], &[]);
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/siem.md")).unwrap();
+    let block = doc
+        .split("<!-- quickstart")
+        .nth(1)
+        .and_then(|s| s.split_once("-->"))
+        .and_then(|(_, s)| s.split("<!-- /quickstart -->").next())
+        .expect("docs/siem.md has its quick start between markers");
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let mut env: Vec<(String, String)> = vec![("XDG_DATA_HOME".into(), tmp.path().join("data").display().to_string())];
+    let mut ran = Vec::new();
+    for line in block.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("```") && !l.starts_with("<!--")) {
+        let line = line
+            .replace("127.0.0.1:5514", &format!("127.0.0.1:{}", rs.tcp_port))
+            .replace("127.0.0.1:8088", &format!("127.0.0.1:{}", hec.port));
+        if let Some(assign) = line.strip_prefix("export ") {
+            let (k, v) = assign.split_once('=').unwrap();
+            env.push((k.into(), v.into()));
+            continue;
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(words[0], "dengbao", "a quick-start line: {line}");
+        let o = Command::new(common::bin())
+            .args(&words[1..])
+            .current_dir(&work)
+            .env_remove("DENGBAO_HEC_TOKEN")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "`{line}`: {}", text(&o));
+        ran.push((words[1].to_string(), String::from_utf8_lossy(&o.stdout).to_string()));
+    }
+    assert_eq!(ran.iter().filter(|(c, _)| c == "send").count(), 2, "{ran:?}");
+    let demo = demo(tmp.path());
+    let lines = Rsyslog::wait_lines(&rs.tcp_file, demo.events.len());
+    assert_eq!(check_syslog(&lines, &demo).0.len(), demo.events.len());
+    assert_eq!(read_json_lines(&hec_out).len(), demo.events.len());
+    let (_, status) = ran.last().unwrap();
+    assert!(status.contains(&tmp.path().join("data/dengbao/spool").display().to_string()), "the default spool: {status}");
+    assert_eq!(status.lines().filter(|l| l.contains("://127.0.0.1") && l.split_whitespace().nth(2) == Some("0")).count(), 2, "nothing waits: {status}");
+}

@@ -46,7 +46,10 @@ def walk(model, path, problems):
         return
     if not isinstance(model, BaseModel):
         return
-    for key in (model.model_extra or {}):
+    # `Object` is OCSF's generic object ("used to log objects that are not otherwise defined by the
+    # schema", e.g. `unmapped`): any attribute is allowed in it.
+    extras = {} if type(model).__name__ == "Object" else (model.model_extra or {})
+    for key in extras:
         problems.append(f"{path}.{key}: not an attribute of {type(model).__name__} in OCSF 1.7.0")
     spec = SCHEMA["objects"].get(snake(type(model).__name__), {})
     for kind, names in (spec.get("constraints") or {}).items():
