@@ -72,7 +72,10 @@ mod tests {
         assert_eq!(combine(VERIFY_FAILED, NOTHING_COLLECTED), NOTHING_COLLECTED);
         assert_eq!(combine(NOTHING_COLLECTED, INPUT), INPUT);
         assert_eq!(combine(INPUT, INTERRUPTED), INTERRUPTED);
-        assert_eq!(combine_all([FAIL_ON, UNDELIVERED, NOTHING_COLLECTED]), NOTHING_COLLECTED);
+        assert_eq!(
+            combine_all([FAIL_ON, UNDELIVERED, NOTHING_COLLECTED]),
+            NOTHING_COLLECTED
+        );
         assert_eq!(combine_all([]), OK);
         // Every pair, both ways: the result is whichever comes first in PRECEDENCE.
         for (i, &a) in PRECEDENCE.iter().enumerate() {

@@ -178,7 +178,10 @@ pub fn each_event(
         r.scan.accounts.join(",")
     );
     let with_seen = |mut e: Value| {
-        let uid = e["finding_info"]["uid"].as_str().unwrap_or_default().to_string();
+        let uid = e["finding_info"]["uid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let (first, last) = seen.seen(&uid).unwrap_or((time, time));
         e["finding_info"]["first_seen_time"] = json!(first.min(time));
         e["finding_info"]["last_seen_time"] = json!(last.max(time));

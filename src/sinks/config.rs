@@ -127,7 +127,9 @@ impl OptValue<'_> {
     fn int(&self, min: i64, max: i64) -> Result<i64, String> {
         let n = match self {
             OptValue::Int(i) => *i,
-            OptValue::Text(s) => s.parse().map_err(|_| format!("expected a number, got `{s}`"))?,
+            OptValue::Text(s) => s
+                .parse()
+                .map_err(|_| format!("expected a number, got `{s}`"))?,
             OptValue::Other => return Err("expected a number".into()),
         };
         if n < min || n > max {
@@ -148,7 +150,10 @@ impl Options {
             if kinds.contains(&kind) {
                 Ok(())
             } else {
-                Err(format!("`{key}` is not an option of a {} sink", kind_name(kind)))
+                Err(format!(
+                    "`{key}` is not an option of a {} sink",
+                    kind_name(kind)
+                ))
             }
         };
         match key {
@@ -289,7 +294,11 @@ pub fn parse_url(text: &str) -> Result<SinkConfig, String> {
     }
     let mut bare = url.clone();
     bare.set_query(None);
-    let path = if kind == Kind::Webhook { url.path().to_string() } else { String::new() };
+    let path = if kind == Kind::Webhook {
+        url.path().to_string()
+    } else {
+        String::new()
+    };
     Ok(SinkConfig {
         name: derived_name(kind, tls, &host, port, &path),
         url: bare.to_string(),
@@ -314,7 +323,13 @@ fn derived_name(kind: Kind, tls: bool, host: &str, port: u16, path: &str) -> Str
     let mut name = format!("{proto}-{host}-{port}{path}");
     name = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     name.truncate(100);
     name
@@ -361,7 +376,10 @@ pub fn parse_file(display: &str, text: &str, base: Option<&Path>) -> Result<File
     };
     if let Some(m) = spec.spool_max_bytes {
         if *m.get_ref() < 4096 {
-            errors.push(format!("{}: spool_max_bytes must be at least 4096", at(m.span())));
+            errors.push(format!(
+                "{}: spool_max_bytes must be at least 4096",
+                at(m.span())
+            ));
         } else {
             out.spool_max_bytes = Some(*m.get_ref() as u64);
         }
@@ -407,7 +425,10 @@ fn sink_from_table(
 ) -> Result<SinkConfig, Vec<String>> {
     let map = table.get_ref();
     let Some((_, url)) = map.iter().find(|(k, _)| k.get_ref() == "url") else {
-        return Err(vec![format!("{}: a [[sink]] needs `url`", at(table.span()))]);
+        return Err(vec![format!(
+            "{}: a [[sink]] needs `url`",
+            at(table.span())
+        )]);
     };
     let mut sink = match url.get_ref().as_str() {
         Some(u) => parse_url(u).map_err(|e| vec![format!("{}: {e}", at(url.span()))])?,
@@ -436,7 +457,10 @@ fn sink_from_table(
         };
         let r = sink.options.set(sink.kind, k, v);
         if let Err(e) = r {
-            let span = if e.starts_with("unknown option") || e.contains("not an option") || e.contains("would put a secret") {
+            let span = if e.starts_with("unknown option")
+                || e.contains("not an option")
+                || e.contains("would put a secret")
+            {
                 key.span()
             } else {
                 value.span()
@@ -445,9 +469,14 @@ fn sink_from_table(
         }
     }
     let o = &mut sink.options;
-    for p in [&mut o.ca, &mut o.client_cert, &mut o.client_key, &mut o.secret_file]
-        .into_iter()
-        .flatten()
+    for p in [
+        &mut o.ca,
+        &mut o.client_cert,
+        &mut o.client_key,
+        &mut o.secret_file,
+    ]
+    .into_iter()
+    .flatten()
     {
         *p = resolve(base, p.to_string_lossy().into_owned());
     }
@@ -462,21 +491,33 @@ fn valid_name(n: &str) -> bool {
     !n.is_empty()
         && n.len() <= 100
         && !n.starts_with('.')
-        && n.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        && n.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
 }
 
 /// Checks what a sink needs before anything is sent: its files exist, its secret is there.
 pub fn check_ready(s: &SinkConfig) -> Result<()> {
     let o = &s.options;
-    for (what, p) in [("ca", &o.ca), ("client_cert", &o.client_cert), ("client_key", &o.client_key)] {
+    for (what, p) in [
+        ("ca", &o.ca),
+        ("client_cert", &o.client_cert),
+        ("client_key", &o.client_key),
+    ] {
         if let Some(p) = p {
             if !p.is_file() {
-                bail!("sink {}: `{what}` file {} does not exist", s.name, p.display());
+                bail!(
+                    "sink {}: `{what}` file {} does not exist",
+                    s.name,
+                    p.display()
+                );
             }
         }
     }
     if o.client_cert.is_some() != o.client_key.is_some() {
-        bail!("sink {}: give both client_cert and client_key, or neither", s.name);
+        bail!(
+            "sink {}: give both client_cert and client_key, or neither",
+            s.name
+        );
     }
     if s.kind != Kind::Syslog {
         super::secret::Secret::for_sink(s)?;
@@ -490,12 +531,16 @@ mod tests {
 
     #[test]
     fn urls_give_kinds_ports_and_options() {
-        let s = parse_url("syslog+tls://127.0.0.1:6514?max_message_bytes=16384&facility=audit").unwrap();
+        let s = parse_url("syslog+tls://127.0.0.1:6514?max_message_bytes=16384&facility=audit")
+            .unwrap();
         assert_eq!((s.kind, s.tls, s.port), (Kind::Syslog, true, 6514));
         assert_eq!(s.options.max_message_bytes, 16384);
         assert_eq!(s.url, "syslog+tls://127.0.0.1:6514");
         let h = parse_url("splunk-hec+https://splunk.example.com?index=mlps").unwrap();
-        assert_eq!((h.kind, h.port, h.options.index.as_deref()), (Kind::SplunkHec, 8088, Some("mlps")));
+        assert_eq!(
+            (h.kind, h.port, h.options.index.as_deref()),
+            (Kind::SplunkHec, 8088, Some("mlps"))
+        );
         let w = parse_url("webhook+https://hooks.example.com/in/dengbao").unwrap();
         assert_eq!((w.port, w.path.as_str()), (443, "/in/dengbao"));
         for bad in [
@@ -533,16 +578,39 @@ secret_file = "hook.key"
             .unwrap_err()
             .to_string();
         assert!(err.contains("3 problem(s)"), "{err}");
-        assert!(err.contains("dengbao.toml:5:21: must be between 2048"), "{err}");
-        assert!(err.contains("dengbao.toml:6:1: unknown option `colour`"), "{err}");
-        assert!(err.contains("dengbao.toml:10:1: `token` would put a secret"), "{err}");
-        let ok = parse_file("d.toml", "[[sink]]\nname = \"hooks\"\nurl = \"webhook+https://h/x\"\nsecret_file = \"k\"\n", Some(Path::new("/etc/d")))
-            .unwrap();
+        assert!(
+            err.contains("dengbao.toml:5:21: must be between 2048"),
+            "{err}"
+        );
+        assert!(
+            err.contains("dengbao.toml:6:1: unknown option `colour`"),
+            "{err}"
+        );
+        assert!(
+            err.contains("dengbao.toml:10:1: `token` would put a secret"),
+            "{err}"
+        );
+        let ok = parse_file(
+            "d.toml",
+            "[[sink]]\nname = \"hooks\"\nurl = \"webhook+https://h/x\"\nsecret_file = \"k\"\n",
+            Some(Path::new("/etc/d")),
+        )
+        .unwrap();
         assert_eq!(ok.sinks[0].name, "hooks");
-        assert_eq!(ok.sinks[0].options.secret_file.as_deref(), Some(Path::new("/etc/d/k")));
-        let err = parse_file("d.toml", "[[sink]]\nurl = 3\n", None).unwrap_err().to_string();
+        assert_eq!(
+            ok.sinks[0].options.secret_file.as_deref(),
+            Some(Path::new("/etc/d/k"))
+        );
+        let err = parse_file("d.toml", "[[sink]]\nurl = 3\n", None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("d.toml:2:7: `url` must be a string"), "{err}");
-        let err = parse_file("d.toml", "sinks = []\n", None).unwrap_err().to_string();
-        assert!(err.starts_with("d.toml:1:1: unknown field `sinks`"), "{err}");
+        let err = parse_file("d.toml", "sinks = []\n", None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("d.toml:1:1: unknown field `sinks`"),
+            "{err}"
+        );
     }
 }

@@ -76,7 +76,9 @@ pub async fn drain<S: Sink>(
         let mut bytes = 0;
         let mut upto = entries.len();
         for (i, e) in entries.iter().enumerate() {
-            let encoded = fit(&e.finding, limits.max_event_bytes, &|f, v| sink.encode(f, v));
+            let encoded = fit(&e.finding, limits.max_event_bytes, &|f, v| {
+                sink.encode(f, v)
+            });
             match encoded {
                 Ok((b, trimmed)) => {
                     if !items.is_empty() && bytes + b.len() > limits.max_batch_bytes {
@@ -154,7 +156,10 @@ async fn send_all<S: Sink>(
                     attempt += 1;
                     tokio::time::sleep(wait).await;
                 }
-                Answer::Rejected { which: Some(which), why } if !which.is_empty() => {
+                Answer::Rejected {
+                    which: Some(which),
+                    why,
+                } if !which.is_empty() => {
                     let rest: Vec<_> = piece
                         .iter()
                         .enumerate()

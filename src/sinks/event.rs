@@ -73,21 +73,32 @@ type Step = fn(&mut Value) -> bool;
 const STEPS: [(&str, Step); 8] = [
     ("evidences[].data.records", |e| {
         let mut did = false;
-        for ev in at(e, "/evidences").and_then(Value::as_array_mut).into_iter().flatten() {
+        for ev in at(e, "/evidences")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
             did |= remove(ev.get_mut("data"), "records");
         }
         did
     }),
     ("evidences", |e| remove(Some(e), "evidences")),
     ("resources[1..]", |e| truncate(at(e, "/resources"), 1)),
-    ("compliance.checks", |e| remove(at(e, "/compliance"), "checks")),
+    ("compliance.checks", |e| {
+        remove(at(e, "/compliance"), "checks")
+    }),
     ("compliance.status_details[1..]", |e| {
         truncate(at(e, "/compliance/status_details"), 1)
     }),
     ("resources", |e| remove(Some(e), "resources")),
     ("texts", |e| {
         let mut did = false;
-        for p in ["/finding_info/desc", "/finding_info/title", "/message", "/compliance/desc"] {
+        for p in [
+            "/finding_info/desc",
+            "/finding_info/title",
+            "/message",
+            "/compliance/desc",
+        ] {
             did |= shorten(at(e, p));
         }
         for p in ["/compliance/requirements", "/compliance/status_details"] {
@@ -196,7 +207,10 @@ mod tests {
     fn small_events_are_untouched_and_large_ones_trimmed_to_valid_json() {
         let f = finding();
         let whole = plain(&f, &f.event);
-        assert_eq!(fit(&f, whole.len(), &plain).unwrap(), (whole.clone(), false));
+        assert_eq!(
+            fit(&f, whole.len(), &plain).unwrap(),
+            (whole.clone(), false)
+        );
         for max in [8192, 4096, 2048] {
             let (bytes, trimmed) = fit(&f, max, &plain).unwrap();
             assert!(trimmed);
@@ -205,7 +219,10 @@ mod tests {
             let removed = &v["unmapped"]["dengbao_trimmed"]["removed"];
             assert!(removed.as_array().is_some_and(|a| !a.is_empty()), "{v}");
             assert_eq!(v["finding_info"]["uid"], "u");
-            assert_eq!(v["unmapped"]["dengbao_trimmed"]["original_bytes"], whole.len());
+            assert_eq!(
+                v["unmapped"]["dengbao_trimmed"]["original_bytes"],
+                whole.len()
+            );
         }
         let err = fit(&f, 100, &plain).unwrap_err();
         assert!(err.contains("still over the limit"), "{err}");

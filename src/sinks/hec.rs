@@ -62,7 +62,11 @@ impl HecSink {
         loop {
             tokio::time::sleep(wait).await;
             let path = format!("/services/collector/ack?channel={}", self.channel);
-            let r = self.post(&path).body(json!({"acks": [ack_id]}).to_string()).send().await;
+            let r = self
+                .post(&path)
+                .body(json!({"acks": [ack_id]}).to_string())
+                .send()
+                .await;
             match r {
                 Ok(resp) if resp.status().is_success() => {
                     let body: Value = json_body(resp).await;
@@ -103,7 +107,12 @@ async fn json_body(resp: reqwest::Response) -> Value {
 }
 
 /// The meaning of a HEC answer that is not a success.
-fn classify(status: reqwest::StatusCode, body: &Value, after: Option<Duration>, url: &str) -> Answer {
+fn classify(
+    status: reqwest::StatusCode,
+    body: &Value,
+    after: Option<Duration>,
+    url: &str,
+) -> Answer {
     let code = body["code"].as_i64();
     let why = format!(
         "{url}: HTTP {status}, HEC code {}: {}",
@@ -112,11 +121,16 @@ fn classify(status: reqwest::StatusCode, body: &Value, after: Option<Duration>, 
     );
     match code {
         Some(9 | 18..=20) => Answer::Retry { after, why },
-        Some(1..=4) => Answer::Fatal(format!("{why}; check the token (DENGBAO_HEC_TOKEN or token_file)")),
+        Some(1..=4) => Answer::Fatal(format!(
+            "{why}; check the token (DENGBAO_HEC_TOKEN or token_file)"
+        )),
         Some(7) => Answer::Fatal(format!("{why}; the token may not write to this index")),
         Some(5 | 10 | 11 | 14 | 16) => Answer::Fatal(why),
         Some(6 | 12 | 13 | 15) => match body["invalid-event-number"].as_u64() {
-            Some(n) => Answer::Rejected { which: Some(vec![n as usize]), why },
+            Some(n) => Answer::Rejected {
+                which: Some(vec![n as usize]),
+                why,
+            },
             None => Answer::Rejected { which: None, why },
         },
         _ => http::by_status(status, after, why),
@@ -150,7 +164,12 @@ impl Sink for HecSink {
 
     async fn send(&mut self, batch: &[&[u8]]) -> Answer {
         let body = batch.concat();
-        let resp = match self.post("/services/collector/event").body(body).send().await {
+        let resp = match self
+            .post("/services/collector/event")
+            .body(body)
+            .send()
+            .await
+        {
             Ok(r) => r,
             Err(e) => return no_answer(&e),
         };
@@ -175,7 +194,14 @@ pub fn new_channel(seed: &str) -> String {
         .as_nanos();
     let h = crate::pack::sha256_hex(format!("{seed}\0{nanos}\0{}", std::process::id()).as_bytes());
     let h = h.to_uppercase();
-    format!("{}-{}-4{}-A{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
+    format!(
+        "{}-{}-4{}-A{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
 }
 
 #[cfg(test)]
@@ -186,14 +212,38 @@ mod tests {
     #[test]
     fn hec_codes_mean_what_splunk_documents() {
         let c = |s: S, body: Value| classify(s, &body, None, "u");
-        assert!(matches!(c(S::SERVICE_UNAVAILABLE, json!({"text":"Server is busy","code":9})), Answer::Retry { .. }));
-        assert!(matches!(c(S::FORBIDDEN, json!({"text":"Invalid token","code":4})), Answer::Fatal(_)));
-        assert!(matches!(c(S::BAD_REQUEST, json!({"text":"Incorrect index","code":7})), Answer::Fatal(_)));
+        assert!(matches!(
+            c(
+                S::SERVICE_UNAVAILABLE,
+                json!({"text":"Server is busy","code":9})
+            ),
+            Answer::Retry { .. }
+        ));
+        assert!(matches!(
+            c(S::FORBIDDEN, json!({"text":"Invalid token","code":4})),
+            Answer::Fatal(_)
+        ));
+        assert!(matches!(
+            c(S::BAD_REQUEST, json!({"text":"Incorrect index","code":7})),
+            Answer::Fatal(_)
+        ));
         assert_eq!(
-            c(S::BAD_REQUEST, json!({"text":"Invalid data format","code":6,"invalid-event-number":2})),
-            Answer::Rejected { which: Some(vec![2]), why: "u: HTTP 400 Bad Request, HEC code 6: Invalid data format".into() }
+            c(
+                S::BAD_REQUEST,
+                json!({"text":"Invalid data format","code":6,"invalid-event-number":2})
+            ),
+            Answer::Rejected {
+                which: Some(vec![2]),
+                why: "u: HTTP 400 Bad Request, HEC code 6: Invalid data format".into()
+            }
         );
-        assert!(matches!(c(S::INTERNAL_SERVER_ERROR, json!({"text":"Internal server error","code":8})), Answer::Retry { .. }));
+        assert!(matches!(
+            c(
+                S::INTERNAL_SERVER_ERROR,
+                json!({"text":"Internal server error","code":8})
+            ),
+            Answer::Retry { .. }
+        ));
         let g = new_channel("x");
         assert_eq!(g.len(), 36);
         assert_eq!(g.matches('-').count(), 4);

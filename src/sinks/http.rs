@@ -35,7 +35,11 @@ pub fn base(sink: &SinkConfig) -> String {
 
 /// `Retry-After`: delay-seconds or an HTTP date.
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let v = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
@@ -88,14 +92,29 @@ mod tests {
     fn statuses_mean_what_the_docs_say() {
         use reqwest::StatusCode as S;
         assert_eq!(by_status(S::OK, None, "x".into()), Answer::Delivered);
-        assert!(matches!(by_status(S::SERVICE_UNAVAILABLE, None, "x".into()), Answer::Retry { .. }));
-        assert!(matches!(by_status(S::TOO_MANY_REQUESTS, None, "x".into()), Answer::Retry { .. }));
-        assert!(matches!(by_status(S::UNAUTHORIZED, None, "x".into()), Answer::Fatal(_)));
-        assert!(matches!(by_status(S::BAD_REQUEST, None, "x".into()), Answer::Rejected { which: None, .. }));
+        assert!(matches!(
+            by_status(S::SERVICE_UNAVAILABLE, None, "x".into()),
+            Answer::Retry { .. }
+        ));
+        assert!(matches!(
+            by_status(S::TOO_MANY_REQUESTS, None, "x".into()),
+            Answer::Retry { .. }
+        ));
+        assert!(matches!(
+            by_status(S::UNAUTHORIZED, None, "x".into()),
+            Answer::Fatal(_)
+        ));
+        assert!(matches!(
+            by_status(S::BAD_REQUEST, None, "x".into()),
+            Answer::Rejected { which: None, .. }
+        ));
         let mut h = reqwest::header::HeaderMap::new();
         h.insert("retry-after", "7".parse().unwrap());
         assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
-        h.insert("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap());
+        h.insert(
+            "retry-after",
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
     }
 }

@@ -44,10 +44,16 @@ pub enum Answer {
     /// Every event of the batch was confirmed.
     Delivered,
     /// Nothing was confirmed; try the same batch again (after this long, when the receiver said).
-    Retry { after: Option<Duration>, why: String },
+    Retry {
+        after: Option<Duration>,
+        why: String,
+    },
     /// The receiver refused the batch because of its content: the events at these indexes (when the
     /// receiver said which), else some event of it. Refused events are never retried.
-    Rejected { which: Option<Vec<usize>>, why: String },
+    Rejected {
+        which: Option<Vec<usize>>,
+        why: String,
+    },
     /// The sink cannot deliver anything now (bad token, wrong index…): stop, leave all spooled.
     Fatal(String),
 }

@@ -110,7 +110,10 @@ impl Delivery {
         let dir = self.spool_root.join(&s.name);
         let mut spool = Spool::open(&dir, self.spool_max_bytes)?;
         let meta = match read_meta(&dir) {
-            Ok(m) => SpoolMeta { sink: s.clone(), channel: m.channel },
+            Ok(m) => SpoolMeta {
+                sink: s.clone(),
+                channel: m.channel,
+            },
             Err(_) => SpoolMeta {
                 sink: s.clone(),
                 channel: super::hec::new_channel(&dir.display().to_string()),
@@ -156,7 +159,10 @@ async fn spool_then_drain<S: super::Sink>(
             // Make room the only allowed way: by delivering. Then try once more.
             drain(sink, spool, policy, stats).await?;
             if let Err(e) = spool.append(findings) {
-                stats.error = Some(format!("{e:#}; these {} new event(s) were not spooled: send the results again later", findings.len()));
+                stats.error = Some(format!(
+                    "{e:#}; these {} new event(s) were not spooled: send the results again later",
+                    findings.len()
+                ));
                 return Ok(());
             }
         }
@@ -220,7 +226,14 @@ impl Report {
         let mut t = comfy_table::Table::new();
         t.load_preset(comfy_table::presets::NOTHING);
         t.set_header([
-            "sink", "events", "batches", "retries", "delivered", "trimmed", "rejected", "spooled",
+            "sink",
+            "events",
+            "batches",
+            "retries",
+            "delivered",
+            "trimmed",
+            "rejected",
+            "spooled",
         ]);
         for (s, st) in &self.sinks {
             t.add_row([
@@ -258,11 +271,23 @@ impl Report {
 pub fn status_text(root: &Path) -> Result<String> {
     let names = spool_dirs(root)?;
     if names.is_empty() {
-        return Ok(format!("no spool under {}: nothing waits\n", root.display()));
+        return Ok(format!(
+            "no spool under {}: nothing waits\n",
+            root.display()
+        ));
     }
     let mut t = comfy_table::Table::new();
     t.load_preset(comfy_table::presets::NOTHING);
-    t.set_header(["sink", "url", "pending", "bytes", "rejected", "oldest", "last attempt", "last error"]);
+    t.set_header([
+        "sink",
+        "url",
+        "pending",
+        "bytes",
+        "rejected",
+        "oldest",
+        "last attempt",
+        "last error",
+    ]);
     for name in &names {
         let dir = root.join(name);
         let meta = read_meta(&dir)?;

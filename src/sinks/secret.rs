@@ -32,11 +32,19 @@ impl Secret {
         let o = &sink.options;
         if let Some(path) = &o.secret_file {
             let text = std::fs::read_to_string(path).with_context(|| {
-                format!("sink {}: reading its secret file {}", sink.name, path.display())
+                format!(
+                    "sink {}: reading its secret file {}",
+                    sink.name,
+                    path.display()
+                )
             })?;
             let value = text.trim();
             if value.is_empty() {
-                bail!("sink {}: the secret file {} is empty", sink.name, path.display());
+                bail!(
+                    "sink {}: the secret file {} is empty",
+                    sink.name,
+                    path.display()
+                );
             }
             return Ok(Secret(value.to_string()));
         }

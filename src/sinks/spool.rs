@@ -134,16 +134,19 @@ impl Spool {
             .write(true)
             .open(dir.join("lock"))
             .with_context(|| format!("opening {}/lock", dir.display()))?;
-        if lock.try_lock().is_err() {
+        use rustix::fs::{flock, FlockOperation};
+        if flock(&lock, FlockOperation::NonBlockingLockExclusive).is_err() {
             tracing::info!(spool = %dir.display(), "another dengbao is delivering from this spool; waiting");
-            lock.lock()
+            flock(&lock, FlockOperation::LockExclusive)
                 .with_context(|| format!("locking {}/lock", dir.display()))?;
         }
         let cursor = match fs::read(dir.join("cursor.json")) {
             Ok(b) => serde_json::from_slice(&b)
                 .with_context(|| format!("{}/cursor.json is damaged", dir.display()))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Position::default(),
-            Err(e) => return Err(e).with_context(|| format!("reading {}/cursor.json", dir.display())),
+            Err(e) => {
+                return Err(e).with_context(|| format!("reading {}/cursor.json", dir.display()))
+            }
         };
         let spool = Spool {
             dir: dir.to_path_buf(),
@@ -241,7 +244,8 @@ impl Spool {
             }
             if self.current.as_ref().map(|c| c.0) != Some(seg) {
                 let path = self.dir.join("segments").join(segment_name(seg));
-                let file = File::open(&path).with_context(|| format!("reading {}", path.display()))?;
+                let file =
+                    File::open(&path).with_context(|| format!("reading {}", path.display()))?;
                 let lines = BufReader::new(file)
                     .lines()
                     .collect::<std::io::Result<Vec<_>>>()?;
@@ -259,7 +263,12 @@ impl Spool {
             let mut out = Vec::new();
             for (i, line) in lines.iter().enumerate().skip(self.cursor.line).take(max) {
                 let finding: Finding = serde_json::from_str(line).with_context(|| {
-                    format!("{}/segments/{}: line {} is damaged", self.dir.display(), segment_name(seg), i + 1)
+                    format!(
+                        "{}/segments/{}: line {} is damaged",
+                        self.dir.display(),
+                        segment_name(seg),
+                        i + 1
+                    )
                 })?;
                 out.push(Entry {
                     at: Position {
@@ -331,7 +340,12 @@ fn status_of(dir: &Path, cursor: Position) -> Result<Status> {
         .with_context(|| format!("reading {}", seg_dir.display()))?
         .flatten()
         .filter_map(|e| {
-            let n = e.file_name().to_string_lossy().strip_suffix(".jsonl")?.parse().ok()?;
+            let n = e
+                .file_name()
+                .to_string_lossy()
+                .strip_suffix(".jsonl")?
+                .parse()
+                .ok()?;
             Some((n, e.path()))
         })
         .filter(|(n, _)| *n >= cursor.segment)
@@ -383,19 +397,32 @@ mod tests {
             s.append(&(0..5).map(finding).collect::<Vec<_>>()).unwrap();
             s.append(&(5..7).map(finding).collect::<Vec<_>>()).unwrap();
             let b = s.next_batch(3).unwrap();
-            assert_eq!(b.iter().map(|e| e.finding.uid.as_str()).collect::<Vec<_>>(), ["u0", "u1", "u2"]);
+            assert_eq!(
+                b.iter().map(|e| e.finding.uid.as_str()).collect::<Vec<_>>(),
+                ["u0", "u1", "u2"]
+            );
             // Not committed: a new process sees them again.
         }
         let mut s = Spool::open(&dir, DEFAULT_MAX_BYTES).unwrap();
         assert_eq!(s.status().unwrap().pending_events, 7);
         let b = s.next_batch(10).unwrap();
         assert_eq!(b.len(), 5, "a batch stays within one segment");
-        let next = Position { segment: b[4].at.segment, line: b[4].at.line + 1 };
+        let next = Position {
+            segment: b[4].at.segment,
+            line: b[4].at.line + 1,
+        };
         s.commit(next).unwrap();
         let b = s.next_batch(10).unwrap();
-        assert_eq!(b.iter().map(|e| e.finding.uid.as_str()).collect::<Vec<_>>(), ["u5", "u6"]);
+        assert_eq!(
+            b.iter().map(|e| e.finding.uid.as_str()).collect::<Vec<_>>(),
+            ["u5", "u6"]
+        );
         assert_eq!(s.status().unwrap().pending_events, 2);
-        s.commit(Position { segment: b[1].at.segment, line: 2 }).unwrap();
+        s.commit(Position {
+            segment: b[1].at.segment,
+            line: 2,
+        })
+        .unwrap();
         assert!(s.next_batch(10).unwrap().is_empty());
         assert_eq!(s.status().unwrap().pending_events, 0);
         // New events after everything was delivered still come out.
@@ -408,7 +435,9 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let mut s = Spool::open(tmp.path(), 400).unwrap();
         s.append(&[finding(0)]).unwrap();
-        let err = s.append(&(1..10).map(finding).collect::<Vec<_>>()).unwrap_err();
+        let err = s
+            .append(&(1..10).map(finding).collect::<Vec<_>>())
+            .unwrap_err();
         assert!(matches!(err, SpoolError::Full { .. }), "{err}");
         assert!(err.to_string().contains("is full"));
         assert_eq!(s.status().unwrap().pending_events, 1);

@@ -230,7 +230,8 @@ mod tests {
 
     #[test]
     fn messages_follow_rfc_5424() {
-        let cfg = super::super::config::parse_url("syslog+tcp://127.0.0.1:514?facility=local4").unwrap();
+        let cfg =
+            super::super::config::parse_url("syslog+tcp://127.0.0.1:514?facility=local4").unwrap();
         let sink = SyslogSink::new(&cfg).unwrap();
         let event = serde_json::json!({"time": 1764590400123i64, "severity_id": 4,
             "metadata": {"event_code": "dengbao.resource"},

@@ -49,7 +49,10 @@ impl WebhookSink {
 pub fn signature(secret: &[u8], body: &[u8]) -> String {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
     mac.update(body);
-    format!("sha256={}", crate::pack::hex_lower(&mac.finalize().into_bytes()))
+    format!(
+        "sha256={}",
+        crate::pack::hex_lower(&mac.finalize().into_bytes())
+    )
 }
 
 impl Sink for WebhookSink {
@@ -94,7 +97,11 @@ impl Sink for WebhookSink {
         let after = retry_after(resp.headers());
         let text = resp.text().await.unwrap_or_default();
         let short: String = text.chars().take(300).collect();
-        http::by_status(status, after, format!("{}: HTTP {status}: {short}", self.sink.url))
+        http::by_status(
+            status,
+            after,
+            format!("{}: HTTP {status}: {short}", self.sink.url),
+        )
     }
 }
 

@@ -20,11 +20,15 @@ pub fn tools() -> bool {
             .status()
             .is_ok()
     };
-    let missing: Vec<&str> = [("rsyslogd", "-v"), ("openssl", "version"), ("python3", "-V")]
-        .into_iter()
-        .filter(|(c, a)| !have(c, a))
-        .map(|(c, _)| c)
-        .collect();
+    let missing: Vec<&str> = [
+        ("rsyslogd", "-v"),
+        ("openssl", "version"),
+        ("python3", "-V"),
+    ]
+    .into_iter()
+    .filter(|(c, a)| !have(c, a))
+    .map(|(c, _)| c)
+    .collect();
     if missing.is_empty() {
         return true;
     }
@@ -47,7 +51,10 @@ pub fn free_port() -> u16 {
 fn wait_listening(port: u16, what: &str) {
     let start = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(20), "{what} did not listen on {port}");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{what} did not listen on {port}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -65,26 +72,77 @@ impl Certs {
     pub fn generate(dir: &Path) -> Certs {
         std::fs::create_dir_all(dir).unwrap();
         let run = |args: &[&str]| {
-            let out = Command::new("openssl").args(args).current_dir(dir).output().unwrap();
-            assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(dir)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         };
-        let key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+        let key = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ];
         let mut ca = vec!["req", "-x509"];
         ca.extend(key);
-        ca.extend(["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=dengbao test CA"]);
+        ca.extend([
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=dengbao test CA",
+        ]);
         run(&ca);
         for (name, cn, ext) in [
-            ("server", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"),
-            ("client", "/CN=dengbao-client", "extendedKeyUsage=clientAuth\n"),
+            (
+                "server",
+                "/CN=127.0.0.1",
+                "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
+            ),
+            (
+                "client",
+                "/CN=dengbao-client",
+                "extendedKeyUsage=clientAuth\n",
+            ),
         ] {
             std::fs::write(dir.join(format!("{name}.ext")), ext).unwrap();
-            let (k, csr, pem, extf) = (format!("{name}.key"), format!("{name}.csr"), format!("{name}.pem"), format!("{name}.ext"));
+            let (k, csr, pem, extf) = (
+                format!("{name}.key"),
+                format!("{name}.csr"),
+                format!("{name}.pem"),
+                format!("{name}.ext"),
+            );
             let mut req = vec!["req"];
             req.extend(key);
             req.extend(["-keyout", &k, "-out", &csr, "-subj", cn]);
             run(&req);
-            run(&["x509", "-req", "-in", &csr, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-                  "-out", &pem, "-days", "2", "-extfile", &extf]);
+            run(&[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                &pem,
+                "-days",
+                "2",
+                "-extfile",
+                &extf,
+            ]);
         }
         Certs {
             ca: dir.join("ca.pem"),
@@ -155,7 +213,13 @@ input(type="imtcp" address="127.0.0.1" port="{tls_port}" ruleset="tls" streamDri
             .expect("rsyslogd starts");
         wait_listening(tcp_port, "rsyslog (tcp)");
         wait_listening(tls_port, "rsyslog (tls)");
-        Rsyslog { child, tcp_port, tls_port, tcp_file, tls_file }
+        Rsyslog {
+            child,
+            tcp_port,
+            tls_port,
+            tcp_file,
+            tls_file,
+        }
     }
 
     /// The JSON lines of `file`, once there are at least `n` (waits up to 20 s).
@@ -196,7 +260,9 @@ pub struct PyServer {
 
 impl PyServer {
     pub fn start(script: &str, args: &[&str], env: &[(&str, &str)]) -> PyServer {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/siem").join(script);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/siem")
+            .join(script);
         let mut child = Command::new("python3")
             .arg(path)
             .args(args)
@@ -205,8 +271,13 @@ impl PyServer {
             .spawn()
             .expect("python3 starts");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let port = line.trim().parse().unwrap_or_else(|_| panic!("{script} printed no port: {line:?}"));
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{script} printed no port: {line:?}"));
         wait_listening(port, script);
         PyServer { child, port }
     }
