@@ -15,19 +15,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-mode="${1:-run}"
-case "$mode" in
-    run | --env) ;;
-    *) echo "usage: $0 [--env]" >&2; exit 2 ;;
-esac
-log() { printf '==> %s\n' "$*" >&2; }
-
-as_root() {
-    if [ "$(id -u)" = 0 ]; then "$@"
-    elif command -v sudo >/dev/null 2>&1; then sudo "$@"
-    else log "need root to run: $*"; return 1
-    fi
-}
+# shellcheck source=scripts/checks-lib.sh
+source scripts/checks-lib.sh "$@"
 
 missing=()
 command -v rsyslogd >/dev/null 2>&1 || missing+=(rsyslog)
@@ -36,20 +25,9 @@ if ! dpkg -s rsyslog-gnutls >/dev/null 2>&1; then missing+=(rsyslog-gnutls); fi
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 if [ "${#missing[@]}" -gt 0 ]; then
-    log "apt-get install ${missing[*]}"
-    if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" >&2; then
-        log "apt-get update, then retry"
-        as_root apt-get update >&2
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" >&2
-    fi
+    apt_install "${missing[@]}"
 fi
 log "rsyslog: $(rsyslogd -v | head -n1); $(openssl version); $(python3 -V)"
 
-exports="export DENGBAO_REQUIRE_SIEM=1"
-if [ "$mode" = --env ]; then
-    echo "$exports"
-    exit 0
-fi
-eval "$exports"
-log "cargo test --test siem (rsyslog, HEC and webhook receivers required)"
-cargo test --locked --test siem -- --nocapture
+exports_or_test "export DENGBAO_REQUIRE_SIEM=1" \
+    "rsyslog, HEC and webhook receivers required" --test siem -- --nocapture

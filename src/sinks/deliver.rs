@@ -135,6 +135,8 @@ async fn send_all<S: Sink>(
     while let Some(piece) = pieces.pop_front() {
         stats.batches += 1;
         let bodies: Vec<&[u8]> = piece.iter().map(|(_, b)| b.as_slice()).collect();
+        let bytes: usize = bodies.iter().map(|b| b.len()).sum();
+        tracing::trace!(events = bodies.len(), bytes, "sending a batch");
         let mut attempt = 1;
         loop {
             match sink.send(&bodies).await {

@@ -124,6 +124,7 @@ impl Delivery {
             events: findings.len() as u64,
             ..Stats::default()
         };
+        tracing::debug!(sink = %s.name, url = %s.url, spool = %dir.display(), new = findings.len(), "delivering");
         let policy = Policy::of(&s.options);
         match s.kind {
             Kind::Syslog => {
