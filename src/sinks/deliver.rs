@@ -205,3 +205,186 @@ fn split_or_refuse<'a>(
     pieces.push_front(right);
     pieces.push_front(left);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sinks::{Finding, Limits};
+    use serde_json::{json, Value};
+
+    /// A sink answering from a script, then `Delivered`; it records every batch it was sent.
+    struct Scripted {
+        answers: VecDeque<Answer>,
+        bad: Option<String>,
+        sent: Vec<Vec<String>>,
+    }
+
+    impl Sink for Scripted {
+        fn limits(&self) -> Limits {
+            Limits {
+                max_event_bytes: 10_000,
+                max_batch_bytes: 100_000,
+                batch_events: 8,
+            }
+        }
+        fn encode(&self, _f: &Finding, event: &Value) -> Vec<u8> {
+            event["finding_info"]["uid"]
+                .as_str()
+                .unwrap()
+                .as_bytes()
+                .to_vec()
+        }
+        async fn send(&mut self, batch: &[&[u8]]) -> Answer {
+            let uids: Vec<String> = batch
+                .iter()
+                .map(|b| String::from_utf8(b.to_vec()).unwrap())
+                .collect();
+            let has_bad = self.bad.as_ref().is_some_and(|b| uids.contains(b));
+            self.sent.push(uids);
+            if let Some(a) = self.answers.pop_front() {
+                return a;
+            }
+            if has_bad {
+                return Answer::Rejected {
+                    which: None,
+                    why: "bad event".into(),
+                };
+            }
+            Answer::Delivered
+        }
+    }
+
+    fn spool_with(n: usize) -> (tempfile::TempDir, Spool) {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut spool = Spool::open(tmp.path(), 1 << 20).unwrap();
+        let findings: Vec<Finding> = (0..n)
+            .map(|i| Finding::from_event(json!({"finding_info": {"uid": format!("u{i:02}")}}), "p"))
+            .collect();
+        spool.append(&findings).unwrap();
+        (tmp, spool)
+    }
+
+    fn policy() -> Policy {
+        Policy {
+            max_attempts: 3,
+            first_wait: Duration::from_millis(500),
+            max_wait: Duration::from_secs(60),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_is_honoured_and_order_kept() {
+        let (_tmp, mut spool) = spool_with(10);
+        let retry = || Answer::Retry {
+            after: Some(Duration::from_secs(7)),
+            why: "busy".into(),
+        };
+        let mut sink = Scripted {
+            answers: VecDeque::from([retry(), retry()]),
+            bad: None,
+            sent: vec![],
+        };
+        let mut stats = Stats::default();
+        let start = tokio::time::Instant::now();
+        drain(&mut sink, &mut spool, policy(), &mut stats)
+            .await
+            .unwrap();
+        assert!(
+            start.elapsed() >= Duration::from_secs(14),
+            "waited as the receiver asked"
+        );
+        assert_eq!((stats.retries, stats.delivered, stats.batches), (2, 10, 2));
+        let sent: Vec<String> = sink.sent.into_iter().skip(2).flatten().collect();
+        assert_eq!(
+            sent,
+            (0..10).map(|i| format!("u{i:02}")).collect::<Vec<_>>()
+        );
+        assert_eq!(spool.status().unwrap().pending_events, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rejected_batch_is_halved_until_the_bad_event_is_alone() {
+        let (_tmp, mut spool) = spool_with(8);
+        let mut sink = Scripted {
+            answers: VecDeque::new(),
+            bad: Some("u05".into()),
+            sent: vec![],
+        };
+        let mut stats = Stats::default();
+        drain(&mut sink, &mut spool, policy(), &mut stats)
+            .await
+            .unwrap();
+        assert_eq!(stats.delivered, 7);
+        assert_eq!(
+            stats.rejected,
+            vec![("u05".to_string(), "bad event".to_string())]
+        );
+        assert_eq!(
+            sink.sent
+                .iter()
+                .filter(|b| b.contains(&"u05".to_string()))
+                .count(),
+            4,
+            "8 → 4 → 2 → 1"
+        );
+        assert_eq!(spool.status().unwrap().rejected, 1);
+        assert_eq!(spool.status().unwrap().pending_events, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_named_event_is_refused_and_the_rest_sent_again() {
+        let (_tmp, mut spool) = spool_with(5);
+        let named = Answer::Rejected {
+            which: Some(vec![2]),
+            why: "code 6".into(),
+        };
+        let mut sink = Scripted {
+            answers: VecDeque::from([named]),
+            bad: None,
+            sent: vec![],
+        };
+        let mut stats = Stats::default();
+        drain(&mut sink, &mut spool, policy(), &mut stats)
+            .await
+            .unwrap();
+        assert_eq!(sink.sent[1], ["u00", "u01", "u03", "u04"]);
+        assert_eq!((stats.delivered, stats.rejected.len()), (4, 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn giving_up_or_a_fatal_answer_leaves_everything_spooled() {
+        for first in [
+            vec![
+                Answer::Retry {
+                    after: None,
+                    why: "down".into()
+                };
+                3
+            ],
+            vec![Answer::Retry {
+                after: Some(Duration::from_secs(3600)),
+                why: "later".into(),
+            }],
+            vec![Answer::Fatal("bad token".into())],
+        ] {
+            let (_tmp, mut spool) = spool_with(20);
+            let mut sink = Scripted {
+                answers: VecDeque::from(first),
+                bad: None,
+                sent: vec![],
+            };
+            let mut stats = Stats::default();
+            drain(&mut sink, &mut spool, policy(), &mut stats)
+                .await
+                .unwrap();
+            assert!(stats.error.is_some());
+            assert_eq!(stats.delivered, 0);
+            assert_eq!(
+                spool.status().unwrap().pending_events,
+                20,
+                "{:?}",
+                stats.error
+            );
+        }
+    }
+}

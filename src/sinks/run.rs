@@ -224,6 +224,12 @@ impl Report {
 
     /// The numbers, one row per sink, then what was refused and why delivery stopped.
     pub fn render(&self, spool_root: &Path) -> String {
+        if self.sinks.is_empty() {
+            return format!(
+                "no sink and nothing spooled under {}\n",
+                spool_root.display()
+            );
+        }
         let mut t = comfy_table::Table::new();
         t.load_preset(comfy_table::presets::NOTHING);
         t.set_header([
