@@ -250,7 +250,7 @@ fn run(cmd: Command) -> Result<u8> {
             command: SpoolCommand::Status { spool, config },
         } => {
             let from_file = match &config {
-                Some(c) => crate::sinks::config::load_file(c)?.spool_dir,
+                Some(c) => crate::sinks::config_file::load_file(c)?.spool_dir,
                 None => None,
             };
             let root = spool

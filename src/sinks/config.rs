@@ -1,6 +1,5 @@
 //! Sink configuration: from a URL (`--to URL`, `--send URL`) or a `[[sink]]` table of a config file
-//! (`--config FILE`), validated first and whole, each problem reported as `file:line:col` (the way
-//! cargo-deny reports its config).
+//! (`--config FILE`, [`super::config_file`]).
 //!
 //! URL forms: `syslog+tcp://HOST:PORT`, `syslog+tls://HOST:PORT`, `splunk-hec+http://HOST:PORT`,
 //! `splunk-hec+https://HOST:PORT`, `webhook+http://HOST[:PORT]/PATH`, `webhook+https://…`. Options
@@ -10,12 +9,9 @@
 //! `DENGBAO_WEBHOOK_SECRET`, or the one named by `token_env` / `secret_env`) or a file
 //! (`token_file`, `secret_file`), and a URL that carries one (user:password@, `?token=`) is refused.
 
-use crate::embedded::line_col;
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use toml::Spanned;
+use std::path::PathBuf;
 
 /// The transport of a sink.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,17 +141,6 @@ const SECRET_KEYS: [&str; 5] = ["token", "secret", "password", "hmac_key", "key"
 impl Options {
     /// Sets option `key` for a sink of `kind`; the error says what is wrong with it.
     pub fn set(&mut self, kind: Kind, key: &str, v: OptValue<'_>) -> Result<(), String> {
-        use Kind::*;
-        let only = |kinds: &[Kind]| -> Result<(), String> {
-            if kinds.contains(&kind) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "`{key}` is not an option of a {} sink",
-                    kind_name(kind)
-                ))
-            }
-        };
         match key {
             k if SECRET_KEYS.contains(&k) => {
                 return Err(format!(
@@ -168,70 +153,70 @@ impl Options {
             "max_retry_wait_secs" => self.max_retry_wait_secs = v.int(0, 3600)? as u64,
             "batch_events" => self.batch_events = v.int(1, 10_000)? as usize,
             "ca" => self.ca = Some(v.text()?.into()),
-            "client_cert" => {
-                only(&[Syslog])?;
-                self.client_cert = Some(v.text()?.into())
-            }
-            "client_key" => {
-                only(&[Syslog])?;
-                self.client_key = Some(v.text()?.into())
-            }
-            "max_message_bytes" => {
-                only(&[Syslog])?;
-                // RFC 5425 §4.3.1: receivers must take 2048 octets.
-                self.max_message_bytes = v.int(2048, 16 * 1024 * 1024)? as usize
-            }
-            "facility" => {
-                only(&[Syslog])?;
-                let f = v.text()?;
-                if !FACILITIES.contains(&f.as_str()) {
-                    return Err(format!("unknown facility `{f}`; one of {}", FACILITIES.join(", ")));
-                }
-                self.facility = f
-            }
-            "sd_id" => {
-                only(&[Syslog])?;
-                let s = v.text()?;
-                if s.is_empty()
-                    || s.len() > 32
-                    || !s.bytes().all(|b| (33..=126).contains(&b) && !b"= ]\"".contains(&b))
-                {
-                    return Err("an SD-ID is 1 to 32 printable ASCII characters without `=`, `]`, `\"` or spaces (RFC 5424 §6.3.2)".into());
-                }
-                self.sd_id = s
-            }
-            "index" => {
-                only(&[SplunkHec])?;
-                self.index = Some(v.text()?)
-            }
-            "sourcetype" => {
-                only(&[SplunkHec])?;
-                self.sourcetype = v.text()?
-            }
-            "source" => {
-                only(&[SplunkHec])?;
-                self.source = v.text()?
-            }
-            "ack_timeout_secs" => {
-                only(&[SplunkHec])?;
-                self.ack_timeout_secs = v.int(1, 3600)? as u64
-            }
-            "token_env" | "secret_env" => {
-                only(&[SplunkHec, Webhook])?;
-                self.secret_env = Some(v.text()?)
-            }
-            "token_file" | "secret_file" => {
-                only(&[SplunkHec, Webhook])?;
-                self.secret_file = Some(v.text()?.into())
-            }
-            "max_body_bytes" => {
-                only(&[SplunkHec, Webhook])?;
-                self.max_body_bytes = v.int(4096, 1 << 30)? as usize
-            }
-            _ => return Err(format!("unknown option `{key}`; see docs/siem.md for each sink's options")),
+            _ => return self.set_own(kind, key, v),
         }
         Ok(())
     }
+
+    /// Sets an option that only some kinds of sink have.
+    fn set_own(&mut self, kind: Kind, key: &str, v: OptValue<'_>) -> Result<(), String> {
+        use Kind::*;
+        let owner: &[Kind] = match key {
+            "client_cert" | "client_key" | "max_message_bytes" | "facility" | "sd_id" => &[Syslog],
+            "index" | "sourcetype" | "source" | "ack_timeout_secs" => &[SplunkHec],
+            "token_env" | "secret_env" | "token_file" | "secret_file" | "max_body_bytes" => {
+                &[SplunkHec, Webhook]
+            }
+            _ => {
+                return Err(format!(
+                    "unknown option `{key}`; see docs/siem.md for each sink's options"
+                ))
+            }
+        };
+        if !owner.contains(&kind) {
+            return Err(format!(
+                "`{key}` is not an option of a {} sink",
+                kind_name(kind)
+            ));
+        }
+        match key {
+            "client_cert" => self.client_cert = Some(v.text()?.into()),
+            "client_key" => self.client_key = Some(v.text()?.into()),
+            // RFC 5425 §4.3.1: receivers must take 2048 octets.
+            "max_message_bytes" => self.max_message_bytes = v.int(2048, 16 * 1024 * 1024)? as usize,
+            "facility" => self.facility = facility(v.text()?)?,
+            "sd_id" => self.sd_id = sd_id(v.text()?)?,
+            "index" => self.index = Some(v.text()?),
+            "sourcetype" => self.sourcetype = v.text()?,
+            "source" => self.source = v.text()?,
+            "ack_timeout_secs" => self.ack_timeout_secs = v.int(1, 3600)? as u64,
+            "token_env" | "secret_env" => self.secret_env = Some(v.text()?),
+            "token_file" | "secret_file" => self.secret_file = Some(v.text()?.into()),
+            _ => self.max_body_bytes = v.int(4096, 1 << 30)? as usize,
+        }
+        Ok(())
+    }
+}
+
+fn facility(f: String) -> Result<String, String> {
+    if FACILITIES.contains(&f.as_str()) {
+        Ok(f)
+    } else {
+        Err(format!(
+            "unknown facility `{f}`; one of {}",
+            FACILITIES.join(", ")
+        ))
+    }
+}
+
+fn sd_id(s: String) -> Result<String, String> {
+    let printable = s
+        .bytes()
+        .all(|b| (33..=126).contains(&b) && !b"= ]\"".contains(&b));
+    if s.is_empty() || s.len() > 32 || !printable {
+        return Err("an SD-ID is 1 to 32 printable ASCII characters without `=`, `]`, `\"` or spaces (RFC 5424 §6.3.2)".into());
+    }
+    Ok(s)
 }
 
 /// The name a user writes for a kind.
@@ -335,166 +320,6 @@ fn derived_name(kind: Kind, tls: bool, host: &str, port: u16, path: &str) -> Str
     name
 }
 
-/// A config file: spool settings and `[[sink]]` tables.
-#[derive(Debug, Clone, Default)]
-pub struct FileConfig {
-    pub spool_dir: Option<PathBuf>,
-    pub spool_max_bytes: Option<u64>,
-    pub sinks: Vec<SinkConfig>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileSpec {
-    spool_dir: Option<Spanned<String>>,
-    spool_max_bytes: Option<Spanned<i64>>,
-    #[serde(default)]
-    sink: Vec<Spanned<BTreeMap<Spanned<String>, Spanned<toml::Value>>>>,
-}
-
-/// Reads and validates a config file; every problem at once, as `file:line:col: message`.
-pub fn load_file(path: &Path) -> Result<FileConfig> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the config file {}", path.display()))?;
-    parse_file(&path.display().to_string(), &text, path.parent())
-}
-
-/// Validates the text of a config file named `display`; relative paths are taken from `base`.
-pub fn parse_file(display: &str, text: &str, base: Option<&Path>) -> Result<FileConfig> {
-    let at = |span: std::ops::Range<usize>| {
-        let (l, c) = line_col(text, span.start);
-        format!("{display}:{l}:{c}")
-    };
-    let spec: FileSpec = toml::from_str(text).map_err(|e| {
-        let where_ = e.span().map(&at).unwrap_or_else(|| display.to_string());
-        anyhow::anyhow!("{where_}: {}", e.message().trim())
-    })?;
-    let mut errors = Vec::new();
-    let mut out = FileConfig {
-        spool_dir: spec.spool_dir.map(|s| resolve(base, s.into_inner())),
-        ..FileConfig::default()
-    };
-    if let Some(m) = spec.spool_max_bytes {
-        if *m.get_ref() < 4096 {
-            errors.push(format!(
-                "{}: spool_max_bytes must be at least 4096",
-                at(m.span())
-            ));
-        } else {
-            out.spool_max_bytes = Some(*m.get_ref() as u64);
-        }
-    }
-    for table in &spec.sink {
-        match sink_from_table(table, base, &at) {
-            Ok(s) => {
-                if let Some(prev) = out.sinks.iter().find(|p| p.name == s.name) {
-                    errors.push(format!(
-                        "{}: a second sink named `{}` ({}); give each a distinct `name`",
-                        at(table.span()),
-                        s.name,
-                        prev.url
-                    ));
-                }
-                out.sinks.push(s);
-            }
-            Err(mut e) => errors.append(&mut e),
-        }
-    }
-    if !errors.is_empty() {
-        bail!(
-            "{} problem(s) in the config file:\n  {}",
-            errors.len(),
-            errors.join("\n  ")
-        );
-    }
-    Ok(out)
-}
-
-fn resolve(base: Option<&Path>, p: String) -> PathBuf {
-    let p = PathBuf::from(p);
-    match base {
-        Some(b) if p.is_relative() => b.join(p),
-        _ => p,
-    }
-}
-
-fn sink_from_table(
-    table: &Spanned<BTreeMap<Spanned<String>, Spanned<toml::Value>>>,
-    base: Option<&Path>,
-    at: &dyn Fn(std::ops::Range<usize>) -> String,
-) -> Result<SinkConfig, Vec<String>> {
-    let map = table.get_ref();
-    let Some((_, url)) = map.iter().find(|(k, _)| k.get_ref() == "url") else {
-        return Err(vec![format!(
-            "{}: a [[sink]] needs `url`",
-            at(table.span())
-        )]);
-    };
-    let mut sink = match url.get_ref().as_str() {
-        Some(u) => parse_url(u).map_err(|e| vec![format!("{}: {e}", at(url.span()))])?,
-        None => return Err(vec![format!("{}: `url` must be a string", at(url.span()))]),
-    };
-    let mut errors = Vec::new();
-    for (key, value) in map {
-        let k = key.get_ref().as_str();
-        if k == "url" {
-            continue;
-        }
-        if k == "name" {
-            match value.get_ref().as_str() {
-                Some(n) if valid_name(n) => sink.name = n.to_string(),
-                _ => errors.push(format!(
-                    "{}: `name` is 1 to 100 letters, digits, `-`, `_` or `.`",
-                    at(value.span())
-                )),
-            }
-            continue;
-        }
-        let v = match value.get_ref() {
-            toml::Value::String(s) => OptValue::Text(s),
-            toml::Value::Integer(i) => OptValue::Int(*i),
-            _ => OptValue::Other,
-        };
-        let r = sink.options.set(sink.kind, k, v);
-        if let Err(e) = r {
-            let span = if e.starts_with("unknown option")
-                || e.contains("not an option")
-                || e.contains("would put a secret")
-            {
-                key.span()
-            } else {
-                value.span()
-            };
-            errors.push(format!("{}: {e}", at(span)));
-        }
-    }
-    let o = &mut sink.options;
-    for p in [
-        &mut o.ca,
-        &mut o.client_cert,
-        &mut o.client_key,
-        &mut o.secret_file,
-    ]
-    .into_iter()
-    .flatten()
-    {
-        *p = resolve(base, p.to_string_lossy().into_owned());
-    }
-    if errors.is_empty() {
-        Ok(sink)
-    } else {
-        Err(errors)
-    }
-}
-
-fn valid_name(n: &str) -> bool {
-    !n.is_empty()
-        && n.len() <= 100
-        && !n.starts_with('.')
-        && n.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-}
-
 /// Checks what a sink needs before anything is sent: its files exist, its secret is there.
 pub fn check_ready(s: &SinkConfig) -> Result<()> {
     let o = &s.options;
@@ -554,63 +379,5 @@ mod tests {
         ] {
             assert!(parse_url(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn a_config_file_reports_every_problem_with_its_place() {
-        let text = r#"spool_dir = "spool"
-
-[[sink]]
-url = "syslog+tcp://127.0.0.1:514"
-max_message_bytes = 10
-colour = "red"
-
-[[sink]]
-url = "splunk-hec+https://splunk:8088"
-token = "abc"
-
-[[sink]]
-name = "hooks"
-url = "webhook+https://h/x"
-secret_file = "hook.key"
-"#;
-        let err = parse_file("dengbao.toml", text, Some(Path::new("/etc/dengbao")))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("3 problem(s)"), "{err}");
-        assert!(
-            err.contains("dengbao.toml:5:21: must be between 2048"),
-            "{err}"
-        );
-        assert!(
-            err.contains("dengbao.toml:6:1: unknown option `colour`"),
-            "{err}"
-        );
-        assert!(
-            err.contains("dengbao.toml:10:1: `token` would put a secret"),
-            "{err}"
-        );
-        let ok = parse_file(
-            "d.toml",
-            "[[sink]]\nname = \"hooks\"\nurl = \"webhook+https://h/x\"\nsecret_file = \"k\"\n",
-            Some(Path::new("/etc/d")),
-        )
-        .unwrap();
-        assert_eq!(ok.sinks[0].name, "hooks");
-        assert_eq!(
-            ok.sinks[0].options.secret_file.as_deref(),
-            Some(Path::new("/etc/d/k"))
-        );
-        let err = parse_file("d.toml", "[[sink]]\nurl = 3\n", None)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("d.toml:2:7: `url` must be a string"), "{err}");
-        let err = parse_file("d.toml", "sinks = []\n", None)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.starts_with("d.toml:1:1: unknown field `sinks`"),
-            "{err}"
-        );
     }
 }

@@ -254,14 +254,29 @@ mod tests {
         }
     }
 
-    fn spool_with(n: usize) -> (tempfile::TempDir, Spool) {
+    /// Drains a spool of `n` events (`u00`, `u01`, …) into a sink that first gives `answers`, then
+    /// delivers (refusing batches holding `bad`).
+    async fn drained(
+        n: usize,
+        answers: Vec<Answer>,
+        bad: Option<&str>,
+    ) -> (Spool, Scripted, Stats, tempfile::TempDir) {
         let tmp = tempfile::tempdir().unwrap();
         let mut spool = Spool::open(tmp.path(), 1 << 20).unwrap();
         let findings: Vec<Finding> = (0..n)
             .map(|i| Finding::from_event(json!({"finding_info": {"uid": format!("u{i:02}")}}), "p"))
             .collect();
         spool.append(&findings).unwrap();
-        (tmp, spool)
+        let mut sink = Scripted {
+            answers: answers.into(),
+            bad: bad.map(str::to_string),
+            sent: vec![],
+        };
+        let mut stats = Stats::default();
+        drain(&mut sink, &mut spool, policy(), &mut stats)
+            .await
+            .unwrap();
+        (spool, sink, stats, tmp)
     }
 
     fn policy() -> Policy {
@@ -274,21 +289,12 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn retry_after_is_honoured_and_order_kept() {
-        let (_tmp, mut spool) = spool_with(10);
         let retry = || Answer::Retry {
             after: Some(Duration::from_secs(7)),
             why: "busy".into(),
         };
-        let mut sink = Scripted {
-            answers: VecDeque::from([retry(), retry()]),
-            bad: None,
-            sent: vec![],
-        };
-        let mut stats = Stats::default();
         let start = tokio::time::Instant::now();
-        drain(&mut sink, &mut spool, policy(), &mut stats)
-            .await
-            .unwrap();
+        let (spool, sink, stats, _tmp) = drained(10, vec![retry(), retry()], None).await;
         assert!(
             start.elapsed() >= Duration::from_secs(14),
             "waited as the receiver asked"
@@ -304,79 +310,49 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_rejected_batch_is_halved_until_the_bad_event_is_alone() {
-        let (_tmp, mut spool) = spool_with(8);
-        let mut sink = Scripted {
-            answers: VecDeque::new(),
-            bad: Some("u05".into()),
-            sent: vec![],
-        };
-        let mut stats = Stats::default();
-        drain(&mut sink, &mut spool, policy(), &mut stats)
-            .await
-            .unwrap();
+        let (spool, sink, stats, _tmp) = drained(8, vec![], Some("u05")).await;
         assert_eq!(stats.delivered, 7);
         assert_eq!(
             stats.rejected,
             vec![("u05".to_string(), "bad event".to_string())]
         );
-        assert_eq!(
-            sink.sent
-                .iter()
-                .filter(|b| b.contains(&"u05".to_string()))
-                .count(),
-            4,
-            "8 → 4 → 2 → 1"
-        );
-        assert_eq!(spool.status().unwrap().rejected, 1);
-        assert_eq!(spool.status().unwrap().pending_events, 0);
+        let with_bad = sink
+            .sent
+            .iter()
+            .filter(|b| b.iter().any(|u| u == "u05"))
+            .count();
+        assert_eq!(with_bad, 4, "8 → 4 → 2 → 1");
+        let status = spool.status().unwrap();
+        assert_eq!((status.rejected, status.pending_events), (1, 0));
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_named_event_is_refused_and_the_rest_sent_again() {
-        let (_tmp, mut spool) = spool_with(5);
         let named = Answer::Rejected {
             which: Some(vec![2]),
             why: "code 6".into(),
         };
-        let mut sink = Scripted {
-            answers: VecDeque::from([named]),
-            bad: None,
-            sent: vec![],
-        };
-        let mut stats = Stats::default();
-        drain(&mut sink, &mut spool, policy(), &mut stats)
-            .await
-            .unwrap();
+        let (_spool, sink, stats, _tmp) = drained(5, vec![named], None).await;
         assert_eq!(sink.sent[1], ["u00", "u01", "u03", "u04"]);
         assert_eq!((stats.delivered, stats.rejected.len()), (4, 1));
     }
 
     #[tokio::test(start_paused = true)]
     async fn giving_up_or_a_fatal_answer_leaves_everything_spooled() {
+        let down = Answer::Retry {
+            after: None,
+            why: "down".into(),
+        };
+        let later = Answer::Retry {
+            after: Some(Duration::from_secs(3600)),
+            why: "later".into(),
+        };
         for first in [
-            vec![
-                Answer::Retry {
-                    after: None,
-                    why: "down".into()
-                };
-                3
-            ],
-            vec![Answer::Retry {
-                after: Some(Duration::from_secs(3600)),
-                why: "later".into(),
-            }],
+            vec![down; 3],
+            vec![later],
             vec![Answer::Fatal("bad token".into())],
         ] {
-            let (_tmp, mut spool) = spool_with(20);
-            let mut sink = Scripted {
-                answers: VecDeque::from(first),
-                bad: None,
-                sent: vec![],
-            };
-            let mut stats = Stats::default();
-            drain(&mut sink, &mut spool, policy(), &mut stats)
-                .await
-                .unwrap();
+            let (spool, _sink, stats, _tmp) = drained(20, first, None).await;
             assert!(stats.error.is_some());
             assert_eq!(stats.delivered, 0);
             assert_eq!(

@@ -11,6 +11,7 @@
 //! one entry point the command line uses (`dengbao send`, `scan`/`evaluate --send`).
 
 pub mod config;
+pub mod config_file;
 pub mod deliver;
 pub mod event;
 pub mod hec;

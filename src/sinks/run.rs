@@ -5,7 +5,8 @@
 //! only when everything was delivered, and [`crate::exit::UNDELIVERED`] (5) when events stay
 //! spooled, were refused by a full spool, or were rejected by a sink.
 
-use super::config::{self, check_ready, FileConfig, Kind, SinkConfig};
+use super::config::{self, check_ready, Kind, SinkConfig};
+use super::config_file::{self, FileConfig};
 use super::deliver::{drain, Policy, Stats};
 use super::event::Finding;
 use super::spool::{self, Spool, SpoolError};
@@ -40,7 +41,7 @@ impl Delivery {
         spool_max_bytes: Option<u64>,
     ) -> Result<Delivery> {
         let file = match config_file {
-            Some(p) => config::load_file(p)?,
+            Some(p) => config_file::load_file(p)?,
             None => FileConfig::default(),
         };
         let mut sinks = file.sinks;
