@@ -492,3 +492,31 @@ fn docs_quick_start_works_as_written() {
         "{status}"
     );
 }
+
+#[test]
+fn hec_over_https_trusts_the_given_ca_only() {
+    let Some((tmp, demo)) = setup() else { return };
+    let certs = Certs::generate(&tmp.path().join("certs"));
+    let (cert, key) = (
+        certs.server_cert.to_str().unwrap(),
+        certs.server_key.to_str().unwrap(),
+    );
+    let (server, out) = hec(tmp.path(), &["--ack", "--tls-cert", cert, "--tls-key", key]);
+    let url = format!("splunk-hec+https://127.0.0.1:{}", server.port);
+    let env = [("DENGBAO_HEC_TOKEN", HEC_TOKEN)];
+    // The system's roots do not know the test CA: refused, nothing lost.
+    let strict = format!("{url}?max_attempts=1");
+    let run = demo
+        .send(&[&strict], &tmp.path().join("spool"), &[], &env)
+        .expect(5);
+    run.says("certificate");
+    assert_eq!(run.n("splunk-hec", "spooled"), demo.events.len() as u64);
+    assert!(read_json_lines(&out).is_empty());
+    // With the CA: every finding, acknowledged.
+    let trusted = format!("{url}?max_attempts=1&ca={}", certs.ca.display());
+    let run = demo
+        .send(&[&trusted], &tmp.path().join("spool2"), &[], &env)
+        .expect(0);
+    assert_eq!(run.n("splunk-hec", "delivered"), demo.events.len() as u64);
+    assert_eq!(received(&out, "/event/event", &demo), demo.uids_except(""));
+}

@@ -24,12 +24,14 @@ examples", "About HTTP Event Collector Indexer Acknowledgment", "Troubleshoot HT
   data (code 6); --ack-never never acknowledges.
 
 Every indexed event is appended to --out as one JSON line {"channel", "ack_id", "event": envelope}.
-The first line on stdout is the port it listens on (127.0.0.1, an ephemeral port unless --port).
+The first line on stdout is the port it listens on (127.0.0.1, an ephemeral port unless --port);
+with --tls-cert/--tls-key it speaks HTTPS.
 """
 import argparse
 import base64
 import json
 import re
+import ssl
 import sys
 import threading
 import urllib.error
@@ -260,6 +262,8 @@ def parse_args(argv):
     p.add_argument("--reject-uid", action="append", default=[])
     p.add_argument("--indexes", action="append", default=[])
     p.add_argument("--selftest")
+    p.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM) and --tls-key")
+    p.add_argument("--tls-key")
     p.add_argument("--verbose", action="store_true")
     return p.parse_args(argv)
 
@@ -269,6 +273,10 @@ def main():
     if args.selftest:
         return selftest(args.selftest)
     httpd = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(Hec(args)))
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
     print(httpd.server_address[1], flush=True)
     httpd.serve_forever()
 
