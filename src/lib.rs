@@ -22,6 +22,8 @@ pub mod engine;
 pub mod exit;
 pub mod heap;
 pub mod interrupt;
+pub mod limits;
+pub mod out_dir;
 pub mod pack;
 pub mod probes;
 pub mod report;

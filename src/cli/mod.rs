@@ -201,14 +201,15 @@ fn run(cmd: Command) -> Result<u8> {
             let pack = Pack::open(&pack_dir)?;
             let results = evaluate_and_write(&pack, &loaded, &out, &scope.scope()?)?;
             if let Some(formats) = format {
-                let evidence = EvidenceSet::from_pack(&pack, &results);
+                let evidence = EvidenceSet::from_pack(&pack, &results)?;
                 write_reports(&formats.0, &results, &loaded.catalog, &evidence, &out)?;
             }
             then_send(0, &out, delivery)
         }
         Command::Evaluate {
-            pack,
+            pack: pack_dir,
             out,
+            force,
             scope,
             format,
             data,
@@ -220,10 +221,11 @@ fn run(cmd: Command) -> Result<u8> {
                 data.probes.as_deref(),
                 &data.framework,
             )?;
-            let pack = Pack::open(&pack)?;
+            let pack = Pack::open(&pack_dir)?;
+            crate::out_dir::check(&out, Some(&pack_dir), Some(&pack.digest()), force)?;
             let results = evaluate_and_write(&pack, &loaded, &out, &scope.scope()?)?;
             if let Some(formats) = format {
-                let evidence = EvidenceSet::from_pack(&pack, &results);
+                let evidence = EvidenceSet::from_pack(&pack, &results)?;
                 write_reports(&formats.0, &results, &loaded.catalog, &evidence, &out)?;
             }
             then_send(0, &out, delivery)
@@ -266,6 +268,11 @@ fn run(cmd: Command) -> Result<u8> {
             pack,
             mappings,
         } => {
+            let read = pack.clone().or_else(|| {
+                let beside = results.parent().unwrap_or(Path::new(".")).join("pack");
+                beside.is_dir().then_some(beside)
+            });
+            crate::out_dir::check(&out, read.as_deref(), None, false)?;
             let parsed = crate::report::read_results(&results)?;
             let loaded = load(mappings.as_deref(), None, &parsed.framework.id)?;
             let evidence = crate::report::evidence_for_report(&results, pack.as_deref(), &parsed)?;
@@ -482,7 +489,7 @@ fn finish_scan(
     let pack = Pack::open(&pack_dir)?;
     let results = evaluate_and_write(&pack, loaded, out, scope)?;
     if let Some(formats) = formats {
-        let evidence = EvidenceSet::from_pack(&pack, &results);
+        let evidence = EvidenceSet::from_pack(&pack, &results)?;
         write_reports(&formats.0, &results, &loaded.catalog, &evidence, out)?;
     }
     if interrupted {

@@ -30,8 +30,10 @@ struct FileSpec {
 
 /// Reads and validates a config file; every problem at once, as `file:line:col: message`.
 pub fn load_file(path: &Path) -> Result<FileConfig> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the config file {}", path.display()))?;
+    let limit = crate::limits::MAX_TOML_FILE_BYTES;
+    let bytes = crate::limits::read_file(path, limit, "a config file", "MAX_TOML_FILE_BYTES")?;
+    let text = String::from_utf8(bytes)
+        .with_context(|| format!("the config file {} is not UTF-8 text", path.display()))?;
     parse_file(&path.display().to_string(), &text, path.parent())
 }
 

@@ -31,9 +31,13 @@ impl Secret {
     pub fn for_sink(sink: &SinkConfig) -> Result<Secret> {
         let o = &sink.options;
         if let Some(path) = &o.secret_file {
-            let text = std::fs::read_to_string(path).with_context(|| {
+            let limit = crate::limits::MAX_TOML_FILE_BYTES;
+            let bytes =
+                crate::limits::read_file(path, limit, "a secret file", "MAX_TOML_FILE_BYTES")
+                    .with_context(|| format!("sink {}: its secret file", sink.name))?;
+            let text = String::from_utf8(bytes).with_context(|| {
                 format!(
-                    "sink {}: reading its secret file {}",
+                    "sink {}: the secret file {} is not UTF-8 text",
                     sink.name,
                     path.display()
                 )

@@ -134,11 +134,14 @@ impl Spool {
             .write(true)
             .open(dir.join("lock"))
             .with_context(|| format!("opening {}/lock", dir.display()))?;
-        use rustix::fs::{flock, FlockOperation};
-        if flock(&lock, FlockOperation::NonBlockingLockExclusive).is_err() {
-            tracing::info!(spool = %dir.display(), "another dengbao is delivering from this spool; waiting");
-            flock(&lock, FlockOperation::LockExclusive)
-                .with_context(|| format!("locking {}/lock", dir.display()))?;
+        #[cfg(unix)]
+        {
+            use rustix::fs::{flock, FlockOperation};
+            if flock(&lock, FlockOperation::NonBlockingLockExclusive).is_err() {
+                tracing::info!(spool = %dir.display(), "another dengbao is delivering from this spool; waiting");
+                flock(&lock, FlockOperation::LockExclusive)
+                    .with_context(|| format!("locking {}/lock", dir.display()))?;
+            }
         }
         let cursor = match fs::read(dir.join("cursor.json")) {
             Ok(b) => serde_json::from_slice(&b)
