@@ -147,18 +147,7 @@ input(type="imtcp" address="127.0.0.1" port="{tls_port}" ruleset="tls" streamDri
             tcp = tcp_file.display(),
             tls = tls_file.display(),
         );
-        let conf_path = dir.join("rsyslog.conf");
-        std::fs::write(&conf_path, conf).unwrap();
-        let child = Command::new("rsyslogd")
-            .arg("-n")
-            .arg("-f")
-            .arg(&conf_path)
-            .arg("-i")
-            .arg(dir.join("rsyslogd.pid"))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("rsyslogd.log")).unwrap())
-            .spawn()
-            .expect("rsyslogd starts");
+        let child = Rsyslog::spawn(dir, &conf);
         wait_listening(tcp_port, "rsyslog (tcp)");
         wait_listening(tls_port, "rsyslog (tls)");
         Rsyslog {
@@ -168,6 +157,35 @@ input(type="imtcp" address="127.0.0.1" port="{tls_port}" ruleset="tls" streamDri
             tcp_file,
             tls_file,
         }
+    }
+
+    /// Starts with the configuration `conf` (a user's, e.g. the one docs/siem.md gives), which
+    /// listens for TCP on `tcp_port` and writes to `file`.
+    pub fn start_with(dir: &Path, conf: &str, tcp_port: u16, file: PathBuf) -> Rsyslog {
+        let child = Rsyslog::spawn(dir, conf);
+        wait_listening(tcp_port, "rsyslog (tcp)");
+        Rsyslog {
+            child,
+            tcp_port,
+            tls_port: 0,
+            tcp_file: file.clone(),
+            tls_file: file,
+        }
+    }
+
+    fn spawn(dir: &Path, conf: &str) -> Child {
+        let conf_path = dir.join("rsyslog.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        Command::new("rsyslogd")
+            .arg("-n")
+            .arg("-f")
+            .arg(&conf_path)
+            .arg("-i")
+            .arg(dir.join("rsyslogd.pid"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("rsyslogd.log")).unwrap())
+            .spawn()
+            .expect("rsyslogd starts")
     }
 
     /// The JSON lines of `file`, once there are at least `n` (waits up to 20 s).
