@@ -15,13 +15,13 @@ use std::path::Path;
 use std::process::ExitCode;
 
 /// Exit code when the input is bad (unreadable pack, broken rule file, bad arguments).
-pub const EXIT_INPUT: u8 = 1;
+pub const EXIT_INPUT: u8 = crate::exit::INPUT;
 /// Exit code when `verify` finds a missing, extra or altered file.
-pub const EXIT_VERIFY_FAILED: u8 = 2;
+pub const EXIT_VERIFY_FAILED: u8 = crate::exit::VERIFY_FAILED;
 /// Exit code when a scan could collect nothing at all.
-pub const EXIT_NOTHING_COLLECTED: u8 = 3;
+pub const EXIT_NOTHING_COLLECTED: u8 = crate::exit::NOTHING_COLLECTED;
 /// Exit code when Ctrl-C cut a scan short (the pack holds what was collected).
-pub const EXIT_INTERRUPTED: u8 = 130;
+pub const EXIT_INTERRUPTED: u8 = crate::exit::INTERRUPTED;
 
 /// Writes to stdout; a closed pipe (`dengbao … | head`) ends output quietly instead of panicking.
 fn emit(text: &str) {
@@ -87,6 +87,37 @@ fn run(cmd: Command) -> Result<u8> {
         Command::Verify { pack } => verify(&pack),
         Command::Evidence { pack, probe } => evidence(&pack, probe.as_deref()),
         Command::Controls { command } => controls(command),
+        Command::Send {
+            results,
+            to,
+            flush,
+            pack,
+            spool,
+        } => {
+            let delivery = spool.delivery(&to)?;
+            match results {
+                Some(results) => send_results(&results, pack.as_deref(), &delivery),
+                None if flush => {
+                    let report = delivery.flush()?;
+                    emit(&report.render(&delivery.spool_root));
+                    Ok(report.exit_code())
+                }
+                None => anyhow::bail!("give a results.json to send, or --flush"),
+            }
+        }
+        Command::Spool {
+            command: SpoolCommand::Status { spool, config },
+        } => {
+            let from_file = match &config {
+                Some(c) => crate::sinks::config_file::load_file(c)?.spool_dir,
+                None => None,
+            };
+            let root = spool
+                .or(from_file)
+                .unwrap_or_else(crate::sinks::spool::default_root);
+            emit(&crate::sinks::run::status_text(&root)?);
+            Ok(0)
+        }
         Command::Rules {
             command:
                 RulesCommand::List {
@@ -131,6 +162,7 @@ fn scan(a: ScanArgs) -> Result<u8> {
     let loaded = load(&a.judge.data)?;
     // Bad input is found before anything is collected.
     let scope = a.judge.scope.scope()?;
+    let delivery = a.judge.send.delivery()?;
     let pack_dir = app::new_pack_dir(&a.judge.out)?;
     let collected = match &a.provider {
         Some(provider) => {
@@ -147,17 +179,18 @@ fn scan(a: ScanArgs) -> Result<u8> {
         ),
     };
     evaluate_into(&Pack::open(&pack_dir)?, &loaded, &a.judge, &scope)?;
-    match collected {
+    let code = match collected {
         Some((true, _)) => {
             emit_err("interrupted: the pack holds what was collected until then\n");
-            Ok(EXIT_INTERRUPTED)
+            EXIT_INTERRUPTED
         }
         Some((false, 0)) => {
             emit_err("nothing could be collected: check credentials, region and endpoint (the pack records every failure)\n");
-            Ok(EXIT_NOTHING_COLLECTED)
+            EXIT_NOTHING_COLLECTED
         }
-        _ => Ok(0),
-    }
+        _ => 0,
+    };
+    then_send(code, &a.judge.out, delivery)
 }
 
 /// Collects into `pack_dir` and says what was collected: whether Ctrl-C cut it short, and how many
@@ -189,10 +222,40 @@ fn collect(
 fn evaluate(a: EvaluateArgs) -> Result<u8> {
     let loaded = load(&a.judge.data)?;
     let scope = a.judge.scope.scope()?;
+    let delivery = a.judge.send.delivery()?;
     let pack = Pack::open(&a.pack)?;
     crate::out_dir::check(&a.judge.out, Some(&a.pack), Some(&pack.digest()), a.force)?;
     evaluate_into(&pack, &loaded, &a.judge, &scope)?;
-    Ok(0)
+    then_send(0, &a.judge.out, delivery)
+}
+
+/// After `scan`/`evaluate` wrote `out/results.json` with exit code `code`: sends its findings when
+/// sinks were given, and returns the code of both (the precedence of [`crate::exit`]).
+fn then_send(code: u8, out: &Path, delivery: Option<crate::sinks::run::Delivery>) -> Result<u8> {
+    let Some(delivery) = delivery else {
+        return Ok(code);
+    };
+    if code == EXIT_INTERRUPTED {
+        emit_err(&format!(
+            "interrupted: findings not sent; `dengbao send {} --to URL` sends them\n",
+            out.join("results.json").display()
+        ));
+        return Ok(code);
+    }
+    let sent = send_results(&out.join("results.json"), None, &delivery)?;
+    Ok(crate::exit::combine(code, sent))
+}
+
+/// Sends the findings of `results_path` through `delivery` and prints the numbers; the exit code is 0
+/// only when everything was delivered.
+fn send_results(
+    results_path: &Path,
+    pack: Option<&Path>,
+    delivery: &crate::sinks::run::Delivery,
+) -> Result<u8> {
+    let report = app::send_results(results_path, pack, delivery)?;
+    emit(&report.render(&delivery.spool_root));
+    Ok(report.exit_code())
 }
 
 /// Evaluates `pack`, writes `out/results.json`, prints the table, and renders `formats`.
