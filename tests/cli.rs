@@ -263,7 +263,10 @@ fn docs_mappings_md_is_what_rules_list_markdown_prints() {
     // The page names every rule and every mapped item of every provider.
     let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").unwrap();
     for (id, rule) in &loaded.rules.rules {
-        assert!(page.contains(&format!("{id}`")) || page.contains(&format!("*{id}*")), "{id}");
+        assert!(
+            page.contains(&format!("{id}`")) || page.contains(&format!("*{id}*")),
+            "{id}"
+        );
         assert!(page.contains(&rule.evidence), "{id}: {}", rule.evidence);
     }
     for m in &loaded.rules.mappings {

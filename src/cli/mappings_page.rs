@@ -35,7 +35,10 @@ pub fn page(loaded: &Loaded, provider: Option<&str>) -> String {
             providers.push(p);
         }
     }
-    for p in providers.iter().filter(|p| provider.is_none_or(|f| f == *p)) {
+    for p in providers
+        .iter()
+        .filter(|p| provider.is_none_or(|f| f == *p))
+    {
         section(&mut out, loaded, p);
     }
     out
@@ -83,11 +86,17 @@ fn section(out: &mut String, loaded: &Loaded, provider: &str) {
             judges.entry(r).or_default().push(&c.id);
         }
     }
-    out.push_str(
-        "\n| rule | title | 标题 | evidence (probe) | items |\n|---|---|---|---|---|\n",
-    );
-    for (id, rule) in loaded.rules.rules.iter().filter(|(_, r)| r.provider == provider) {
-        let items = judges.get(id.as_str()).map_or(String::new(), |v| v.join(", "));
+    out.push_str("\n| rule | title | 标题 | evidence (probe) | items |\n|---|---|---|---|---|\n");
+    for (id, rule) in loaded
+        .rules
+        .rules
+        .iter()
+        .filter(|(_, r)| r.provider == provider)
+    {
+        let items = judges
+            .get(id.as_str())
+            .map(|v| v.join(", "))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
             "| {} | {} | {} | `{}` | {items} |",
