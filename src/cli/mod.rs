@@ -1,6 +1,7 @@
 //! The command line. Each subcommand is a small function over the library.
 
 mod args;
+mod mappings_page;
 mod render;
 
 use args::*;
