@@ -317,7 +317,8 @@ def make_handler(args, stats: Stats, buckets: Buckets | None, rng: random.Random
             if self.path == "/__proxy/stats":
                 snap = stats.snapshot()
                 snap.update(delay_ms=args.delay_ms, throttle_fraction=args.throttle_fraction,
-                            throttle_rps=args.throttle_rps, throttle_first=args.throttle_first,
+                            throttle_rps=args.throttle_rps, throttle_burst=args.throttle_burst or args.throttle_rps,
+                            throttle_first=args.throttle_first,
                             paginate=args.paginate)
                 self._send(200, {"Content-Type": "application/json"}, json.dumps(snap, indent=1).encode())
             elif self.path == "/__proxy/reset" and self.command == "POST":
