@@ -181,10 +181,15 @@ struct ManifestView<'a> {
     scan: &'a ScanInfo,
     probes: Vec<&'a ProbeRun>,
     records: Vec<&'a EvidenceRecord>,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    #[serde(skip_serializing_if = "is_empty")]
     rates: &'a [RateRecord],
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    #[serde(skip_serializing_if = "is_empty")]
     skipped: &'a [Skipped],
+}
+
+/// A v2 list with nothing in it is left out (the manifest then reads like a v1 one, but for `format`).
+fn is_empty<T>(list: &&[T]) -> bool {
+    list.is_empty()
 }
 
 /// Writes blobs into a pack directory; cheap to clone, usable from many threads at once.
