@@ -272,7 +272,10 @@ fn profiles_roles_and_no_secret_anywhere() {
 
 /// Control verdicts by id.
 fn verdicts(r: &dengbao::results::Results) -> Vec<(String, Verdict)> {
-    r.controls.iter().map(|c| (c.id.clone(), c.verdict)).collect()
+    r.controls
+        .iter()
+        .map(|c| (c.id.clone(), c.verdict))
+        .collect()
 }
 
 #[test]
@@ -281,7 +284,12 @@ fn isolated_throttles_are_retried_by_the_rate_controller_and_change_no_verdict()
     let _g = MOTO.lock().unwrap_or_else(|e| e.into_inner());
     seed(&m, &m.endpoint, &["mixed"]);
     let d = tempfile::tempdir().unwrap();
-    let (code, log) = scan(&m.endpoint, &d.path().join("quiet"), ("testing", "testing"), &[]);
+    let (code, log) = scan(
+        &m.endpoint,
+        &d.path().join("quiet"),
+        ("testing", "testing"),
+        &[],
+    );
     assert_eq!(code, 0, "{log}");
     let proxy = Proxy::start(
         &m,
@@ -331,7 +339,10 @@ fn isolated_throttles_are_retried_by_the_rate_controller_and_change_no_verdict()
         .error
         .as_ref()
         .is_none_or(|e| !e.code.contains("Throttl") && e.code != "RequestLimitExceeded")));
-    assert!(log.contains("throttl"), "the end of the scan says so: {log}");
+    assert!(
+        log.contains("throttl"),
+        "the end of the scan says so: {log}"
+    );
 }
 
 #[test]
@@ -401,7 +412,10 @@ fn snapshots_and_images_of_other_accounts_are_not_asked_about() {
             }
         }
     }
-    assert!(!foreign.is_empty(), "moto lists no foreign snapshot here any more");
+    assert!(
+        !foreign.is_empty(),
+        "moto lists no foreign snapshot here any more"
+    );
     let asked: Vec<String> = pack
         .manifest
         .records
@@ -417,5 +431,8 @@ fn snapshots_and_images_of_other_accounts_are_not_asked_about() {
         .find(|s| s.probe == "aws.ec2.describe_snapshot_attribute")
         .unwrap();
     assert_eq!(skipped.items, foreign.len() as u64);
-    assert_eq!(skipped.reason, "owner: $.ownerId is not the scanned account");
+    assert_eq!(
+        skipped.reason,
+        "owner: $.ownerId is not the scanned account"
+    );
 }

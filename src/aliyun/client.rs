@@ -239,7 +239,8 @@ impl OpenApi {
                 Err(e) => return Err(Failure::new("NoCredentials", format!("{e:#}"))),
             };
             last = self.send_once(spec, &url, &creds, attempt).await;
-            let again = matches!(&last, Err(f) if matches!(f.code.as_str(), "ConnectionError" | "Timeout"));
+            let again =
+                matches!(&last, Err(f) if matches!(f.code.as_str(), "ConnectionError" | "Timeout"));
             if !again {
                 break;
             }

@@ -78,11 +78,27 @@ mod tests {
 
     #[test]
     fn throttling_codes_are_throttling_and_other_answers_are_not() {
-        for code in ["Throttling", "ThrottlingException", "RequestLimitExceeded", "SlowDown", "TooManyRequestsException"] {
-            assert_eq!(retry_reason(400, Some(code)), Some(RetryReason::Throttled), "{code}");
+        for code in [
+            "Throttling",
+            "ThrottlingException",
+            "RequestLimitExceeded",
+            "SlowDown",
+            "TooManyRequestsException",
+        ] {
+            assert_eq!(
+                retry_reason(400, Some(code)),
+                Some(RetryReason::Throttled),
+                "{code}"
+            );
         }
-        assert_eq!(retry_reason(503, Some("RequestLimitExceeded")), Some(RetryReason::Throttled));
-        assert_eq!(retry_reason(500, Some("InternalError")), Some(RetryReason::ServerError));
+        assert_eq!(
+            retry_reason(503, Some("RequestLimitExceeded")),
+            Some(RetryReason::Throttled)
+        );
+        assert_eq!(
+            retry_reason(500, Some("InternalError")),
+            Some(RetryReason::ServerError)
+        );
         assert_eq!(retry_reason(429, None), Some(RetryReason::Throttled));
         assert_eq!(retry_reason(403, Some("AccessDenied")), None);
         assert_eq!(retry_reason(400, Some("InvalidSnapshot.NotFound")), None);

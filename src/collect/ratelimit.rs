@@ -145,7 +145,9 @@ impl RateController {
         let mut stats = s.stats.clone();
         stats.final_rate = s.rate;
         stats.effective_rate = match (s.first_request, s.last_answer) {
-            (Some(a), Some(b)) if b > a => stats.requests as f64 / b.duration_since(a).as_secs_f64(),
+            (Some(a), Some(b)) if b > a => {
+                stats.requests as f64 / b.duration_since(a).as_secs_f64()
+            }
             _ => 0.0,
         };
         stats

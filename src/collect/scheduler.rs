@@ -25,7 +25,8 @@ const MAX_PAGES: usize = 100_000;
 
 /// The pause before sending a call again after a server error: 100 ms, doubled per attempt, at most 5 s.
 fn server_error_pause(attempt: u32) -> std::time::Duration {
-    std::time::Duration::from_millis(100u64.saturating_mul(1 << attempt.min(6))).min(std::time::Duration::from_secs(5))
+    std::time::Duration::from_millis(100u64.saturating_mul(1 << attempt.min(6)))
+        .min(std::time::Duration::from_secs(5))
 }
 
 /// Shared state of one scan.
@@ -146,7 +147,9 @@ impl Scheduler {
         let control = self.controller(&spec.service, region);
         let mut attempt = 1;
         let result = loop {
-            let result = self.send(&control, spec, region, &params, attempt > 1).await;
+            let result = self
+                .send(&control, spec, region, &params, attempt > 1)
+                .await;
             let reason = match &result {
                 Ok(raw) if raw.status >= 300 => self.retry_reason(raw),
                 _ => None,

@@ -117,7 +117,9 @@ impl PackWriter {
     /// Sets what the rate controllers saw and which fan-out items were skipped (in canonical order).
     pub fn set_collection_notes(&mut self, mut rates: Vec<RateRecord>, mut skipped: Vec<Skipped>) {
         rates.sort_by(|a, b| (&a.service, &a.region).cmp(&(&b.service, &b.region)));
-        skipped.sort_by(|a, b| (&a.probe, &a.region, &a.reason).cmp(&(&b.probe, &b.region, &b.reason)));
+        skipped.sort_by(|a, b| {
+            (&a.probe, &a.region, &a.reason).cmp(&(&b.probe, &b.region, &b.reason))
+        });
         self.rates = rates;
         self.skipped = skipped;
     }
