@@ -385,11 +385,12 @@ fn a_throttle_past_max_attempts_is_a_failed_probe_and_an_error_verdict() {
 fn snapshots_and_images_of_other_accounts_are_not_asked_about() {
     let Some(m) = moto() else { return };
     let _g = MOTO.lock().unwrap_or_else(|e| e.into_inner());
-    seed(&m, &m.endpoint, &["clean"]);
-    // moto's aws partition lists snapshots of its public AMIs, owned by others, despite OwnerIds=self.
+    // moto lists the snapshots of its public Amazon AMIs, owned by other accounts, despite
+    // OwnerIds=self (tests/moto/README.md); the `amis` server has them loaded.
+    seed(&m, &m.amis, &["clean"]);
     let d = tempfile::tempdir().unwrap();
     let (code, log) = scan(
-        &m.endpoint,
+        &m.amis,
         d.path(),
         ("testing", "testing"),
         &["--regions", "us-east-1"],

@@ -14,6 +14,8 @@ pub static MOTO: Mutex<()> = Mutex::new(());
 pub struct Moto {
     pub endpoint: String,
     pub denied: String,
+    /// A server with moto's public Amazon AMIs (and their snapshots, owned by other accounts) loaded.
+    pub amis: String,
     pub python: String,
 }
 
@@ -22,11 +24,13 @@ pub fn moto() -> Option<Moto> {
     match (
         get("DENGBAO_MOTO_ENDPOINT"),
         get("DENGBAO_MOTO_DENIED_ENDPOINT"),
+        get("DENGBAO_MOTO_AMIS_ENDPOINT"),
         get("DENGBAO_MOTO_PYTHON"),
     ) {
-        (Some(endpoint), Some(denied), Some(python)) => Some(Moto {
+        (Some(endpoint), Some(denied), Some(amis), Some(python)) => Some(Moto {
             endpoint,
             denied,
+            amis,
             python,
         }),
         _ if std::env::var("DENGBAO_REQUIRE_MOTO").as_deref() == Ok("1") => {
