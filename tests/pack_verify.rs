@@ -129,7 +129,10 @@ fn known_formats_are_read_and_others_refused() {
     let manifest = d.path().join("manifest.json");
     let original = std::fs::read_to_string(&manifest).unwrap();
     let current = format!("\"format\": \"{}\"", dengbao::pack::PACK_FORMAT);
-    assert!(original.contains(&current), "new packs are written as the newest format");
+    assert!(
+        original.contains(&current),
+        "new packs are written as the newest format"
+    );
     let evaluate = |dir: &std::path::Path| {
         let out = tempfile::tempdir().unwrap();
         let o = Command::new(bin())
