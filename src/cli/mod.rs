@@ -475,8 +475,7 @@ pub fn write_reports(
         catalog,
         evidence,
     };
-    let outputs = crate::report::render(formats, &input)?;
-    for path in crate::report::write_outputs(out, &outputs)? {
+    for path in crate::report::write(formats, &input, out)? {
         emit(&format!("report:  {}\n", path.display()));
     }
     Ok(())
