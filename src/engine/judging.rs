@@ -150,17 +150,17 @@ pub fn convert_and_judge<'r: 'i, 'i>(
     let started = Instant::now();
     let kept = !overflowed
         && match query.list_at(&doc) {
-        Some((Value::Array(items), _)) => {
-            items.len() == seen.len()
-                && items
-                    .iter()
-                    .zip(&seen)
-                    .all(|(item, id)| id.is_some() && identity(item) == *id)
-        }
-        // No list: nothing was shown, and nothing is to be judged.
-        None => seen.is_empty(),
-        Some(_) => false,
-    };
+            Some((Value::Array(items), _)) => {
+                items.len() == seen.len()
+                    && items
+                        .iter()
+                        .zip(&seen)
+                        .all(|(item, id)| id.is_some() && identity(item) == *id)
+            }
+            // No list: nothing was shown, and nothing is to be judged.
+            None => seen.is_empty(),
+            Some(_) => false,
+        };
     if kept {
         for (k, &n) in members.iter().enumerate() {
             for j in std::mem::take(&mut judged[k]) {

@@ -400,7 +400,8 @@ pub fn for_each_problem<'c>(
         *occurs.entry(key_hash(&r.id, &r.region)).or_default() += 1;
     }
     // Keys that may repeat, merged in full: region → id → problem.
-    type Merged<'c> = std::collections::HashMap<String, std::collections::HashMap<String, Problem<'c>>>;
+    type Merged<'c> =
+        std::collections::HashMap<String, std::collections::HashMap<String, Problem<'c>>>;
     let mut merged: Merged<'c> = Default::default();
     for (rule, r) in non_passing() {
         if occurs[&key_hash(&r.id, &r.region)] > 1 {

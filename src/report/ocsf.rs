@@ -42,12 +42,12 @@
 //! time in `data.records`. An item event lists at most [`MAX_LISTED`] resources and evidences.
 
 use super::{control_digests, for_each_problem, rfc3339_millis, Files, ReportInput};
-use std::collections::HashMap;
 use crate::results::{ControlResult, ResourceStatus, RuleOutcome};
 use crate::verdict::Verdict;
 use anyhow::{Context, Result};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 
 /// File name of the OCSF JSON Lines output.
 pub const FILE: &str = "findings.ocsf.jsonl";
@@ -260,7 +260,11 @@ type RuleStatuses = HashMap<String, HashMap<String, Box<[Option<ResourceStatus>]
 fn rule_statuses(c: &ControlResult) -> RuleStatuses {
     let mut out: RuleStatuses = HashMap::new();
     for rule in &c.rules {
-        for r in rule.resources.iter().filter(|r| r.status != ResourceStatus::Pass) {
+        for r in rule
+            .resources
+            .iter()
+            .filter(|r| r.status != ResourceStatus::Pass)
+        {
             let r = r.into_owned();
             out.entry(r.region)
                 .or_default()

@@ -199,7 +199,10 @@ impl<'de> Deserialize<'de> for Resources {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a list of resource results")
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Resources, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Resources, A::Error> {
                 use serde::de::Error;
                 let mut buf = ResourceBuffer::default();
                 while let Some(r) = seq.next_element::<ResourceResult>()? {

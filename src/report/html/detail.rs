@@ -99,17 +99,17 @@ pub(super) fn detail(
             o.push_str("<ul class=\"failing\">");
         }
         let _ = write!(
-                o,
-                "<li>{} <code class=\"rid\">{}</code> <span class=\"region\">{}</span> — {}</li>",
-                status_badge(p.status),
-                esc(&p.id),
-                esc(&p.region),
-                p.rules
-                    .iter()
-                    .map(|r| format!("<code>{}</code>", esc(r)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
+            o,
+            "<li>{} <code class=\"rid\">{}</code> <span class=\"region\">{}</span> — {}</li>",
+            status_badge(p.status),
+            esc(&p.id),
+            esc(&p.region),
+            p.rules
+                .iter()
+                .map(|r| format!("<code>{}</code>", esc(r)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         Ok(())
     })
     .expect("writing a page never fails (write errors are kept by the page)");
