@@ -8,6 +8,7 @@
 
 use super::credentials::{CredentialSource, Credentials};
 use super::sign::{authorization, canonical_query, sha256_hex, SignInput};
+use crate::collect::{Failure, RawAnswer};
 use crate::probes::{ApiInfo, READ_ONLY_PREFIXES};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -78,33 +79,6 @@ pub struct CallSpec<'a> {
     pub region: &'a str,
     pub action: &'a str,
     pub params: Vec<(String, String)>,
-}
-
-/// What the last attempt received.
-#[derive(Debug, Clone)]
-pub struct Response {
-    pub status: u16,
-    pub request_id: Option<String>,
-    pub media_type: String,
-    pub body: Vec<u8>,
-    pub captured_at: String,
-    pub attempts: u32,
-}
-
-/// Why a call got no answer at all.
-#[derive(Debug, Clone)]
-pub struct Failure {
-    pub code: String,
-    pub message: String,
-}
-
-impl Failure {
-    fn new(code: &str, message: impl Into<String>) -> Self {
-        Self {
-            code: code.to_string(),
-            message: message.into(),
-        }
-    }
 }
 
 /// Retry and timeout settings.
@@ -228,7 +202,7 @@ impl OpenApi {
 
     /// Sends one call, retrying throttling, 5xx and transport failures. `Ok` carries the last answer
     /// (which may be an error answer); `Err` means nothing was received.
-    pub async fn call(&self, spec: &CallSpec<'_>) -> Result<Response, Failure> {
+    pub async fn call(&self, spec: &CallSpec<'_>) -> Result<RawAnswer, Failure> {
         if !self.guard.allows(spec.product, spec.action) {
             return Err(Failure::new(
                 "RefusedByReadOnlyGuard",
@@ -248,11 +222,11 @@ impl OpenApi {
         }
     }
 
-    async fn attempts(&self, spec: &CallSpec<'_>) -> Result<Response, Failure> {
+    async fn attempts(&self, spec: &CallSpec<'_>) -> Result<RawAnswer, Failure> {
         let base = self.endpoints.url(spec.product, spec.api, spec.region);
         let url = reqwest::Url::parse(&base)
             .map_err(|e| Failure::new("InvalidEndpoint", format!("endpoint `{base}`: {e}")))?;
-        let mut last: Result<Response, Failure> = Err(Failure::new("NoResponse", "not sent"));
+        let mut last: Result<RawAnswer, Failure> = Err(Failure::new("NoResponse", "not sent"));
         for attempt in 1..=self.retry.max_attempts.max(1) {
             if attempt > 1 {
                 tokio::time::sleep(self.backoff(attempt - 1)).await;
@@ -299,7 +273,7 @@ impl OpenApi {
         url: &reqwest::Url,
         creds: &Credentials,
         attempt: u32,
-    ) -> Result<Response, Failure> {
+    ) -> Result<RawAnswer, Failure> {
         let host = match (url.host_str(), url.port()) {
             (Some(h), Some(p)) => format!("{h}:{p}"),
             (Some(h), None) => h.to_string(),
@@ -389,13 +363,14 @@ impl OpenApi {
                         .map(str::to_string)
                 });
         }
-        Ok(Response {
+        Ok(RawAnswer {
             status,
             request_id,
             media_type,
             body,
-            captured_at: crate::aws::now_rfc3339(),
+            captured_at: crate::collect::now_rfc3339(),
             attempts: attempt,
+            ..RawAnswer::default()
         })
     }
 }

@@ -6,14 +6,11 @@ use serde_json::Value;
 pub use super::shared_str::SharedStr;
 use super::Digest;
 
-/// Format tag written into every manifest; readers refuse formats they do not know.
-pub const PACK_FORMAT: &str = "dengbao.pack/v1";
-
 /// The whole manifest.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
-    /// Always [`PACK_FORMAT`].
+    /// The format version, one of [`super::FORMATS`] (new packs: [`super::PACK_FORMAT`]).
     pub format: String,
     /// The tool and version that wrote the pack, e.g. `dengbao 0.1.0`.
     pub created_by: String,

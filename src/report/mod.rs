@@ -15,7 +15,7 @@
 //! | `xlsx` | `assessment-record.xlsx` | assessors: the 测评记录表 and an evidence index (证据索引) |
 //! | `csv` | `controls.csv`, `findings.csv` | spreadsheets and scripts (UTF-8 with BOM) |
 //! | `md` | `summary.md` | tickets and pull requests |
-//! | `ocsf` | `findings.ocsf.jsonl` | SIEMs: OCSF 1.5.0 Compliance Finding events, one per line |
+//! | `ocsf` | `findings.ocsf.jsonl` | SIEMs: OCSF 1.7.0 Compliance Finding events, one per line |
 //!
 //! Renderers write into [`Files`]: streamed into a directory ([`write`]: each file under a temporary
 //! name, then renamed), or kept in memory as [`Output`]s ([`render`]).

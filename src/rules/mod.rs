@@ -2,7 +2,7 @@
 //!
 //! Rule files live in `mappings/<framework>/<provider>/*.toml`. A file holds `[[rule]]` tables (what to
 //! check, on which evidence) and `[[control]]` tables (which rules judge which test item, and why).
-//! The condition language is documented in [`condition`]; README.md has worked examples.
+//! The condition language is documented in [`condition`]; docs/rules.md has worked examples.
 //!
 //! ```toml
 //! [[rule]]
@@ -28,7 +28,9 @@ pub mod condition;
 pub mod eval;
 pub mod location;
 mod order;
-pub mod path;
+/// JSONPath queries and keys live below the rule language (collectors use them too); rule code
+/// names them `path`.
+pub use crate::jsonpath as path;
 mod quant;
 
 use crate::catalog::{toml_error, Automation, Bilingual, Catalog};

@@ -3,6 +3,7 @@
 
 pub mod aliyun;
 pub mod moto;
+pub mod siem;
 
 use dengbao::catalog::Catalog;
 use dengbao::embedded::SourceFile;
@@ -15,13 +16,28 @@ use dengbao::rules::RuleSet;
 use serde_json::Value;
 use std::path::Path;
 
+/// Spawns `cmd` with stdout piped and returns it with the first line it prints (the test servers
+/// print their port there).
+pub fn spawn_first_line(cmd: &mut std::process::Command) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {cmd:?}: {e}"));
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, line)
+}
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_dengbao")
 }
 
 /// The built-in catalog (controls only).
 pub fn catalog() -> Catalog {
-    let loaded = dengbao::cli::load(None, None, "mlps2-l3-cloud").expect("built-in data loads");
+    let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").expect("built-in data loads");
     loaded.catalog
 }
 
@@ -167,4 +183,31 @@ pub fn evaluate(pack: &Pack, rule_text: &str) -> Results {
 
 pub fn control<'a>(r: &'a Results, id: &str) -> &'a dengbao::results::ControlResult {
     r.controls.iter().find(|c| c.id == id).unwrap()
+}
+
+/// Every file under `dir` (a scan's pack and results), as text: to check that no secret is kept.
+pub fn files_text(dir: &Path) -> String {
+    let mut text = String::new();
+    for e in walkdir::WalkDir::new(dir).into_iter().flatten() {
+        if e.file_type().is_file() {
+            text.push_str(&String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()));
+        }
+    }
+    text
+}
+
+/// Asserts the verdict of each test item in `table`, listing every one that differs with its reasons.
+pub fn expect_verdicts(r: &Results, scenario: &str, table: &[(&str, dengbao::verdict::Verdict)]) {
+    let mut wrong = Vec::new();
+    for (id, want) in table {
+        let c = control(r, id);
+        if c.verdict != *want {
+            wrong.push(format!(
+                "{scenario} {id}: expected {want}, got {} — {:?}",
+                c.verdict,
+                c.reasons.iter().map(|x| &x.en).collect::<Vec<_>>()
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
 }

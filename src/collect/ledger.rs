@@ -1,5 +1,5 @@
-//! Which probe ran in which region, how many records it left and why it failed: the bookkeeping the
-//! AWS and Alibaba Cloud schedulers share, and what becomes the manifest's `probes`.
+//! Which probe ran in which region, how many records it left and why it failed: the run ledger of a
+//! scan, which becomes the manifest's `probes`.
 
 use crate::pack::{Manifest, PackWriter, ProbeError, ProbeRun, ProbeStatus};
 use crate::probes::ProbeSpec;
@@ -101,7 +101,7 @@ impl RunLedger {
         for run in self.runs.lock().expect("runs lock").values() {
             w.add_probe_run(run.clone());
         }
-        w.scan_mut().finished_at = crate::aws::now_rfc3339();
+        w.scan_mut().finished_at = super::now_rfc3339();
         let manifest = w.finish_manifest()?;
         let records_ok = manifest
             .records
