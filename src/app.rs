@@ -136,7 +136,8 @@ pub fn write_results(results: &Results, out: &Path) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// Renders `formats` of `results` into `out`; returns the paths written.
+/// Renders `formats` of `results` into `out`, each file streamed as it is made; returns the paths
+/// written.
 pub fn write_reports(
     formats: &[Format],
     results: &Results,
@@ -149,8 +150,7 @@ pub fn write_reports(
         catalog,
         evidence,
     };
-    let outputs = crate::report::render(formats, &input)?;
-    crate::report::write_outputs(out, &outputs)
+    crate::report::write(formats, &input, out)
 }
 
 /// Sends the findings of the results file `results_path` (evidence details from `pack`, else `pack/`

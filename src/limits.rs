@@ -19,8 +19,10 @@ pub const MAX_BODY_BYTES: u64 = 512 << 20;
 /// on), so every document dengbao makes can be written and read back as JSON.
 pub const MAX_DOCUMENT_DEPTH: usize = 128;
 
-/// Largest `results.json` that `dengbao report` reads (bytes).
-pub const MAX_RESULTS_BYTES: u64 = 2 << 30;
+/// Largest `results.json` that `dengbao report` reads (bytes). It is read as a stream (large rule
+/// results go to temporary files), so this bounds disk and time, not memory: a 300 MB body of small
+/// items gives a results file of about 2.3 GB.
+pub const MAX_RESULTS_BYTES: u64 = 16 << 30;
 
 /// Largest mapping or probe file (`--mappings`, `--probes`) read (bytes). The shipped files are under
 /// 100 KB. Their nesting is bounded by the `toml` crate itself (80 levels of tables, arrays and dotted
@@ -82,6 +84,32 @@ pub fn read_file(
     Ok(data)
 }
 
+/// A file the user named, opened for streaming: refused when larger than `limit` (measured on the
+/// open descriptor), and read no further than `limit` should it grow. `what` and `constant` as for
+/// [`read_file`].
+pub fn open_file(
+    path: &std::path::Path,
+    limit: u64,
+    what: &str,
+    constant: &str,
+) -> anyhow::Result<std::io::Take<std::fs::File>> {
+    use anyhow::Context;
+    use std::io::Read;
+    let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let len = file
+        .metadata()
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
+    if len > limit {
+        anyhow::bail!(
+            "{} is larger than {}, the limit for {what} ({constant})",
+            path.display(),
+            bytes(limit)
+        );
+    }
+    Ok(file.take(limit))
+}
+
 /// A byte count for people: `512 MiB`, `4 MiB`, `3000 bytes`.
 pub fn bytes(n: u64) -> String {
     match n {
@@ -101,7 +129,7 @@ mod tests {
         assert_eq!(clip("abcd", 3), "ab…");
         assert_eq!(clip("等级保护", 2), "等…");
         assert_eq!(bytes(MAX_BODY_BYTES), "512 MiB");
-        assert_eq!(bytes(MAX_RESULTS_BYTES), "2 GiB");
+        assert_eq!(bytes(MAX_RESULTS_BYTES), "16 GiB");
         assert_eq!(bytes(1000), "1000 bytes");
     }
 }

@@ -142,6 +142,38 @@ fn resources_judged_as_they_convert_give_the_ordinary_results() {
     assert_eq!(c.rules[1].failed, 1);
 }
 
+/// A list longer than judging holds results for while its document converts (4,096 items, so a
+/// hostile body of a million does not hold a million results): judged the ordinary way once
+/// converted, with the same results as a pack converted whole first.
+#[test]
+fn a_list_too_long_to_judge_while_converting_gives_the_ordinary_results() {
+    let items: String = (0..5000)
+        .map(|n| {
+            vpc(
+                &format!("v{n}"),
+                if n % 7 == 0 { "NONE" } else { "ALL" },
+                &[("0.0.0.0/0", 22)],
+            )
+        })
+        .collect();
+    let calls = vec![ok("t.svc.a", "r1", xml(&format!("<vpcs>{items}</vpcs>")))];
+    let d = tempfile::tempdir().unwrap();
+    let pack = write_pack(d.path(), &["r1"], calls);
+    let set = rules(RULES).unwrap();
+    let streamed = evaluate(&pack, &catalog(), &set).unwrap();
+    let mut index = EvidenceIndex::build(&pack).unwrap();
+    let converted = evaluate_index(&mut index, &catalog(), &set, &Scope::default()).unwrap();
+    assert_eq!(
+        String::from_utf8(streamed.to_json_bytes()).unwrap(),
+        String::from_utf8(converted.to_json_bytes()).unwrap()
+    );
+    let c = control(&streamed, "L3-ABS2-05");
+    assert_eq!(c.rules[0].resources.len(), 5000);
+    // Every 7th has flow logs off (0, 7, …, 4998: 715 of them); every one opens SSH to any address.
+    assert_eq!(c.rules[0].failed, 715);
+    assert_eq!(c.rules[1].failed, 5000);
+}
+
 /// A quantifier that passes over a list cites the list; one that fails cites the items that
 /// made it fail, each judged again to say where.
 #[test]

@@ -52,6 +52,11 @@ impl<'q> Groups<'q> {
     }
 }
 
+/// Items of one list judged while their document converts, at most: their results wait for the
+/// finished document's check, so a list of a million items (a hostile or unpaged body) would hold a
+/// million results; past this, the document is judged the ordinary way once converted.
+const MAX_JUDGED_WHILE_CONVERTING: usize = 4096;
+
 /// Judges record `i`'s document with every run.
 pub fn judge_document<'r: 'i, 'i>(
     runs: &mut [RuleRun<'r, 'i>],
@@ -111,7 +116,17 @@ pub fn convert_and_judge<'r: 'i, 'i>(
     // Per item: what each member judged, and the item's identity (see `identity`).
     let mut judged: Vec<Vec<Judged>> = members.iter().map(|_| Vec::new()).collect();
     let mut seen: Vec<Option<usize>> = Vec::new();
+    let mut overflowed = false;
     let mut on_item = |at: usize, v: &Value| {
+        if overflowed || seen.len() == MAX_JUDGED_WHILE_CONVERTING {
+            // A huge list: what was judged is dropped, and the document judged the ordinary way.
+            if !overflowed {
+                overflowed = true;
+                judged = Vec::new();
+                seen = Vec::new();
+            }
+            return;
+        }
         let started = Instant::now();
         seen.push(identity(v).filter(|_| at == seen.len()));
         let rel = query.list_item(at);
@@ -133,18 +148,19 @@ pub fn convert_and_judge<'r: 'i, 'i>(
         Some(Ok(doc)) => doc,
     };
     let started = Instant::now();
-    let kept = match query.list_at(&doc) {
-        Some((Value::Array(items), _)) => {
-            items.len() == seen.len()
-                && items
-                    .iter()
-                    .zip(&seen)
-                    .all(|(item, id)| id.is_some() && identity(item) == *id)
-        }
-        // No list: nothing was shown, and nothing is to be judged.
-        None => seen.is_empty(),
-        Some(_) => false,
-    };
+    let kept = !overflowed
+        && match query.list_at(&doc) {
+            Some((Value::Array(items), _)) => {
+                items.len() == seen.len()
+                    && items
+                        .iter()
+                        .zip(&seen)
+                        .all(|(item, id)| id.is_some() && identity(item) == *id)
+            }
+            // No list: nothing was shown, and nothing is to be judged.
+            None => seen.is_empty(),
+            Some(_) => false,
+        };
     if kept {
         for (k, &n) in members.iter().enumerate() {
             for j in std::mem::take(&mut judged[k]) {

@@ -19,7 +19,7 @@
 //! (digests), `locations` (`sha256:…#JSONPath`). Every resource result of every rule is a row, passes
 //! included, so the rows of a rule add up to its `passed + failed + errored`.
 
-use super::{control_digests, problems, status_str, Output, ReportInput};
+use super::{control_digests, for_each_problem, status_str, Files, ReportInput};
 use crate::results::{ResourceStatus, RuleOutcome};
 use anyhow::Result;
 
@@ -50,33 +50,22 @@ fn outcome_str(o: RuleOutcome) -> &'static str {
     }
 }
 
-fn finish(w: ::csv::Writer<Vec<u8>>) -> Result<Vec<u8>> {
-    let body = w
-        .into_inner()
-        .map_err(|e| anyhow::anyhow!("csv: {}", e.error()))?;
-    let mut bytes = BOM.as_bytes().to_vec();
-    bytes.extend(body);
-    Ok(bytes)
-}
-
-/// Renders `controls.csv` and `findings.csv`.
-pub fn render(input: &ReportInput<'_>) -> Result<Vec<Output>> {
-    Ok(vec![
-        Output {
-            name: CONTROLS_FILE,
-            bytes: controls(input)?,
-        },
-        Output {
-            name: FINDINGS_FILE,
-            bytes: findings(input)?,
-        },
-    ])
-}
-
-fn controls(input: &ReportInput<'_>) -> Result<Vec<u8>> {
-    let mut w = ::csv::WriterBuilder::new()
+/// A CSV writer over `out`, the byte-order mark written first.
+fn writer<W: std::io::Write>(mut out: W) -> Result<::csv::Writer<W>> {
+    out.write_all(BOM.as_bytes())?;
+    Ok(::csv::WriterBuilder::new()
         .terminator(::csv::Terminator::CRLF)
-        .from_writer(Vec::new());
+        .from_writer(out))
+}
+
+/// Writes `controls.csv` and `findings.csv` (rows streamed as they are made).
+pub fn write(input: &ReportInput<'_>, files: &mut Files) -> Result<()> {
+    files.write(CONTROLS_FILE, |out| controls(input, out))?;
+    files.write(FINDINGS_FILE, |out| findings(input, out))
+}
+
+fn controls(input: &ReportInput<'_>, out: &mut dyn std::io::Write) -> Result<()> {
+    let mut w = writer(out)?;
     w.write_record([
         "id",
         "layer",
@@ -99,8 +88,14 @@ fn controls(input: &ReportInput<'_>) -> Result<Vec<u8>> {
         "evidence",
     ])?;
     for c in &input.results.controls {
-        let probs = problems(c);
-        let count = |s: ResourceStatus| probs.iter().filter(|p| p.status == s).count();
+        let (mut failed, mut errored) = (0usize, 0usize);
+        for_each_problem(c, |p| {
+            match p.status {
+                ResourceStatus::Fail => failed += 1,
+                _ => errored += 1,
+            }
+            Ok(())
+        })?;
         let join = |it: &mut dyn Iterator<Item = &str>| it.collect::<Vec<_>>().join("\n");
         w.write_record([
             guard(&c.id),
@@ -115,8 +110,8 @@ fn controls(input: &ReportInput<'_>) -> Result<Vec<u8>> {
             c.verdict.as_str().to_string(),
             c.verdict.zh().to_string(),
             c.rules.len().to_string(),
-            count(ResourceStatus::Fail).to_string(),
-            count(ResourceStatus::Error).to_string(),
+            failed.to_string(),
+            errored.to_string(),
             guard(&join(&mut c.reasons.iter().map(|r| r.zh.as_str()))),
             guard(&join(&mut c.reasons.iter().map(|r| r.en.as_str()))),
             guard(&join(&mut c.checklist.iter().map(|r| r.zh.as_str()))),
@@ -124,13 +119,12 @@ fn controls(input: &ReportInput<'_>) -> Result<Vec<u8>> {
             control_digests(c).join("\n"),
         ])?;
     }
-    finish(w)
+    w.flush()?;
+    Ok(())
 }
 
-fn findings(input: &ReportInput<'_>) -> Result<Vec<u8>> {
-    let mut w = ::csv::WriterBuilder::new()
-        .terminator(::csv::Terminator::CRLF)
-        .from_writer(Vec::new());
+fn findings(input: &ReportInput<'_>, out: &mut dyn std::io::Write) -> Result<()> {
+    let mut w = writer(out)?;
     w.write_record([
         "control",
         "rule",
@@ -165,7 +159,8 @@ fn findings(input: &ReportInput<'_>) -> Result<Vec<u8>> {
             }
         }
     }
-    finish(w)
+    w.flush()?;
+    Ok(())
 }
 
 #[cfg(test)]

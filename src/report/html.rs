@@ -26,7 +26,7 @@
 mod appendix;
 mod detail;
 
-use super::{status_label, verdict_en, Output, ReportInput};
+use super::{status_label, verdict_en, Files, ReportInput};
 use crate::catalog::Bilingual;
 use crate::results::{ControlResult, ResourceStatus};
 use crate::verdict::Verdict;
@@ -117,20 +117,65 @@ fn csp_hash(text: &str) -> String {
     format!("'sha256-{}'", base64(&Sha256::digest(text.as_bytes())))
 }
 
-/// Renders `report.html`.
-pub fn render(input: &ReportInput<'_>) -> Result<Vec<Output>> {
-    Ok(vec![Output {
-        name: FILE,
-        bytes: page(input).into_bytes(),
-    }])
+/// Writes `report.html`, streamed as it is made.
+pub fn write(input: &ReportInput<'_>, files: &mut Files) -> Result<()> {
+    files.write(FILE, |out| page(input, out))
 }
 
-/// The whole page.
-pub fn page(input: &ReportInput<'_>) -> String {
+/// The page being written: text is gathered in a buffer and handed to the output in large pieces.
+pub(crate) struct Page<'w> {
+    buf: String,
+    out: &'w mut dyn std::io::Write,
+    failed: Option<std::io::Error>,
+}
+
+impl<'w> Page<'w> {
+    const FLUSH_AT: usize = 256 * 1024;
+
+    fn new(out: &'w mut dyn std::io::Write) -> Self {
+        Page {
+            buf: String::with_capacity(Self::FLUSH_AT + 4096),
+            out,
+            failed: None,
+        }
+    }
+
+    fn push_str(&mut self, s: &str) {
+        self.buf.push_str(s);
+        if self.buf.len() >= Self::FLUSH_AT {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.failed.is_none() {
+            if let Err(e) = self.out.write_all(self.buf.as_bytes()) {
+                self.failed = Some(e);
+            }
+        }
+        self.buf.clear();
+    }
+
+    /// Writes what is left; the first write error, if any.
+    fn finish(mut self) -> std::io::Result<()> {
+        self.flush();
+        self.failed.map_or(Ok(()), Err)
+    }
+}
+
+impl std::fmt::Write for Page<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.push_str(s);
+        Ok(())
+    }
+}
+
+/// Writes the whole page to `out`.
+fn page(input: &ReportInput<'_>, out: &mut dyn std::io::Write) -> Result<()> {
     let r = input.results;
     let title_zh = format!("等级保护测评报告 — {}", r.framework.name);
     let title_en = format!("MLPS 2.0 assessment report — {}", r.framework.name_en);
-    let mut o = String::with_capacity(256 * 1024);
+    let mut o = Page::new(out);
     let _ = write!(
         o,
         "<!DOCTYPE html>\n<html lang=\"zh-CN\" data-lang=\"zh\" data-title-zh=\"{tz}\" data-title-en=\"{te}\">\n<head>\n\
@@ -166,10 +211,10 @@ pub fn page(input: &ReportInput<'_>) -> String {
             "evidence digests are SHA-256 of the raw bytes; check them with dengbao verify"
         ),
     );
-    o
+    Ok(o.finish()?)
 }
 
-fn header(o: &mut String, input: &ReportInput<'_>) {
+fn header(o: &mut Page<'_>, input: &ReportInput<'_>) {
     let r = input.results;
     let s = &r.scan;
     let _ = writeln!(
@@ -243,7 +288,7 @@ fn bar(counts: &BTreeMap<Verdict, u64>, label: &str) -> String {
     o
 }
 
-fn chart(o: &mut String, title: (&str, &str), groups: &[(Bilingual, BTreeMap<Verdict, u64>)]) {
+fn chart(o: &mut Page<'_>, title: (&str, &str), groups: &[(Bilingual, BTreeMap<Verdict, u64>)]) {
     let _ = write!(
         o,
         "<figure class=\"chart\"><figcaption>{}</figcaption>",
@@ -274,7 +319,7 @@ fn chart(o: &mut String, title: (&str, &str), groups: &[(Bilingual, BTreeMap<Ver
     o.push_str("</figure>");
 }
 
-fn summary(o: &mut String, input: &ReportInput<'_>) {
+fn summary(o: &mut Page<'_>, input: &ReportInput<'_>) {
     let r = input.results;
     let _ = write!(
         o,
@@ -347,7 +392,7 @@ fn layer_index(input: &ReportInput<'_>, c: &ControlResult) -> usize {
         .unwrap_or(usize::MAX / 2)
 }
 
-fn items(o: &mut String, input: &ReportInput<'_>) {
+fn items(o: &mut Page<'_>, input: &ReportInput<'_>) {
     let r = input.results;
     let _ = write!(
         o,

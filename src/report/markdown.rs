@@ -9,7 +9,7 @@
 //! backslash-escaped and `<`, `>`, `&` become entities, so evidence-derived strings (resource ids,
 //! error messages) cannot inject links, HTML or table cells. Ids are written as code spans.
 
-use super::{by_severity, problems, status_label, Output, ReportInput};
+use super::{by_severity, for_each_problem, status_label, Files, ReportInput};
 use crate::verdict::Verdict;
 use anyhow::Result;
 use std::fmt::Write;
@@ -59,12 +59,9 @@ pub fn code(s: &str) -> String {
     }
 }
 
-/// Renders `summary.md`.
-pub fn render(input: &ReportInput<'_>) -> Result<Vec<Output>> {
-    Ok(vec![Output {
-        name: FILE,
-        bytes: summary(input).into_bytes(),
-    }])
+/// Writes `summary.md`.
+pub fn write(input: &ReportInput<'_>, files: &mut Files) -> Result<()> {
+    files.write(FILE, |out| Ok(out.write_all(summary(input).as_bytes())?))
 }
 
 fn summary(input: &ReportInput<'_>) -> String {
@@ -139,13 +136,23 @@ fn summary(input: &ReportInput<'_>) -> String {
             for reason in &c.reasons {
                 let _ = writeln!(o, "- {}  \n  {}", escape(&reason.zh), escape(&reason.en));
             }
-            let probs = problems(c);
-            if !probs.is_empty() {
+            // The first MAX_RESOURCES problems, and how many there are.
+            let mut probs = Vec::new();
+            let mut total = 0;
+            for_each_problem(c, |p| {
+                total += 1;
+                if probs.len() < MAX_RESOURCES {
+                    probs.push(p);
+                }
+                Ok(())
+            })
+            .expect("gathering never fails");
+            if total > 0 {
                 let _ = writeln!(
                     o,
                     "\n未通过或无法读取的资源 Resources that failed or could not be read:\n"
                 );
-                for p in probs.iter().take(MAX_RESOURCES) {
+                for p in &probs {
                     let (zh, en) = status_label(p.status);
                     let _ = writeln!(
                         o,
@@ -159,11 +166,11 @@ fn summary(input: &ReportInput<'_>) -> String {
                             .join(", ")
                     );
                 }
-                if probs.len() > MAX_RESOURCES {
+                if total > MAX_RESOURCES {
                     let _ = writeln!(
                         o,
                         "- … 另有 {n} 项 / and {n} more (findings.csv lists them all)",
-                        n = probs.len() - MAX_RESOURCES
+                        n = total - MAX_RESOURCES
                     );
                 }
             }

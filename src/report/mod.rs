@@ -17,8 +17,8 @@
 //! | `md` | `summary.md` | tickets and pull requests |
 //! | `ocsf` | `findings.ocsf.jsonl` | SIEMs: OCSF 1.7.0 Compliance Finding events, one per line |
 //!
-//! Renderers return [`Output`]s (a file name and its bytes); [`write_outputs`] writes them to a
-//! directory atomically (temporary name, then rename).
+//! Renderers write into [`Files`]: streamed into a directory ([`write`]: each file under a temporary
+//! name, then renamed), or kept in memory as [`Output`]s ([`render`]).
 
 pub mod csv;
 pub mod evidence;
@@ -106,15 +106,88 @@ impl Format {
         Ok(out.into_iter().collect())
     }
 
-    /// Renders this format.
+    /// Renders this format in memory.
     pub fn render(self, input: &ReportInput<'_>) -> Result<Vec<Output>> {
+        let mut files = Files::memory();
+        self.write(input, &mut files)?;
+        Ok(files.into_outputs())
+    }
+
+    /// Renders this format into `files`, each file streamed as it is produced.
+    pub fn write(self, input: &ReportInput<'_>, files: &mut Files) -> Result<()> {
         match self {
-            Format::Html => html::render(input),
-            Format::Xlsx => xlsx::render(input),
-            Format::Csv => csv::render(input),
-            Format::Markdown => markdown::render(input),
-            Format::Ocsf => ocsf::render(input),
+            Format::Html => html::write(input, files),
+            Format::Xlsx => xlsx::write(input, files),
+            Format::Csv => csv::write(input, files),
+            Format::Markdown => markdown::write(input, files),
+            Format::Ocsf => ocsf::write(input, files),
         }
+    }
+}
+
+/// Where renderers write their files: in memory (as [`Output`]s), or into a directory, each file
+/// streamed to a temporary name and renamed once complete, so a reader never sees half a file and a
+/// large report is never held in memory whole.
+pub struct Files {
+    dir: Option<PathBuf>,
+    outputs: Vec<Output>,
+    paths: Vec<PathBuf>,
+}
+
+impl Files {
+    /// Files kept in memory (see [`Files::into_outputs`]).
+    pub fn memory() -> Self {
+        Files {
+            dir: None,
+            outputs: Vec::new(),
+            paths: Vec::new(),
+        }
+    }
+
+    /// Files written into `dir` (created if needed).
+    pub fn dir(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        Ok(Files {
+            dir: Some(dir.to_path_buf()),
+            ..Files::memory()
+        })
+    }
+
+    /// Writes the file `name` with `fill`.
+    pub fn write(
+        &mut self,
+        name: &'static str,
+        fill: impl FnOnce(&mut (dyn std::io::Write + Send)) -> Result<()>,
+    ) -> Result<()> {
+        use std::io::Write;
+        let Some(dir) = &self.dir else {
+            let mut bytes = Vec::new();
+            fill(&mut bytes)?;
+            self.outputs.push(Output { name, bytes });
+            return Ok(());
+        };
+        let path = dir.join(name);
+        let tmp = dir.join(format!(".{name}.tmp"));
+        let file =
+            std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+        let mut w = std::io::BufWriter::with_capacity(256 * 1024, file);
+        fill(&mut w)?;
+        w.flush()
+            .with_context(|| format!("writing {}", tmp.display()))?;
+        drop(w);
+        std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+        self.paths.push(path);
+        Ok(())
+    }
+
+    /// The files rendered in memory, in order.
+    pub fn into_outputs(self) -> Vec<Output> {
+        self.outputs
+    }
+
+    /// The paths written into the directory, in order.
+    pub fn into_paths(self) -> Vec<PathBuf> {
+        self.paths
     }
 }
 
@@ -150,6 +223,16 @@ pub fn render(formats: &[Format], input: &ReportInput<'_>) -> Result<Vec<Output>
         );
     }
     Ok(out)
+}
+
+/// Renders every format in `formats` into `dir`, streamed; returns the paths written.
+pub fn write(formats: &[Format], input: &ReportInput<'_>, dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Files::dir(dir)?;
+    for f in formats {
+        f.write(input, &mut files)
+            .with_context(|| format!("rendering the {} report", f.as_str()))?;
+    }
+    Ok(files.into_paths())
 }
 
 /// Writes outputs into `dir` (created if needed), each to a temporary name first and then renamed,
@@ -216,11 +299,13 @@ pub fn evidence_for_report(
 }
 
 /// Reads and checks a `results.json` (at most [`crate::limits::MAX_RESULTS_BYTES`]; serde_json's
-/// recursion limit applies).
+/// recursion limit applies), streamed: rule results of many resources are held in temporary files.
 pub fn read_results(path: &Path) -> Result<Results> {
     let limit = crate::limits::MAX_RESULTS_BYTES;
-    let bytes = crate::limits::read_file(path, limit, "a results file", "MAX_RESULTS_BYTES")?;
-    let results: Results = serde_json::from_slice(&bytes)
+    let file = crate::limits::open_file(path, limit, "a results file", "MAX_RESULTS_BYTES")?;
+    // Streamed: the resources of large rule results go to temporary files as they are read.
+    let input = std::io::BufReader::with_capacity(256 * 1024, file);
+    let results: Results = serde_json::from_reader(input)
         .with_context(|| format!("{} is not a dengbao results file", path.display()))?;
     if results.schema != crate::results::RESULTS_SCHEMA {
         bail!(
@@ -283,51 +368,106 @@ pub struct Problem<'a> {
 }
 
 /// The resources of a control that failed or erred, merged over its rules by (id, region), in first
-/// appearance order. (Rule results may be spilled to disk: resources are read one at a time, and
-/// owned.)
+/// appearance order (collected from [`for_each_problem`]).
 pub fn problems(c: &ControlResult) -> Vec<Problem<'_>> {
-    let mut out: Vec<Problem<'_>> = Vec::new();
-    let mut at: std::collections::HashMap<(String, String), usize> = Default::default();
-    for rule in &c.rules {
-        for r in rule
-            .resources
-            .iter()
-            .filter(|r| r.status != ResourceStatus::Pass)
-        {
+    let mut out = Vec::new();
+    for_each_problem(c, |p| {
+        out.push(p);
+        Ok(())
+    })
+    .expect("collecting never fails");
+    out
+}
+
+/// Gives `f` the problems of [`problems`], one at a time, in the same order, without holding them
+/// all: a control over a huge estate can have a million failing resources (rule results may be
+/// spilled to disk, and are read back a few times here rather than held). Only resources whose key
+/// may occur more than once (by a 64-bit hash of it) are gathered before they are given.
+pub fn for_each_problem<'c>(
+    c: &'c ControlResult,
+    mut f: impl FnMut(Problem<'c>) -> Result<()>,
+) -> Result<()> {
+    let non_passing = || {
+        c.rules.iter().flat_map(|rule| {
+            rule.resources
+                .iter()
+                .filter(|r| r.status != ResourceStatus::Pass)
+                .map(move |r| (rule.id.as_str(), r))
+        })
+    };
+    let mut occurs: std::collections::HashMap<u64, u32> = Default::default();
+    for (_, r) in non_passing() {
+        *occurs.entry(key_hash(&r.id, &r.region)).or_default() += 1;
+    }
+    // Keys that may repeat, merged in full: region → id → problem.
+    type Merged<'c> =
+        std::collections::HashMap<String, std::collections::HashMap<String, Problem<'c>>>;
+    let mut merged: Merged<'c> = Default::default();
+    for (rule, r) in non_passing() {
+        if occurs[&key_hash(&r.id, &r.region)] > 1 {
             let r = r.into_owned();
-            let i = *at
-                .entry((r.id.clone(), r.region.clone()))
-                .or_insert_with(|| {
-                    out.push(Problem {
-                        id: r.id.clone(),
-                        region: r.region.clone(),
-                        status: r.status,
-                        rules: Vec::new(),
-                        evidence: Vec::new(),
-                        locations: Vec::new(),
-                        reasons: Vec::new(),
-                    });
-                    out.len() - 1
-                });
-            let p = &mut out[i];
-            if r.status == ResourceStatus::Fail {
-                p.status = ResourceStatus::Fail;
-            }
-            if !p.rules.contains(&rule.id.as_str()) {
-                p.rules.push(&rule.id);
-            }
-            for e in r.evidence {
-                push_unique(&mut p.evidence, e);
-            }
-            for l in r.locations {
-                push_unique(&mut p.locations, l);
-            }
-            if let Some(reason) = r.reason {
-                push_unique(&mut p.reasons, reason);
-            }
+            let p = merged
+                .entry(r.region.clone())
+                .or_default()
+                .entry(r.id.clone())
+                .or_insert_with(|| Problem::of(&r));
+            p.absorb(rule, r);
         }
     }
-    out
+    for (rule, r) in non_passing() {
+        if occurs[&key_hash(&r.id, &r.region)] > 1 {
+            // Given at its first appearance; later ones find it gone.
+            if let Some(p) = merged.get_mut(&r.region).and_then(|m| m.remove(&r.id)) {
+                f(p)?;
+            }
+        } else {
+            let r = r.into_owned();
+            let mut p = Problem::of(&r);
+            p.absorb(rule, r);
+            f(p)?;
+        }
+    }
+    Ok(())
+}
+
+fn key_hash(id: &str, region: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (id, region).hash(&mut h);
+    h.finish()
+}
+
+impl<'c> Problem<'c> {
+    fn of(r: &crate::results::ResourceResult) -> Self {
+        Problem {
+            id: r.id.clone(),
+            region: r.region.clone(),
+            status: r.status,
+            rules: Vec::new(),
+            evidence: Vec::new(),
+            locations: Vec::new(),
+            reasons: Vec::new(),
+        }
+    }
+
+    /// Adds `r`, a resource of this problem under `rule`.
+    fn absorb(&mut self, rule: &'c str, r: crate::results::ResourceResult) {
+        if r.status == ResourceStatus::Fail {
+            self.status = ResourceStatus::Fail;
+        }
+        if !self.rules.contains(&rule) {
+            self.rules.push(rule);
+        }
+        for e in r.evidence {
+            push_unique(&mut self.evidence, e);
+        }
+        for l in r.locations {
+            push_unique(&mut self.locations, l);
+        }
+        if let Some(reason) = r.reason {
+            push_unique(&mut self.reasons, reason);
+        }
+    }
 }
 
 fn push_unique(v: &mut Vec<String>, s: String) {

@@ -45,12 +45,13 @@
 //! `api.service.name`, `api.request.uid` = request id) and every record's probe, region and capture
 //! time in `data.records`. An item event lists at most [`MAX_LISTED`] resources and evidences.
 
-use super::{control_digests, problems, rfc3339_millis, Output, ReportInput};
+use super::{control_digests, for_each_problem, rfc3339_millis, Files, ReportInput};
 use crate::results::{ControlResult, ResourceStatus, RuleOutcome};
 use crate::verdict::Verdict;
 use anyhow::{Context, Result};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 
 /// File name of the OCSF JSON Lines output.
 pub const FILE: &str = "findings.ocsf.jsonl";
@@ -137,18 +138,15 @@ impl SeenTimes for std::collections::HashMap<String, (i64, i64)> {
     }
 }
 
-/// Renders `findings.ocsf.jsonl`.
-pub fn render(input: &ReportInput<'_>) -> Result<Vec<Output>> {
-    let mut out = String::new();
-    each_event(input, &NoHistory, &mut |e| {
-        out.push_str(&serde_json::to_string(&e)?);
-        out.push('\n');
-        Ok(())
-    })?;
-    Ok(vec![Output {
-        name: FILE,
-        bytes: out.into_bytes(),
-    }])
+/// Writes `findings.ocsf.jsonl` (without history), each event as it is made.
+pub fn write(input: &ReportInput<'_>, files: &mut Files) -> Result<()> {
+    files.write(FILE, |out| {
+        each_event(input, &NoHistory, &mut |e| {
+            serde_json::to_writer(&mut *out, &e)?;
+            out.write_all(b"\n")?;
+            Ok(())
+        })
+    })
 }
 
 /// Every event, in order (an item's event, then its resources'), without history.
@@ -188,8 +186,9 @@ pub fn each_event(
         e
     };
     for c in &r.controls {
-        f(with_seen(control_event(input, c, time, &scope)))?;
-        for p in problems(c) {
+        f(with_seen(control_event(input, c, time, &scope)?))?;
+        let statuses = rule_statuses(c);
+        for_each_problem(c, |p| {
             let key = format!("{scope}/{}/{}", p.region, p.id);
             let uid = finding_uid(&r.framework.id, &c.id, &key);
             let worst = c
@@ -214,13 +213,14 @@ pub fn each_event(
             let checks: Vec<Value> = c
                 .rules
                 .iter()
-                .filter(|rule| p.rules.contains(&rule.id.as_str()))
-                .map(|rule| {
-                    let st = rule
-                        .resources
-                        .iter()
-                        .find(|x| x.id == p.id && x.region == p.region)
-                        .map(|x| x.status)
+                .enumerate()
+                .filter(|(_, rule)| p.rules.contains(&rule.id.as_str()))
+                .map(|(k, rule)| {
+                    // The status of the rule's first resource of this key (passing ones included).
+                    let st = statuses
+                        .get(&p.region)
+                        .and_then(|m| m.get(&p.id))
+                        .and_then(|slots| slots[k])
                         .unwrap_or(p.status);
                     let (sid, s) = if st == ResourceStatus::Fail {
                         (3, "Fail")
@@ -285,13 +285,51 @@ pub fn each_event(
                 evidences,
                 Some(&p.region),
                 EVENT_CODE_RESOURCE,
-            )))?;
-        }
+            )))
+        })?;
     }
     Ok(())
 }
 
-fn control_event(input: &ReportInput<'_>, c: &ControlResult, time: i64, scope: &str) -> Value {
+/// Region → id → per rule of `c`, the status of the rule's first resource of that key, for every
+/// key that fails or errs under some rule of `c` (only those: a rule passing a million resources
+/// adds nothing here).
+type RuleStatuses = HashMap<String, HashMap<String, Box<[Option<ResourceStatus>]>>>;
+
+fn rule_statuses(c: &ControlResult) -> RuleStatuses {
+    let mut out: RuleStatuses = HashMap::new();
+    for rule in &c.rules {
+        for r in rule
+            .resources
+            .iter()
+            .filter(|r| r.status != ResourceStatus::Pass)
+        {
+            let r = r.into_owned();
+            out.entry(r.region)
+                .or_default()
+                .entry(r.id)
+                .or_insert_with(|| vec![None; c.rules.len()].into_boxed_slice());
+        }
+    }
+    if out.is_empty() {
+        return out;
+    }
+    for (k, rule) in c.rules.iter().enumerate() {
+        for r in &rule.resources {
+            if let Some(slots) = out.get_mut(&r.region).and_then(|m| m.get_mut(&r.id)) {
+                slots[k].get_or_insert(r.status);
+            }
+        }
+    }
+    out
+}
+
+fn control_event(
+    input: &ReportInput<'_>,
+    c: &ControlResult,
+    time: i64,
+    scope: &str,
+) -> Result<Value> {
     let r = input.results;
     let uid = finding_uid(&r.framework.id, &c.id, scope);
     let (status_id, status) = compliance_status(c.verdict);
@@ -318,16 +356,15 @@ fn control_event(input: &ReportInput<'_>, c: &ControlResult, time: i64, scope: &
     if !checks.is_empty() {
         compliance["checks"] = Value::Array(checks);
     }
-    let probs = problems(c);
-    let resources: Vec<Value> = probs
-        .iter()
-        .take(MAX_LISTED)
-        .map(|p| json!({"uid": p.id, "name": p.id, "region": p.region, "cloud_partition": r.scan.partition}))
-        .collect();
-    let all_locations: Vec<String> = probs
-        .iter()
-        .flat_map(|p| p.locations.iter().cloned())
-        .collect();
+    let mut resources: Vec<Value> = Vec::new();
+    let mut all_locations: Vec<String> = Vec::new();
+    for_each_problem(c, |p| {
+        if resources.len() < MAX_LISTED {
+            resources.push(json!({"uid": p.id, "name": p.id, "region": p.region, "cloud_partition": r.scan.partition}));
+        }
+        all_locations.extend(p.locations);
+        Ok(())
+    })?;
     let evidences: Vec<Value> = control_digests(c)
         .into_iter()
         .take(MAX_LISTED)
@@ -350,7 +387,7 @@ fn control_event(input: &ReportInput<'_>, c: &ControlResult, time: i64, scope: &
         [only] => Some(only.as_str()),
         _ => None,
     };
-    event(
+    Ok(event(
         input,
         &uid,
         time,
@@ -362,7 +399,7 @@ fn control_event(input: &ReportInput<'_>, c: &ControlResult, time: i64, scope: &
         evidences,
         region,
         EVENT_CODE_CONTROL,
-    )
+    ))
 }
 
 /// One `evidences[]` entry for a digest; `locations` are filtered to that digest.

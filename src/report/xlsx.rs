@@ -20,8 +20,8 @@
 //! with a note pointing at `findings.csv`. The document's creation time is the scan's `finished_at`,
 //! so the file is byte-identical for the same results.
 
-use super::{control_digests, problems, status_str, Output, ReportInput};
-use crate::results::{ControlResult, ResourceStatus};
+use super::{control_digests, for_each_problem, status_str, Files, ReportInput};
+use crate::results::{ControlResult, ResourceResult, ResourceStatus};
 use crate::verdict::Verdict;
 use anyhow::{Context, Result};
 use rust_xlsxwriter::{
@@ -104,16 +104,19 @@ pub fn result_record(input: &ReportInput<'_>, c: &ControlResult) -> String {
         for r in &c.reasons {
             let _ = writeln!(o, "{}", r.zh);
         }
-        let probs = problems(c);
-        for (status, label) in [
-            (ResourceStatus::Fail, "未通过资源"),
-            (ResourceStatus::Error, "无法读取"),
-        ] {
-            let list: Vec<String> = probs
-                .iter()
-                .filter(|p| p.status == status)
-                .map(|p| format!("{} ({})", p.id, p.region))
-                .collect();
+        // Each list stops once it alone is past what a cell holds: the cell is cut there anyway.
+        let mut lists: [(Vec<String>, usize); 2] = Default::default();
+        for_each_problem(c, |p| {
+            let (list, chars) = &mut lists[usize::from(p.status != ResourceStatus::Fail)];
+            if *chars <= MAX_CELL {
+                let entry = format!("{} ({})", p.id, p.region);
+                *chars += entry.chars().count() + 1;
+                list.push(entry);
+            }
+            Ok(())
+        })
+        .expect("gathering never fails");
+        for ((list, _), label) in lists.into_iter().zip(["未通过资源", "无法读取"]) {
             if !list.is_empty() {
                 let _ = writeln!(o, "{label}：{}", list.join("；"));
             }
@@ -142,6 +145,55 @@ pub fn result_record(input: &ReportInput<'_>, c: &ControlResult) -> String {
         let _ = writeln!(o, "  {}. {}", i + 1, item.zh);
     }
     cell_text(o.trim_end())
+}
+
+/// The evidence index rows of one resource of a rule: one per evidence digest (one when it has none).
+fn evidence_rows(
+    input: &ReportInput<'_>,
+    c: &ControlResult,
+    rule: &str,
+    res: &ResourceResult,
+) -> Vec<[String; 11]> {
+    let digests: Vec<Option<&String>> = if res.evidence.is_empty() {
+        vec![None]
+    } else {
+        res.evidence.iter().map(Some).collect()
+    };
+    let mut rows = Vec::with_capacity(digests.len());
+    for d in digests {
+        let (locs, recs) = match d {
+            Some(d) => {
+                let prefix = format!("{d}#");
+                let locs: Vec<&str> = res
+                    .locations
+                    .iter()
+                    .filter(|l| l.starts_with(&prefix))
+                    .map(|l| &l[prefix.len()..])
+                    .collect();
+                (locs.join("\n"), input.evidence.records(d))
+            }
+            None => (String::new(), &[][..]),
+        };
+        let col = |f: &dyn Fn(&crate::pack::EvidenceRecord) -> String| {
+            let mut v: Vec<String> = recs.iter().map(f).collect();
+            v.dedup();
+            v.join("\n")
+        };
+        rows.push([
+            c.id.clone(),
+            rule.to_string(),
+            res.id.clone(),
+            res.region.clone(),
+            status_str(res.status).to_string(),
+            d.cloned().unwrap_or_default(),
+            locs,
+            col(&|x| x.probe.to_string()),
+            col(&|x| format!("{}:{}", x.service, x.operation)),
+            col(&|x| x.region.to_string()),
+            col(&|x| x.captured_at.clone()),
+        ]);
+    }
+    rows
 }
 
 fn header_format() -> Format {
@@ -174,8 +226,9 @@ fn setup(ws: &mut Worksheet, headers: &[&str], widths: &[f64], rows: u32) -> Res
     Ok(())
 }
 
-/// Renders `assessment-record.xlsx`.
-pub fn render(input: &ReportInput<'_>) -> Result<Vec<Output>> {
+/// Writes `assessment-record.xlsx`. Its sheets are written row by row ("low memory" worksheets: a
+/// row goes to a temporary file once the next is begun; only the shared strings stay in memory).
+pub fn write(input: &ReportInput<'_>, files: &mut Files) -> Result<()> {
     let r = input.results;
     let mut wb = Workbook::new();
     let created = chrono::DateTime::parse_from_rfc3339(&r.scan.finished_at)
@@ -207,7 +260,7 @@ pub fn render(input: &ReportInput<'_>) -> Result<Vec<Output>> {
 
     let body = body_format();
     // The record sheet.
-    let ws = wb.add_worksheet();
+    let ws = wb.add_worksheet_with_low_memory();
     ws.set_name(RECORD_SHEET)?;
     setup(ws, &RECORD_HEADERS, &RECORD_WIDTHS, r.controls.len() as u32)?;
     for (i, c) in r.controls.iter().enumerate() {
@@ -237,62 +290,33 @@ pub fn render(input: &ReportInput<'_>) -> Result<Vec<Output>> {
     }
 
     // The evidence index.
-    let ws = wb.add_worksheet();
+    let ws = wb.add_worksheet_with_low_memory();
     ws.set_name(EVIDENCE_SHEET)?;
-    let mut rows: Vec<[String; 11]> = Vec::new();
+    let mut count = 0u32;
     for c in &r.controls {
         for rule in &c.rules {
             for res in &rule.resources {
-                let digests: Vec<Option<&String>> = if res.evidence.is_empty() {
-                    vec![None]
-                } else {
-                    res.evidence.iter().map(Some).collect()
-                };
-                for d in digests {
-                    let (locs, recs) = match d {
-                        Some(d) => {
-                            let prefix = format!("{d}#");
-                            let locs: Vec<&str> = res
-                                .locations
-                                .iter()
-                                .filter(|l| l.starts_with(&prefix))
-                                .map(|l| &l[prefix.len()..])
-                                .collect();
-                            (locs.join("\n"), input.evidence.records(d))
-                        }
-                        None => (String::new(), &[][..]),
-                    };
-                    let col = |f: &dyn Fn(&crate::pack::EvidenceRecord) -> String| {
-                        let mut v: Vec<String> = recs.iter().map(f).collect();
-                        v.dedup();
-                        v.join("\n")
-                    };
-                    rows.push([
-                        c.id.clone(),
-                        rule.id.clone(),
-                        res.id.clone(),
-                        res.region.clone(),
-                        status_str(res.status).to_string(),
-                        d.cloned().unwrap_or_default(),
-                        locs,
-                        col(&|x| x.probe.to_string()),
-                        col(&|x| format!("{}:{}", x.service, x.operation)),
-                        col(&|x| x.region.to_string()),
-                        col(&|x| x.captured_at.clone()),
-                    ]);
+                count += res.evidence.len().max(1) as u32;
+            }
+        }
+    }
+    setup(ws, &EVIDENCE_HEADERS, &EVIDENCE_WIDTHS, count)?;
+    let mut row = 0u32;
+    for c in &r.controls {
+        for rule in &c.rules {
+            for res in &rule.resources {
+                for cells in evidence_rows(input, c, &rule.id, &res) {
+                    row += 1;
+                    for (col, text) in cells.iter().enumerate() {
+                        ws.write_string_with_format(row, col as u16, cell_text(text), &body)?;
+                    }
                 }
             }
         }
     }
-    setup(ws, &EVIDENCE_HEADERS, &EVIDENCE_WIDTHS, rows.len() as u32)?;
-    for (i, row) in rows.iter().enumerate() {
-        for (col, text) in row.iter().enumerate() {
-            ws.write_string_with_format(i as u32 + 1, col as u16, cell_text(text), &body)?;
-        }
-    }
 
     // The scan.
-    let ws = wb.add_worksheet();
+    let ws = wb.add_worksheet_with_low_memory();
     ws.set_name(SCAN_SHEET)?;
     let mut info: Vec<(String, String)> = vec![
         (
@@ -339,8 +363,5 @@ pub fn render(input: &ReportInput<'_>) -> Result<Vec<Output>> {
         ws.write_string_with_format(i as u32 + 1, 1, v, &body)?;
     }
 
-    Ok(vec![Output {
-        name: FILE,
-        bytes: wb.save_to_buffer()?,
-    }])
+    files.write(FILE, |out| Ok(wb.save_to_writer(out)?))
 }

@@ -189,9 +189,29 @@ impl Serialize for Resources {
     }
 }
 
+/// Read back (from `results.json`, by `report`) through a [`ResourceBuffer`]: a large list goes to
+/// a temporary file as it is read, so reading a huge result never holds every resource at once.
 impl<'de> Deserialize<'de> for Resources {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Vec::<ResourceResult>::deserialize(d).map(Resources::from)
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Resources;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of resource results")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Resources, A::Error> {
+                use serde::de::Error;
+                let mut buf = ResourceBuffer::default();
+                while let Some(r) = seq.next_element::<ResourceResult>()? {
+                    buf.push(r).map_err(A::Error::custom)?;
+                }
+                buf.finish().map_err(A::Error::custom)
+            }
+        }
+        d.deserialize_seq(Visit)
     }
 }
 

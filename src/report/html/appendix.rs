@@ -1,11 +1,11 @@
 //! The evidence appendix: one collapsible block per evidence blob with the records that produced it,
 //! the items that cite it and its body (pretty-printed, escaped), or why the body is not shown.
 
-use super::{b, bi, esc};
+use super::{b, bi, esc, Page};
 use crate::report::{control_digests, evidence::ev_anchor, Availability, Body, ReportInput};
 use std::collections::BTreeMap;
 use std::fmt::Write;
-pub(super) fn evidence(o: &mut String, input: &ReportInput<'_>) {
+pub(super) fn evidence(o: &mut Page<'_>, input: &ReportInput<'_>) {
     let r = input.results;
     let ev = input.evidence;
     let _ = write!(
@@ -93,7 +93,7 @@ pub(super) fn evidence(o: &mut String, input: &ReportInput<'_>) {
     o.push_str("</section>\n");
 }
 
-fn body(o: &mut String, body: &Body, conversion: &str) {
+fn body(o: &mut Page<'_>, body: &Body, conversion: &str) {
     match body {
         Body::Text {
             syntax,

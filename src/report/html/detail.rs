@@ -2,19 +2,19 @@
 //! reasons, rationale, the resources that failed or could not be read, every rule with its resources,
 //! JSONPath locations and evidence links, and the checklist.
 
-use super::{b, bi, bip, esc, status_badge, verdict_badge, MAX_ROWS_PER_RULE};
+use super::{b, bi, bip, esc, status_badge, verdict_badge, Page, MAX_ROWS_PER_RULE};
 use crate::catalog::Control;
-use crate::report::{evidence::ev_anchor, problems, ReportInput};
+use crate::report::{evidence::ev_anchor, for_each_problem, ReportInput};
 use crate::results::{ControlResult, ResourceStatus, RuleOutcome, RuleResult};
 use crate::verdict::Verdict;
 use std::fmt::Write;
 pub(super) fn detail(
-    o: &mut String,
+    o: &mut Page<'_>,
     input: &ReportInput<'_>,
     c: &ControlResult,
     cat: Option<&Control>,
 ) {
-    let h = |o: &mut String, zh: &str, en: &str| {
+    let h = |o: &mut Page<'_>, zh: &str, en: &str| {
         let _ = write!(o, "<h4>{}</h4>", bi(zh, en));
     };
     o.push_str("<div class=\"detail-body\">");
@@ -87,28 +87,33 @@ pub(super) fn detail(
         h(o, "判定思路", "Rationale");
         o.push_str(&bip(&rat.zh, &rat.en));
     }
-    let probs = problems(c);
-    if !probs.is_empty() {
-        h(
-            o,
-            "未通过或无法读取的资源",
-            "Resources that failed or could not be read",
-        );
-        o.push_str("<ul class=\"failing\">");
-        for p in &probs {
-            let _ = write!(
+    let mut any = false;
+    for_each_problem(c, |p| {
+        if !any {
+            any = true;
+            h(
                 o,
-                "<li>{} <code class=\"rid\">{}</code> <span class=\"region\">{}</span> — {}</li>",
-                status_badge(p.status),
-                esc(&p.id),
-                esc(&p.region),
-                p.rules
-                    .iter()
-                    .map(|r| format!("<code>{}</code>", esc(r)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "未通过或无法读取的资源",
+                "Resources that failed or could not be read",
             );
+            o.push_str("<ul class=\"failing\">");
         }
+        let _ = write!(
+            o,
+            "<li>{} <code class=\"rid\">{}</code> <span class=\"region\">{}</span> — {}</li>",
+            status_badge(p.status),
+            esc(&p.id),
+            esc(&p.region),
+            p.rules
+                .iter()
+                .map(|r| format!("<code>{}</code>", esc(r)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        Ok(())
+    })
+    .expect("writing a page never fails (write errors are kept by the page)");
+    if any {
         o.push_str("</ul>");
     }
     if !c.rules.is_empty() {
@@ -159,7 +164,7 @@ pub(super) fn digest_link(d: &str) -> String {
     )
 }
 
-fn rule_block(o: &mut String, input: &ReportInput<'_>, rule: &RuleResult) {
+fn rule_block(o: &mut Page<'_>, input: &ReportInput<'_>, rule: &RuleResult) {
     let (zh, en) = outcome_label(rule.outcome);
     let _ = write!(
         o,
@@ -183,13 +188,21 @@ fn rule_block(o: &mut String, input: &ReportInput<'_>, rule: &RuleResult) {
             bi("证据", "Evidence"),
             bi("定位 / 说明", "Location / note")
         );
-        let mut rows: Vec<_> = rule.resources.iter().collect();
-        rows.sort_by_key(|r| match r.status {
-            ResourceStatus::Fail => 0,
-            ResourceStatus::Error => 1,
-            ResourceStatus::Pass => 2,
-        });
-        for res in rows.iter().take(MAX_ROWS_PER_RULE) {
+        // Failures first, then errors, then passes, each in order: the first rows of each are
+        // enough (a rule may have judged a million resources).
+        let mut shown: [Vec<_>; 3] = Default::default();
+        for r in &rule.resources {
+            let bucket = &mut shown[match r.status {
+                ResourceStatus::Fail => 0,
+                ResourceStatus::Error => 1,
+                ResourceStatus::Pass => 2,
+            }];
+            if bucket.len() < MAX_ROWS_PER_RULE {
+                bucket.push(r);
+            }
+        }
+        let total = rule.resources.len();
+        for res in shown.iter().flatten().take(MAX_ROWS_PER_RULE) {
             let locs: Vec<String> = res
                 .locations
                 .iter()
@@ -220,8 +233,8 @@ fn rule_block(o: &mut String, input: &ReportInput<'_>, rule: &RuleResult) {
             );
         }
         o.push_str("</tbody></table>");
-        if rows.len() > MAX_ROWS_PER_RULE {
-            let n = rows.len() - MAX_ROWS_PER_RULE;
+        if total > MAX_ROWS_PER_RULE {
+            let n = total - MAX_ROWS_PER_RULE;
             let _ = write!(
                 o,
                 "<p class=\"note\">{}</p>",
