@@ -6,9 +6,10 @@
 #   bash scripts/aliyun-checks.sh --env      install and regenerate, then print the exports for a later
 #                                            `cargo test` (scripts/test.sh evals them before the whole suite)
 #
-# Installs a venv at ${DENGBAO_ALIYUN_VENV:-$HOME/.cache/dengbao/venv-aliyun} with the pinned packages of
-# scripts/aliyun-requirements.txt (alibabacloud-tea-openapi and the product SDKs), rebuilt when that file
-# changes. Everything runs on 127.0.0.1; nothing here talks to Alibaba Cloud.
+# Installs a venv at ${DENGBAO_ALIYUN_VENV:-$HOME/.cache/dengbao/venv-aliyun-HASH} with the pinned packages of
+# scripts/aliyun-requirements.txt (alibabacloud-tea-openapi and the product SDKs). HASH is the start of that
+# file's SHA-256, so checkouts with different pins (branches built side by side) never rebuild each other's
+# venv or overwrite each other's vectors. Everything runs on 127.0.0.1; nothing here talks to Alibaba Cloud.
 #
 # Exports DENGBAO_ALIYUN_PYTHON (the venv's python; tests start tests/aliyun/server.py with it),
 # DENGBAO_ALIYUN_VECTORS (the vectors just written by tests/aliyun/gen_vectors.py) and
@@ -19,10 +20,10 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/checks-lib.sh
 source scripts/checks-lib.sh "$@"
 
-venv="${DENGBAO_ALIYUN_VENV:-$HOME/.cache/dengbao/venv-aliyun}"
 requirements="scripts/aliyun-requirements.txt"
-stamp="$venv/.dengbao-requirements.sha256"
 want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+venv="${DENGBAO_ALIYUN_VENV:-$HOME/.cache/dengbao/venv-aliyun-${want:0:12}}"
+stamp="$venv/.dengbao-requirements.sha256"
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import sys' 2>/dev/null \
     || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     log "creating the venv $venv"

@@ -30,7 +30,8 @@ export DENGBAO_MOTO_DIR="${DENGBAO_MOTO_DIR:-$(mktemp -d)}"
 # shellcheck source=scripts/moto.sh
 source scripts/moto.sh
 moto_install
-aliyun_python="${DENGBAO_ALIYUN_VENV:-$HOME/.cache/dengbao/venv-aliyun}/bin/python"
+aliyun_pins="$(sha256sum scripts/aliyun-requirements.txt | cut -c1-12)"
+aliyun_python="${DENGBAO_ALIYUN_VENV:-$HOME/.cache/dengbao/venv-aliyun-$aliyun_pins}/bin/python"
 server_pid=""
 cleanup() {
     moto_stop_all
