@@ -91,7 +91,8 @@ eval "$siem_env"
 
 step "cargo test"
 log="$(mktemp)"
-cargo test --locked 2>&1 | tee "$log"
+# --no-fail-fast: one run names every failing test, not only those of the first failing binary.
+cargo test --locked --no-fail-fast 2>&1 | tee "$log"
 # One closing line for the whole suite (cargo prints one per test binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "\ndengbao: %d passed, %d failed\n", p, f; exit (f > 0) }' "$log"
