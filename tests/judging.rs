@@ -97,16 +97,7 @@ fn resources_judged_as_they_convert_give_the_ordinary_results() {
             serde_json::json!({"vpcs": [{"id": "v7", "flow": "ALL"}]}),
         ),
     ];
-    let d = tempfile::tempdir().unwrap();
-    let pack = write_pack(d.path(), &["r1", "r2"], calls);
-    let set = rules(RULES).unwrap();
-    let streamed = evaluate(&pack, &catalog(), &set).unwrap();
-    let mut index = EvidenceIndex::build(&pack).unwrap();
-    let converted = evaluate_index(&mut index, &catalog(), &set, &Scope::default()).unwrap();
-    assert_eq!(
-        String::from_utf8(streamed.to_json_bytes()).unwrap(),
-        String::from_utf8(converted.to_json_bytes()).unwrap()
-    );
+    let streamed = judged_streamed_and_converted_alike(&["r1", "r2"], calls);
 
     let c = control(&streamed, "L3-ABS2-05");
     let flow = c.rules[0].resources.to_vec();
@@ -157,16 +148,7 @@ fn a_list_too_long_to_judge_while_converting_gives_the_ordinary_results() {
         })
         .collect();
     let calls = vec![ok("t.svc.a", "r1", xml(&format!("<vpcs>{items}</vpcs>")))];
-    let d = tempfile::tempdir().unwrap();
-    let pack = write_pack(d.path(), &["r1"], calls);
-    let set = rules(RULES).unwrap();
-    let streamed = evaluate(&pack, &catalog(), &set).unwrap();
-    let mut index = EvidenceIndex::build(&pack).unwrap();
-    let converted = evaluate_index(&mut index, &catalog(), &set, &Scope::default()).unwrap();
-    assert_eq!(
-        String::from_utf8(streamed.to_json_bytes()).unwrap(),
-        String::from_utf8(converted.to_json_bytes()).unwrap()
-    );
+    let streamed = judged_streamed_and_converted_alike(&["r1"], calls);
     let c = control(&streamed, "L3-ABS2-05");
     assert_eq!(c.rules[0].resources.len(), 5000);
     // Every 7th has flow logs off (0, 7, …, 4998: 715 of them); every one opens SSH to any address.
@@ -210,4 +192,23 @@ fn quantifiers_cite_the_list_or_the_items_that_decided() {
             at("[1]['rules'][3]['port']"),
         ]
     );
+}
+
+/// Judges a pack of `calls` as `evaluate` does (lists judged while they convert) and from documents
+/// converted whole first; asserts both give the same bytes and returns the first.
+fn judged_streamed_and_converted_alike(
+    regions: &[&str],
+    calls: Vec<Call>,
+) -> dengbao::results::Results {
+    let d = tempfile::tempdir().unwrap();
+    let pack = write_pack(d.path(), regions, calls);
+    let set = rules(RULES).unwrap();
+    let streamed = evaluate(&pack, &catalog(), &set).unwrap();
+    let mut index = EvidenceIndex::build(&pack).unwrap();
+    let converted = evaluate_index(&mut index, &catalog(), &set, &Scope::default()).unwrap();
+    assert_eq!(
+        String::from_utf8(streamed.to_json_bytes()).unwrap(),
+        String::from_utf8(converted.to_json_bytes()).unwrap()
+    );
+    streamed
 }
