@@ -122,6 +122,7 @@ pub fn copy_demo(pack_dir: &Path) -> Result<()> {
 }
 
 /// Evaluates `pack` offline: the same pack, mappings and version always give the same results.
+/// Exceptions, when given, are applied as of the scan's `finished_at` (never the clock).
 pub fn evaluate(pack: &Pack, loaded: &Loaded, scope: &Scope) -> Result<Results> {
     crate::engine::evaluate_scoped(pack, &loaded.catalog, &loaded.rules, scope)
 }
@@ -142,12 +143,14 @@ pub fn write_reports(
     results: &Results,
     catalog: &Catalog,
     evidence: &EvidenceSet,
+    diff: Option<&crate::drift::Diff>,
     out: &Path,
 ) -> Result<Vec<PathBuf>> {
     let input = ReportInput {
         results,
         catalog,
         evidence,
+        diff,
     };
     let outputs = crate::report::render(formats, &input)?;
     crate::report::write_outputs(out, &outputs)

@@ -511,6 +511,7 @@ fn hostile_reports(dir: &Path) -> (Results, Vec<dengbao::report::Output>) {
         results: &results,
         catalog: &catalog,
         evidence: &evidence,
+        diff: None,
     };
     let outputs = dengbao::report::render(&Format::ALL, &input).unwrap();
     dengbao::report::write_outputs(dir, &outputs).unwrap();

@@ -2,6 +2,7 @@
 
 mod args;
 mod render;
+mod selfcheck;
 
 use args::*;
 
@@ -14,14 +15,10 @@ use clap::Parser;
 use std::path::Path;
 use std::process::ExitCode;
 
-/// Exit code when the input is bad (unreadable pack, broken rule file, bad arguments).
-pub const EXIT_INPUT: u8 = 1;
-/// Exit code when `verify` finds a missing, extra or altered file.
-pub const EXIT_VERIFY_FAILED: u8 = 2;
-/// Exit code when a scan could collect nothing at all.
-pub const EXIT_NOTHING_COLLECTED: u8 = 3;
-/// Exit code when Ctrl-C cut a scan short (the pack holds what was collected).
-pub const EXIT_INTERRUPTED: u8 = 130;
+use crate::exit::{
+    INPUT as EXIT_INPUT, INTERRUPTED as EXIT_INTERRUPTED,
+    NOTHING_COLLECTED as EXIT_NOTHING_COLLECTED, VERIFY_FAILED as EXIT_VERIFY_FAILED,
+};
 
 /// Writes to stdout; a closed pipe (`dengbao … | head`) ends output quietly instead of panicking.
 fn emit(text: &str) {
@@ -87,6 +84,8 @@ fn run(cmd: Command) -> Result<u8> {
         Command::Verify { pack } => verify(&pack),
         Command::Evidence { pack, probe } => evidence(&pack, probe.as_deref()),
         Command::Controls { command } => controls(command),
+        Command::Diff(a) => selfcheck::diff(a),
+        Command::History { command } => selfcheck::history(command),
         Command::Rules {
             command:
                 RulesCommand::List {
@@ -132,6 +131,7 @@ fn scan(a: ScanArgs) -> Result<u8> {
     // Bad input is found before anything is collected.
     let scope = a.judge.scope.scope()?;
     let pack_dir = app::new_pack_dir(&a.judge.out)?;
+    let mut check = selfcheck::prepare(&a.judge.selfcheck)?;
     let collected = match &a.provider {
         Some(provider) => {
             let opts = a.collect.options(&a.aliyun);
@@ -146,18 +146,19 @@ fn scan(a: ScanArgs) -> Result<u8> {
             crate::providers::names().join(" or --provider ")
         ),
     };
-    evaluate_into(&Pack::open(&pack_dir)?, &loaded, &a.judge, &scope)?;
-    match collected {
+    let fail_on = evaluate_into(&Pack::open(&pack_dir)?, &loaded, &a.judge, &scope, &mut check)?;
+    let collected = match collected {
         Some((true, _)) => {
             emit_err("interrupted: the pack holds what was collected until then\n");
-            Ok(EXIT_INTERRUPTED)
+            EXIT_INTERRUPTED
         }
         Some((false, 0)) => {
             emit_err("nothing could be collected: check credentials, region and endpoint (the pack records every failure)\n");
-            Ok(EXIT_NOTHING_COLLECTED)
+            EXIT_NOTHING_COLLECTED
         }
-        _ => Ok(0),
-    }
+        _ => crate::exit::OK,
+    };
+    Ok(crate::exit::combine(collected, fail_on))
 }
 
 /// Collects into `pack_dir` and says what was collected: whether Ctrl-C cut it short, and how many
@@ -191,14 +192,22 @@ fn evaluate(a: EvaluateArgs) -> Result<u8> {
     let scope = a.judge.scope.scope()?;
     let pack = Pack::open(&a.pack)?;
     crate::out_dir::check(&a.judge.out, Some(&a.pack), Some(&pack.digest()), a.force)?;
-    evaluate_into(&pack, &loaded, &a.judge, &scope)?;
-    Ok(0)
+    let mut check = selfcheck::prepare(&a.judge.selfcheck)?;
+    evaluate_into(&pack, &loaded, &a.judge, &scope, &mut check)
 }
 
-/// Evaluates `pack`, writes `out/results.json`, prints the table, and renders `formats`.
-fn evaluate_into(pack: &Pack, loaded: &Loaded, judge: &JudgeArgs, scope: &Scope) -> Result<()> {
+/// Evaluates `pack`, applies exceptions, writes `out/results.json`, prints the table, renders
+/// `formats`, records the history; returns the `--fail-on` exit code.
+fn evaluate_into(
+    pack: &Pack,
+    loaded: &Loaded,
+    judge: &JudgeArgs,
+    scope: &Scope,
+    check: &mut selfcheck::Prepared,
+) -> Result<u8> {
     let out = &judge.out;
-    let results = app::evaluate(pack, loaded, scope)?;
+    let mut results = app::evaluate(pack, loaded, scope)?;
+    check.apply(&mut results);
     let path = app::write_results(&results, out)?;
     emit(&render::results_table(&results));
     emit(&format!("results: {}\n", path.display()));
@@ -211,9 +220,9 @@ fn evaluate_into(pack: &Pack, loaded: &Loaded, judge: &JudgeArgs, scope: &Scope)
     }
     if let Some(formats) = &judge.format {
         let evidence = EvidenceSet::from_pack(pack, &results)?;
-        write_reports(&formats.0, &results, loaded, &evidence, out)?;
+        write_reports(&formats.0, &results, loaded, &evidence, None, out)?;
     }
-    Ok(())
+    check.finish(&results, pack.dir(), &path)
 }
 
 /// Renders `formats` into `out` and prints the paths written.
@@ -222,9 +231,10 @@ fn write_reports(
     results: &crate::results::Results,
     loaded: &Loaded,
     evidence: &EvidenceSet,
+    diff: Option<&crate::drift::Diff>,
     out: &Path,
 ) -> Result<()> {
-    for path in app::write_reports(formats, results, &loaded.catalog, evidence, out)? {
+    for path in app::write_reports(formats, results, &loaded.catalog, evidence, diff, out)? {
         emit(&format!("report:  {}\n", path.display()));
     }
     Ok(())
@@ -243,7 +253,8 @@ fn report(a: ReportArgs) -> Result<u8> {
     if let crate::report::Availability::Absent(why) = &evidence.availability {
         emit_err(&format!("note: {}\n", why.en));
     }
-    write_reports(&a.format.0, &parsed, &loaded, &evidence, &a.out)?;
+    let diff = a.diff.as_deref().map(selfcheck::read_diff).transpose()?;
+    write_reports(&a.format.0, &parsed, &loaded, &evidence, diff.as_ref(), &a.out)?;
     Ok(0)
 }
 

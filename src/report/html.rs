@@ -145,6 +145,10 @@ pub fn page(input: &ReportInput<'_>) -> String {
     );
     header(&mut o, input);
     summary(&mut o, input);
+    o.push_str(&super::drift::exceptions_html(r));
+    if let Some(d) = input.diff {
+        o.push_str(&super::drift::html_section(d));
+    }
     items(&mut o, input);
     appendix::evidence(&mut o, input);
     let _ = write!(

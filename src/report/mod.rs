@@ -21,6 +21,7 @@
 //! directory atomically (temporary name, then rename).
 
 pub mod csv;
+pub mod drift;
 pub mod evidence;
 pub mod html;
 pub mod markdown;
@@ -131,6 +132,8 @@ pub struct ReportInput<'a> {
     pub results: &'a Results,
     pub catalog: &'a Catalog,
     pub evidence: &'a EvidenceSet,
+    /// Drift to show (from `report --diff`); reports never read the history themselves.
+    pub diff: Option<&'a crate::drift::Diff>,
 }
 
 impl<'a> ReportInput<'a> {
@@ -222,12 +225,12 @@ pub fn read_results(path: &Path) -> Result<Results> {
     let bytes = crate::limits::read_file(path, limit, "a results file", "MAX_RESULTS_BYTES")?;
     let results: Results = serde_json::from_slice(&bytes)
         .with_context(|| format!("{} is not a dengbao results file", path.display()))?;
-    if results.schema != crate::results::RESULTS_SCHEMA {
+    if !crate::results::RESULTS_SCHEMAS.contains(&results.schema.as_str()) {
         bail!(
-            "{}: results schema `{}` is not supported (this dengbao reads `{}`)",
+            "{}: results schema `{}` is not supported (this dengbao reads {})",
             path.display(),
             results.schema,
-            crate::results::RESULTS_SCHEMA
+            crate::results::RESULTS_SCHEMAS.join(", ")
         );
     }
     Ok(results)

@@ -1,0 +1,190 @@
+//! The self-check side of the command line: history, exceptions, `--fail-on`, `diff`, `history`.
+
+use super::args::{DiffArgs, DiffFormat, HistoryArgs, HistoryCommand, SelfCheckArgs};
+use super::{emit, emit_err};
+use crate::drift::{self, Diff, Snapshot};
+use crate::exceptions::ExceptionSet;
+use crate::history::History;
+use crate::results::Results;
+use anyhow::{bail, Context, Result};
+use std::path::Path;
+
+/// What a scan or evaluation needs for its self-check, read before anything is collected (a broken
+/// exceptions file or history database stops the run before it starts).
+pub(super) struct Prepared {
+    history: Option<History>,
+    exceptions: Option<ExceptionSet>,
+    fail_on: Vec<crate::fail_on::Level>,
+}
+
+pub(super) fn open_history(a: &HistoryArgs) -> Result<Option<History>> {
+    if a.no_history {
+        return Ok(None);
+    }
+    let path = match &a.history {
+        Some(p) => p.clone(),
+        None => crate::history::default_path()?,
+    };
+    History::open(&path).map(Some)
+}
+
+pub(super) fn prepare(a: &SelfCheckArgs) -> Result<Prepared> {
+    let fail_on = a.fail_on.clone().map(|f| f.0).unwrap_or_default();
+    if a.history.no_history && fail_on.contains(&crate::fail_on::Level::New) {
+        bail!("--fail-on new compares with the previous scan in the history; drop --no-history");
+    }
+    Ok(Prepared {
+        exceptions: a.exceptions.as_deref().map(ExceptionSet::read).transpose()?,
+        history: open_history(&a.history)?,
+        fail_on,
+    })
+}
+
+impl Prepared {
+    /// Applies the exceptions to freshly evaluated results (before they are written).
+    pub(super) fn apply(&self, results: &mut Results) {
+        if let Some(set) = &self.exceptions {
+            crate::exceptions::apply(results, set);
+            for w in crate::exceptions::warnings(results.exceptions.as_ref().expect("applied")) {
+                emit_err(&format!("{w}\n"));
+            }
+        }
+    }
+
+    /// Records the written results in the history, says what changed since the previous comparable
+    /// scan, and returns the `--fail-on` exit code (0 when nothing matched).
+    pub(super) fn finish(
+        &mut self,
+        results: &Results,
+        pack: Option<&Path>,
+        results_path: &Path,
+    ) -> Result<u8> {
+        let mut new_failures = None;
+        if let Some(h) = &mut self.history {
+            let key = drift::Comparable::of(results);
+            let previous = h.previous_comparable(&key, None)?;
+            let id = h.record(results, pack, Some(results_path))?;
+            emit(&format!("history: #{id} in {}\n", h.path().display()));
+            match previous {
+                Some(prev) => {
+                    let d = drift::diff(&h.snapshot(prev)?, &h.snapshot(id)?);
+                    emit(&format!(
+                        "drift since #{prev}: {} item(s) changed, {} newly failing ({} not excepted), {} fixed, {} appeared, {} disappeared (`dengbao diff {prev} {id}`)\n",
+                        d.items_changed.len(),
+                        d.newly_failing.len(),
+                        d.new_failures(),
+                        d.fixed.len(),
+                        d.appeared.len(),
+                        d.disappeared.len()
+                    ));
+                    new_failures = Some(d.new_failures());
+                }
+                None => emit("drift: no previous comparable scan in the history\n"),
+            }
+        }
+        let matched = crate::fail_on::matched(&self.fail_on, results, new_failures);
+        for m in &matched {
+            emit_err(&format!("--fail-on {m}\n"));
+        }
+        Ok(if matched.is_empty() {
+            crate::exit::OK
+        } else {
+            crate::exit::FAIL_ON
+        })
+    }
+}
+
+/// `dengbao history list|show`.
+pub(super) fn history(cmd: HistoryCommand) -> Result<u8> {
+    match cmd {
+        HistoryCommand::List {
+            provider,
+            account,
+            history,
+        } => {
+            let h = open_history(&history)?.context("--no-history: there is no history to list")?;
+            for s in h.list(provider.as_deref(), account.as_deref())? {
+                emit(&format!(
+                    "#{:<5} {}  {:<7} {:<14} {:<28} {}\n",
+                    s.id, s.finished_at, s.provider, s.accounts, s.regions, s.summary
+                ));
+            }
+        }
+        HistoryCommand::Show { id, history } => {
+            let h = open_history(&history)?.context("--no-history: there is no history to show")?;
+            let row = h.scan(id)?;
+            emit(&format!("{}\n", serde_json::to_string_pretty(&row)?));
+            let snap = h.snapshot(id)?;
+            for (item, (v, with)) in &snap.items {
+                let with = with
+                    .filter(|w| w != v)
+                    .map(|w| format!(" (with exceptions: {})", w.as_str()))
+                    .unwrap_or_default();
+                emit(&format!("{item:<12} {}{with}\n", v.as_str()));
+            }
+        }
+    }
+    Ok(0)
+}
+
+/// `dengbao diff OLD NEW`.
+pub(super) fn diff(a: DiffArgs) -> Result<u8> {
+    let mut history = None;
+    let old = snapshot(&a.old, &a, &mut history)?;
+    let new = snapshot(&a.new, &a, &mut history)?;
+    let d = drift::diff(&old, &new);
+    let text = match a.format {
+        DiffFormat::Json => format!("{}\n", serde_json::to_string_pretty(&d)?),
+        DiffFormat::Text => crate::report::drift::text(&d),
+        DiffFormat::Md => crate::report::drift::markdown(&d),
+        DiffFormat::Html => crate::report::drift::html_page(&d),
+    };
+    emit(&text);
+    Ok(0)
+}
+
+/// A snapshot from a history id, a results.json, or a pack directory (evaluated now).
+fn snapshot(arg: &str, a: &DiffArgs, history: &mut Option<History>) -> Result<Snapshot> {
+    if let Ok(id) = arg.parse::<i64>() {
+        if history.is_none() {
+            *history = open_history(&a.history)?;
+        }
+        let h = history
+            .as_ref()
+            .context("--no-history: a history id cannot be read")?;
+        return h.snapshot(id);
+    }
+    let path = Path::new(arg);
+    if path.is_dir() {
+        let pack = crate::pack::Pack::open(path)?;
+        let loaded = super::load(&a.data)?;
+        let results = crate::app::evaluate(&pack, &loaded, &Default::default())?;
+        return Ok(Snapshot::of(&results, format!("pack {arg}")));
+    }
+    if path.is_file() {
+        let results = crate::report::read_results(path)?;
+        return Ok(Snapshot::of(&results, arg.to_string()));
+    }
+    bail!("`{arg}` is neither a history id, a results.json nor a pack directory")
+}
+
+/// Reads a diff file written by `dengbao diff --format json`.
+pub(super) fn read_diff(path: &Path) -> Result<Diff> {
+    let bytes = crate::limits::read_file(
+        path,
+        crate::limits::MAX_RESULTS_BYTES,
+        "a diff file",
+        "MAX_RESULTS_BYTES",
+    )?;
+    let d: Diff = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not a dengbao diff file", path.display()))?;
+    if d.schema != drift::DIFF_SCHEMA {
+        bail!(
+            "{}: diff schema `{}` is not supported (this dengbao reads `{}`)",
+            path.display(),
+            d.schema,
+            drift::DIFF_SCHEMA
+        );
+    }
+    Ok(d)
+}

@@ -1,0 +1,254 @@
+//! Scheduled self-checks as a scheduler runs them: history, drift, exceptions and exit codes.
+//!
+//! The moto tests seed a clean estate (tests/moto/seed.py), scan it, make one change with boto3
+//! (tests/moto/tweaks.py: an unencrypted volume and its snapshot), and scan again. The expected
+//! verdicts come from the guide: 剩余信息保护/数据保密性 need storage encrypted, so an unencrypted
+//! volume and snapshot fail.
+
+mod common;
+use common::bin;
+use common::moto::*;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn run(args: &[&str], history: &Path) -> Output {
+    Command::new(bin())
+        .args(args)
+        .arg("--history")
+        .arg(history)
+        .env("COLUMNS", "200")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+/// Every resource id a diff names, whatever the list.
+fn resources_named(d: &Value) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for list in [
+        "newly_failing",
+        "fixed",
+        "appeared",
+        "disappeared",
+        "status_changed",
+    ] {
+        for c in d[list].as_array().unwrap() {
+            out.insert(c["resource"].as_str().unwrap().to_string());
+        }
+    }
+    out
+}
+
+fn ids(d: &Value, list: &str) -> BTreeSet<String> {
+    d[list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["resource"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn two_scans_one_change_diff_fail_on_new_and_exceptions() {
+    let Some(m) = moto() else { return };
+    let _g = MOTO.lock().unwrap_or_else(|e| e.into_inner());
+    seed(&m, &m.endpoint, &["clean"]);
+    let d = tempfile::tempdir().unwrap();
+    let history = d.path().join("h/history.sqlite3");
+    let h = history.to_str().unwrap();
+    let scan_into = |name: &str| {
+        scan(
+            &m.endpoint,
+            &d.path().join(name),
+            ("testing", "testing"),
+            &["--history", h, "--fail-on", "new"],
+        )
+    };
+
+    // First scan: nothing to compare with, so `new` cannot match.
+    let (c1, log1) = scan_into("s1");
+    assert_eq!(c1, 0, "{log1}");
+    assert!(log1.contains("no previous comparable scan"), "{log1}");
+
+    let change = tweak(&m, "unencrypted-snapshot");
+    let (vol, snap) = (
+        change["created"]["volume"].as_str().unwrap().to_string(),
+        change["created"]["snapshot"].as_str().unwrap().to_string(),
+    );
+    let (c2, log2) = scan_into("s2");
+    assert_eq!(c2, 4, "a resource newly fails: --fail-on new exits 4\n{log2}");
+    assert!(log2.contains("--fail-on new:"), "{log2}");
+
+    let (c3, log3) = scan_into("s3");
+    assert_eq!(c3, 0, "nothing changed since the second scan\n{log3}");
+
+    // diff names exactly the change: the new volume and snapshot, nothing else.
+    for (old, new) in [
+        ("1".to_string(), "2".to_string()),
+        (
+            d.path().join("s1/results.json").display().to_string(),
+            d.path().join("s2/results.json").display().to_string(),
+        ),
+    ] {
+        let o = run(&["diff", &old, &new, "--format", "json"], &history);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+        let diff: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(diff["not_comparable"], serde_json::json!([]));
+        let expected: BTreeSet<String> = [vol.clone(), snap.clone()].into();
+        assert_eq!(resources_named(&diff), expected, "{diff:#}");
+        assert_eq!(ids(&diff, "newly_failing"), expected, "{diff:#}");
+        assert!(ids(&diff, "fixed").is_empty() && ids(&diff, "disappeared").is_empty());
+    }
+    let o = run(&["diff", "2", "3"], &history);
+    assert!(text(&o).contains("no change"), "{}", text(&o));
+
+    // History lists the three scans, newest first.
+    let o = run(&["history", "list", "--provider", "aws"], &history);
+    let listed: Vec<&str> = std::str::from_utf8(&o.stdout).unwrap().lines().collect();
+    assert_eq!(listed.len(), 3, "{}", text(&o));
+    assert!(listed[0].starts_with("#3"), "{listed:?}");
+
+    // An exception covering the change: the second scan, judged again, exits 0, and every report
+    // still shows the failing resources, marked excepted.
+    let exceptions = |dir: &Path, expires: &str| {
+        let p = dir.join(format!("exceptions-{expires}.toml"));
+        std::fs::write(
+            &p,
+            format!(
+                "[[exception]]\nid = \"EX-1\"\nresource = \"{vol}\"\nreason = \"test volume\"\napprover = \"CISO\"\nticket = \"SEC-1\"\nexpires = \"{expires}\"\n\n\
+                 [[exception]]\nid = \"EX-2\"\nresource = \"{snap}\"\nreason = \"test snapshot\"\napprover = \"CISO\"\nticket = \"SEC-2\"\nexpires = \"{expires}\"\n"
+            ),
+        )
+        .unwrap();
+        p
+    };
+    let evaluate = |history: &Path, pack: &str, out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "evaluate".to_string(),
+            d.path().join(pack).join("pack").display().to_string(),
+            "--out".into(),
+            d.path().join(out).display().to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&args, history)
+    };
+    for (expires, want, expired) in [("2999-12-31", 0, false), ("2000-01-01", 4, true)] {
+        let hist = d.path().join(format!("h-{expires}.sqlite3"));
+        let o = evaluate(&hist, "s1", &format!("e1-{expires}"), &[]);
+        assert_eq!(code(&o), 0, "{}", text(&o));
+        let file = exceptions(d.path(), expires);
+        let out = format!("e2-{expires}");
+        let o = evaluate(
+            &hist,
+            "s2",
+            &out,
+            &[
+                "--exceptions",
+                file.to_str().unwrap(),
+                "--fail-on",
+                "new",
+                "--format",
+                "html,md",
+            ],
+        );
+        assert_eq!(code(&o), want, "expires {expires}\n{}", text(&o));
+        let results = common::moto::results(&d.path().join(&out));
+        assert_eq!(results.schema, "dengbao.results/v2");
+        let applied = results.exceptions.as_ref().unwrap();
+        let mut marked = BTreeSet::new();
+        for c in &results.controls {
+            for r in &c.rules {
+                for x in &r.excepted {
+                    // The resource keeps its failing status.
+                    assert!(r.resources.iter().any(|res| res.id == x.resource
+                        && res.status == dengbao::results::ResourceStatus::Fail));
+                    marked.insert(x.resource.clone());
+                }
+            }
+        }
+        let html = std::fs::read_to_string(d.path().join(&out).join("report.html")).unwrap();
+        let md = std::fs::read_to_string(d.path().join(&out).join("report.md")).unwrap();
+        if expired {
+            assert!(marked.is_empty());
+            assert!(applied.exceptions.iter().all(|x| x.state == "expired"));
+            assert!(text(&o).contains("exception `EX-1` expired on 2000-01-01"), "{}", text(&o));
+        } else {
+            assert_eq!(marked, [vol.clone(), snap.clone()].into());
+            // Some item failed without the exceptions and does not with them: both are shown.
+            assert!(results.controls.iter().any(|c| c.verdict
+                == dengbao::verdict::Verdict::NonCompliant
+                && c.verdict_with_exceptions == Some(dengbao::verdict::Verdict::Compliant)));
+            for report in [&html, &md] {
+                assert!(report.contains(&format!("{vol} [cn-north-1] fail, excepted (EX-1)")));
+                assert!(report.contains("without exceptions"));
+            }
+        }
+    }
+}
+
+#[test]
+fn concurrent_scans_share_a_history_and_a_damaged_one_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let history = d.path().join("history.sqlite3");
+    // Two scans started at once, writing to one new database (created by whichever comes first).
+    let spawned: Vec<_> = (0..2)
+        .map(|i| {
+            Command::new(bin())
+                .args(["scan", "--demo", "--out"])
+                .arg(d.path().join(format!("demo{i}")))
+                .arg("--history")
+                .arg(&history)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in spawned {
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(code(&o), 0, "{}", text(&o));
+    }
+    let o = run(&["history", "list"], &history);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 2, "{}", text(&o));
+
+    // A truncated copy: a clear error naming the file, and the file is left as it was.
+    let bytes = std::fs::read(&history).unwrap();
+    let damaged = d.path().join("truncated.sqlite3");
+    std::fs::write(&damaged, &bytes[..bytes.len() / 2]).unwrap();
+    // Not SQLite at all, and an empty file: the same.
+    let foreign = d.path().join("notes.txt");
+    std::fs::write(&foreign, "my notes, not a database\n".repeat(10)).unwrap();
+    let empty = d.path().join("empty.sqlite3");
+    std::fs::write(&empty, "").unwrap();
+    for bad in [&damaged, &foreign, &empty] {
+        let before = std::fs::read(bad).unwrap();
+        let o = Command::new(bin())
+            .args(["scan", "--demo", "--out"])
+            .arg(d.path().join("never"))
+            .arg("--history")
+            .arg(bad)
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 1, "{}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(&bad.display().to_string()), "{err}");
+        assert!(err.contains("left untouched"), "{err}");
+        assert_eq!(std::fs::read(bad).unwrap(), before, "{} was written", bad.display());
+        assert!(!d.path().join("never/pack").exists(), "nothing collected before the check");
+    }
+}
