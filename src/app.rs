@@ -155,3 +155,28 @@ pub fn write_reports(
     let outputs = crate::report::render(formats, &input)?;
     crate::report::write_outputs(out, &outputs)
 }
+
+/// Sends the findings of the results file `results_path` (evidence details from `pack`, else `pack/`
+/// beside it) to every sink of `delivery`, through the spool (`dengbao send`, `--send`).
+pub fn send_results(
+    results_path: &Path,
+    pack: Option<&Path>,
+    delivery: &crate::sinks::run::Delivery,
+) -> Result<crate::sinks::run::Report> {
+    let results = crate::report::read_results(results_path)?;
+    // OCSF events read only the results and the evidence; the catalog is there for the type.
+    let (catalog, _, _) = load_sources(None, None, &results.framework.id)?;
+    let evidence = crate::report::evidence_for_report(results_path, pack, &results)?;
+    let input = ReportInput {
+        results: &results,
+        catalog: &catalog,
+        evidence: &evidence,
+        diff: None,
+    };
+    let mut findings = Vec::new();
+    crate::sinks::event::each_finding(&input, &crate::report::ocsf::NoHistory, &mut |f| {
+        findings.push(f);
+        Ok(())
+    })?;
+    delivery.send(&findings)
+}

@@ -10,6 +10,7 @@
 //! * [`catalog`] holds the framework's test items; [`rules`] holds the rule language and mappings;
 //!   [`engine`] evaluates a pack against them and produces [`results`].
 //! * [`report`] renders results for people and machines: HTML, XLSX, CSV, Markdown and OCSF.
+//! * [`sinks`] delivers the OCSF findings to SIEMs (syslog, Splunk HEC, webhooks) through a durable spool.
 
 pub mod aliyun;
 pub mod app;
@@ -36,4 +37,5 @@ pub mod report;
 pub mod results;
 pub mod rules;
 pub mod scope;
+pub mod sinks;
 pub mod verdict;

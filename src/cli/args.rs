@@ -128,6 +128,52 @@ impl ScopeArgs {
     }
 }
 
+/// Where delivery keeps what waits, and the config file with `[[sink]]` tables (see docs/siem.md).
+#[derive(Args, Debug, Clone, Default)]
+pub(super) struct SpoolArgs {
+    /// Config file with `[[sink]]` tables (and `spool_dir`, `spool_max_bytes`); validated before anything runs.
+    #[arg(long, value_name = "FILE")]
+    pub(super) config: Option<PathBuf>,
+    /// Spool directory (default: $XDG_DATA_HOME/dengbao/spool, else ~/.local/share/dengbao/spool).
+    #[arg(long, value_name = "DIR")]
+    pub(super) spool: Option<PathBuf>,
+    /// Size limit of each sink's spool, in bytes (default 536870912); a full spool refuses new events.
+    #[arg(long, value_name = "BYTES")]
+    pub(super) spool_max_bytes: Option<u64>,
+}
+
+/// `--send URL` on scan and evaluate.
+#[derive(Args, Debug, Clone, Default)]
+pub(super) struct SendArgs {
+    /// After writing results.json, send the findings to this sink (repeatable): syslog+tcp://HOST:PORT,
+    /// syslog+tls://HOST:PORT, splunk-hec+http(s)://HOST:PORT, webhook+http(s)://HOST/PATH.
+    #[arg(long = "send", value_name = "URL")]
+    pub(super) send: Vec<String>,
+    #[command(flatten)]
+    pub(super) spool: SpoolArgs,
+}
+
+impl SendArgs {
+    /// The delivery to run after evaluating, validated now (None: no sink given).
+    pub(super) fn delivery(&self) -> Result<Option<crate::sinks::run::Delivery>> {
+        if self.send.is_empty() && self.spool.config.is_none() {
+            return Ok(None);
+        }
+        self.spool.delivery(&self.send).map(Some)
+    }
+}
+
+impl SpoolArgs {
+    pub(super) fn delivery(&self, urls: &[String]) -> Result<crate::sinks::run::Delivery> {
+        crate::sinks::run::Delivery::configure(
+            urls,
+            self.config.as_deref(),
+            self.spool.as_deref(),
+            self.spool_max_bytes,
+        )
+    }
+}
+
 #[derive(Args, Debug, Clone)]
 pub(super) struct DataArgs {
     /// Mapping tree to use instead of the one built in (a directory like the repository's `mappings/`).
@@ -147,6 +193,29 @@ pub(super) enum Command {
     Scan(ScanArgs),
     /// Evaluate an existing evidence pack offline.
     Evaluate(EvaluateArgs),
+    /// Send the findings of a results.json to SIEMs (syslog, Splunk HEC, webhooks) through the spool.
+    Send {
+        /// The results.json whose findings to send.
+        #[arg(required_unless_present = "flush", conflicts_with = "flush")]
+        results: Option<PathBuf>,
+        /// A sink (repeatable): syslog+tcp://HOST:PORT, syslog+tls://HOST:PORT,
+        /// splunk-hec+http(s)://HOST:PORT, webhook+http(s)://HOST/PATH; options as ?key=value.
+        #[arg(long = "to", value_name = "URL")]
+        to: Vec<String>,
+        /// Deliver what waits in the spool (every sink there), without new results.
+        #[arg(long)]
+        flush: bool,
+        /// The evidence pack the results came from (default: `pack/` beside results.json, if present).
+        #[arg(long, value_name = "DIR")]
+        pack: Option<PathBuf>,
+        #[command(flatten)]
+        spool: SpoolArgs,
+    },
+    /// The delivery spool.
+    Spool {
+        #[command(subcommand)]
+        command: SpoolCommand,
+    },
     /// Render reports from a results.json: HTML, XLSX 测评记录表, CSV, Markdown, OCSF JSON Lines.
     Report(ReportArgs),
     /// Re-hash every blob of a pack and report missing, extra or altered files.
@@ -235,6 +304,8 @@ pub(super) struct JudgeArgs {
     pub(super) scope: ScopeArgs,
     #[command(flatten)]
     pub(super) data: DataArgs,
+    #[command(flatten)]
+    pub(super) send: SendArgs,
     #[command(flatten)]
     pub(super) selfcheck: SelfCheckArgs,
 }
@@ -343,6 +414,19 @@ pub(super) enum HistoryCommand {
 /// The providers dengbao knows, for `--provider`.
 fn provider_names() -> clap::builder::PossibleValuesParser {
     clap::builder::PossibleValuesParser::new(crate::providers::names())
+}
+
+#[derive(Subcommand, Debug)]
+pub(super) enum SpoolCommand {
+    /// Show what waits where: pending and rejected events per sink, the last attempt and its error.
+    Status {
+        /// Spool directory (default: $XDG_DATA_HOME/dengbao/spool, else ~/.local/share/dengbao/spool).
+        #[arg(long, value_name = "DIR")]
+        spool: Option<PathBuf>,
+        /// Config file naming `spool_dir`.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

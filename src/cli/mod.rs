@@ -1,6 +1,7 @@
 //! The command line. Each subcommand is a small function over the library.
 
 mod args;
+mod mappings_page;
 mod render;
 mod selfcheck;
 
@@ -15,10 +16,14 @@ use clap::Parser;
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::exit::{
-    INPUT as EXIT_INPUT, INTERRUPTED as EXIT_INTERRUPTED,
-    NOTHING_COLLECTED as EXIT_NOTHING_COLLECTED, VERIFY_FAILED as EXIT_VERIFY_FAILED,
-};
+/// Exit code when the input is bad (unreadable pack, broken rule file, bad arguments).
+pub const EXIT_INPUT: u8 = crate::exit::INPUT;
+/// Exit code when `verify` finds a missing, extra or altered file.
+pub const EXIT_VERIFY_FAILED: u8 = crate::exit::VERIFY_FAILED;
+/// Exit code when a scan could collect nothing at all.
+pub const EXIT_NOTHING_COLLECTED: u8 = crate::exit::NOTHING_COLLECTED;
+/// Exit code when Ctrl-C cut a scan short (the pack holds what was collected).
+pub const EXIT_INTERRUPTED: u8 = crate::exit::INTERRUPTED;
 
 /// Writes to stdout; a closed pipe (`dengbao … | head`) ends output quietly instead of panicking.
 fn emit(text: &str) {
@@ -86,6 +91,37 @@ fn run(cmd: Command) -> Result<u8> {
         Command::Controls { command } => controls(command),
         Command::Diff(a) => selfcheck::diff(a),
         Command::History { command } => selfcheck::history(command),
+        Command::Send {
+            results,
+            to,
+            flush,
+            pack,
+            spool,
+        } => {
+            let delivery = spool.delivery(&to)?;
+            match results {
+                Some(results) => send_results(&results, pack.as_deref(), &delivery),
+                None if flush => {
+                    let report = delivery.flush()?;
+                    emit(&report.render(&delivery.spool_root));
+                    Ok(report.exit_code())
+                }
+                None => anyhow::bail!("give a results.json to send, or --flush"),
+            }
+        }
+        Command::Spool {
+            command: SpoolCommand::Status { spool, config },
+        } => {
+            let from_file = match &config {
+                Some(c) => crate::sinks::config_file::load_file(c)?.spool_dir,
+                None => None,
+            };
+            let root = spool
+                .or(from_file)
+                .unwrap_or_else(crate::sinks::spool::default_root);
+            emit(&crate::sinks::run::status_text(&root)?);
+            Ok(0)
+        }
         Command::Rules {
             command:
                 RulesCommand::List {
@@ -130,6 +166,7 @@ fn scan(a: ScanArgs) -> Result<u8> {
     let loaded = load(&a.judge.data)?;
     // Bad input is found before anything is collected.
     let scope = a.judge.scope.scope()?;
+    let delivery = a.judge.send.delivery()?;
     let pack_dir = app::new_pack_dir(&a.judge.out)?;
     let mut check = selfcheck::prepare(&a.judge.selfcheck)?;
     let collected = match &a.provider {
@@ -147,7 +184,7 @@ fn scan(a: ScanArgs) -> Result<u8> {
         ),
     };
     let fail_on = evaluate_into(&Pack::open(&pack_dir)?, &loaded, &a.judge, &scope, &mut check)?;
-    let collected = match collected {
+    let code = match collected {
         Some((true, _)) => {
             emit_err("interrupted: the pack holds what was collected until then\n");
             EXIT_INTERRUPTED
@@ -158,7 +195,8 @@ fn scan(a: ScanArgs) -> Result<u8> {
         }
         _ => crate::exit::OK,
     };
-    Ok(crate::exit::combine(collected, fail_on))
+    let code = then_send(code, &a.judge.out, delivery)?;
+    Ok(crate::exit::combine(code, fail_on))
 }
 
 /// Collects into `pack_dir` and says what was collected: whether Ctrl-C cut it short, and how many
@@ -190,10 +228,42 @@ fn collect(
 fn evaluate(a: EvaluateArgs) -> Result<u8> {
     let loaded = load(&a.judge.data)?;
     let scope = a.judge.scope.scope()?;
+    let delivery = a.judge.send.delivery()?;
     let pack = Pack::open(&a.pack)?;
     crate::out_dir::check(&a.judge.out, Some(&a.pack), Some(&pack.digest()), a.force)?;
     let mut check = selfcheck::prepare(&a.judge.selfcheck)?;
-    evaluate_into(&pack, &loaded, &a.judge, &scope, &mut check)
+    let fail_on = evaluate_into(&pack, &loaded, &a.judge, &scope, &mut check)?;
+    let sent = then_send(0, &a.judge.out, delivery)?;
+    Ok(crate::exit::combine(sent, fail_on))
+}
+
+/// After `scan`/`evaluate` wrote `out/results.json` with exit code `code`: sends its findings when
+/// sinks were given, and returns the code of both (the precedence of [`crate::exit`]).
+fn then_send(code: u8, out: &Path, delivery: Option<crate::sinks::run::Delivery>) -> Result<u8> {
+    let Some(delivery) = delivery else {
+        return Ok(code);
+    };
+    if code == EXIT_INTERRUPTED {
+        emit_err(&format!(
+            "interrupted: findings not sent; `dengbao send {} --to URL` sends them\n",
+            out.join("results.json").display()
+        ));
+        return Ok(code);
+    }
+    let sent = send_results(&out.join("results.json"), None, &delivery)?;
+    Ok(crate::exit::combine(code, sent))
+}
+
+/// Sends the findings of `results_path` through `delivery` and prints the numbers; the exit code is 0
+/// only when everything was delivered.
+fn send_results(
+    results_path: &Path,
+    pack: Option<&Path>,
+    delivery: &crate::sinks::run::Delivery,
+) -> Result<u8> {
+    let report = app::send_results(results_path, pack, delivery)?;
+    emit(&report.render(&delivery.spool_root));
+    Ok(report.exit_code())
 }
 
 /// Evaluates `pack`, applies exceptions, writes `out/results.json`, prints the table, renders

@@ -16,17 +16,17 @@
 //! the pack directory, never through a link, regular files only, bounded), and every blob path is built
 //! from a [`Digest`] checked when the manifest is parsed.
 
-mod format;
 pub mod closed;
 mod digest;
+mod format;
 mod manifest;
 mod reader;
 mod shared_str;
 mod verify;
 mod writer;
 
-pub use format::{FORMATS, PACK_FORMAT};
 pub use digest::{Digest, DigestError, DIGEST_FORM};
+pub use format::{FORMATS, PACK_FORMAT};
 pub use manifest::{
     EvidenceRecord, Manifest, Params, ProbeError, ProbeRun, ProbeStatus, ScanInfo, SharedStr,
 };

@@ -2,7 +2,7 @@
 //!
 //! Rule files live in `mappings/<framework>/<provider>/*.toml`. A file holds `[[rule]]` tables (what to
 //! check, on which evidence) and `[[control]]` tables (which rules judge which test item, and why).
-//! The condition language is documented in [`condition`]; README.md has worked examples.
+//! The condition language is documented in [`condition`]; docs/rules.md has worked examples.
 //!
 //! ```toml
 //! [[rule]]

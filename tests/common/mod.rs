@@ -3,6 +3,7 @@
 
 pub mod aliyun;
 pub mod moto;
+pub mod siem;
 
 use dengbao::catalog::Catalog;
 use dengbao::embedded::SourceFile;
@@ -14,6 +15,21 @@ use dengbao::results::Results;
 use dengbao::rules::RuleSet;
 use serde_json::Value;
 use std::path::Path;
+
+/// Spawns `cmd` with stdout piped and returns it with the first line it prints (the test servers
+/// print their port there).
+pub fn spawn_first_line(cmd: &mut std::process::Command) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {cmd:?}: {e}"));
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, line)
+}
 
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_dengbao")
