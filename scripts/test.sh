@@ -45,10 +45,14 @@ moto_install
 trap 'moto_stop_all; rm -f "${log:-}"' EXIT
 main_port="${DENGBAO_MOTO_PORT:-5510}"
 denied_port="${DENGBAO_MOTO_DENIED_PORT:-5511}"
+amis_port="${DENGBAO_MOTO_AMIS_PORT:-5512}"
 moto_start main "$main_port"
 moto_start denied "$denied_port" INITIAL_NO_AUTH_ACTION_COUNT=3
+# Amazon's public AMIs loaded: their snapshots are listed as other accounts' (the fan-out owner filter test).
+moto_start amis "$amis_port" MOTO_EC2_LOAD_DEFAULT_AMIS=true
 export DENGBAO_MOTO_ENDPOINT="http://127.0.0.1:$main_port"
 export DENGBAO_MOTO_DENIED_ENDPOINT="http://127.0.0.1:$denied_port"
+export DENGBAO_MOTO_AMIS_ENDPOINT="http://127.0.0.1:$amis_port"
 export DENGBAO_MOTO_PYTHON="$(moto_venv)/bin/python"
 export DENGBAO_REQUIRE_MOTO=1
 

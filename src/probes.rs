@@ -12,7 +12,7 @@
 //! scope = "regional"                          # or "global"
 //! iam_action = "ec2:DescribeSnapshotAttribute"
 //! parameters = { Attribute = "createVolumePermission" }
-//! fan_out = { from = "aws.ec2.describe_snapshots", items = "$.snapshotSet[*]", key = "$.snapshotId", param = "SnapshotId" }
+//! fan_out = { from = "aws.ec2.describe_snapshots", items = "$.snapshotSet[*]", owner = "$.ownerId", key = "$.snapshotId", param = "SnapshotId" }
 //! description = "Who may create volumes from each snapshot (group `all` = public)."
 //! ```
 //!
@@ -78,6 +78,11 @@ pub struct FanOut {
     /// region but lives in its `HomeRegion`; an S3 bucket in its location).
     #[serde(default)]
     pub home_region: Option<String>,
+    /// JSONPath (relative to an item) of the account owning it: an item owned by another account than
+    /// the scanned one is not asked about (counted in the manifest's `skipped`). An item without the
+    /// value, or a scan whose account is unknown, is asked about.
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
 /// What the collection core uses a probe for, besides its evidence.
@@ -353,6 +358,9 @@ impl ProbeCatalog {
                         p.id,
                         fo.from
                     );
+                }
+                if let Some(Err(e)) = fo.owner.as_deref().map(crate::jsonpath::Query::compile) {
+                    bail!("probe {}: fan_out.owner: {e}", p.id);
                 }
             }
         }

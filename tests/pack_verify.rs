@@ -128,7 +128,11 @@ fn known_formats_are_read_and_others_refused() {
     let d = pack_dir();
     let manifest = d.path().join("manifest.json");
     let original = std::fs::read_to_string(&manifest).unwrap();
-    assert!(original.contains("\"format\": \"dengbao.pack/v1\""));
+    let current = format!("\"format\": \"{}\"", dengbao::pack::PACK_FORMAT);
+    assert!(
+        original.contains(&current),
+        "new packs are written as the newest format"
+    );
     let evaluate = |dir: &std::path::Path| {
         let out = tempfile::tempdir().unwrap();
         let o = Command::new(bin())
@@ -144,13 +148,13 @@ fn known_formats_are_read_and_others_refused() {
         )
     };
     for format in dengbao::pack::FORMATS {
-        let text = original.replace("dengbao.pack/v1", format);
+        let text = original.replace(dengbao::pack::PACK_FORMAT, format);
         std::fs::write(&manifest, text).unwrap();
         assert_eq!(evaluate(d.path()).0, Some(0), "{format} is read");
     }
     std::fs::write(
         &manifest,
-        original.replace("dengbao.pack/v1", "dengbao.pack/v999"),
+        original.replace(dengbao::pack::PACK_FORMAT, "dengbao.pack/v999"),
     )
     .unwrap();
     let (code, err) = evaluate(d.path());

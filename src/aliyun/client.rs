@@ -8,7 +8,7 @@
 
 use super::credentials::{CredentialSource, Credentials};
 use super::sign::{authorization, canonical_query, sha256_hex, SignInput};
-use crate::collect::{Failure, RawAnswer};
+use crate::collect::{Failure, RawAnswer, RetryReason};
 use crate::probes::{ApiInfo, READ_ONLY_PREFIXES};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -116,13 +116,14 @@ pub fn error_from_body(body: &[u8]) -> Option<(String, String)> {
     Some((code.to_string(), message.to_string()))
 }
 
-/// Whether an answer is worth retrying: throttling, a server-side failure.
-pub fn retryable(status: u16, code: Option<&str>) -> bool {
-    status >= 500
-        || status == 429
-        || code.is_some_and(|c| {
-            c.starts_with("Throttling") || c == "ServiceUnavailable" || c == "InternalError"
-        })
+/// How the collection core reads an Alibaba Cloud error answer: the `Throttling*` codes and
+/// `ServiceUnavailable` (the gateway's answer when it sheds load) are throttling; other 5xx are server
+/// errors. The client itself retries none of them (see [`OpenApi::call`]).
+pub fn retry_reason(status: u16, code: Option<&str>) -> Option<RetryReason> {
+    if code.is_some_and(|c| c.starts_with("Throttling") || c == "ServiceUnavailable") {
+        return Some(RetryReason::Throttled);
+    }
+    RetryReason::of_status(status)
 }
 
 static NONCE_SEQ: AtomicU64 = AtomicU64::new(0);
@@ -200,8 +201,10 @@ impl OpenApi {
         &self.http
     }
 
-    /// Sends one call, retrying throttling, 5xx and transport failures. `Ok` carries the last answer
-    /// (which may be an error answer); `Err` means nothing was received.
+    /// Sends one call, retrying only attempts that received no answer (connection errors, timeouts):
+    /// answers, throttling ones included, go back to the collection core, whose rate controller alone
+    /// sends them again. `Ok` carries the answer (which may be an error answer); `Err` means nothing
+    /// was received.
     pub async fn call(&self, spec: &CallSpec<'_>) -> Result<RawAnswer, Failure> {
         if !self.guard.allows(spec.product, spec.action) {
             return Err(Failure::new(
@@ -236,13 +239,8 @@ impl OpenApi {
                 Err(e) => return Err(Failure::new("NoCredentials", format!("{e:#}"))),
             };
             last = self.send_once(spec, &url, &creds, attempt).await;
-            let again = match &last {
-                Ok(r) => {
-                    let code = error_from_body(&r.body).map(|(c, _)| c);
-                    r.status >= 300 && retryable(r.status, code.as_deref())
-                }
-                Err(f) => matches!(f.code.as_str(), "ConnectionError" | "Timeout"),
-            };
+            let again =
+                matches!(&last, Err(f) if matches!(f.code.as_str(), "ConnectionError" | "Timeout"));
             if !again {
                 break;
             }

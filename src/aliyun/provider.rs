@@ -1,9 +1,9 @@
 //! Alibaba Cloud behind the collection core's [`Provider`] hooks: a call is one signed OpenAPI request
 //! with the recorded parameters, flattened as the gateway reads them.
 
-use super::client::{error_from_body, CallSpec, OpenApi};
+use super::client::{error_from_body, retry_reason, CallSpec, OpenApi};
 use super::sign::flatten_params;
-use crate::collect::{BoxFuture, Failure, Provider, RawAnswer, Request};
+use crate::collect::{BoxFuture, Failure, Provider, RawAnswer, Request, RetryReason};
 use crate::probes::{ProbeSpec, Scope};
 use serde_json::{Map, Value};
 
@@ -64,6 +64,10 @@ impl Provider for AliyunProvider {
             }
             Ok(answer)
         })
+    }
+
+    fn retry_reason(&self, status: u16, code: Option<&str>) -> Option<RetryReason> {
+        retry_reason(status, code)
     }
 
     fn error_code(&self, _media_type: &str, body: &[u8]) -> Option<(String, String)> {

@@ -10,6 +10,7 @@
 mod capture;
 mod ops;
 mod provider;
+mod retry;
 #[cfg(test)]
 mod sent;
 
@@ -111,7 +112,9 @@ async fn sdk_config(opts: &Options, home: Option<&str>) -> Result<aws_types::Sdk
     use aws_config::retry::RetryConfig;
     use aws_config::timeout::TimeoutConfig;
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .retry_config(RetryConfig::adaptive().with_max_attempts(opts.max_attempts.max(1)))
+        // Standard mode, not adaptive: the collection core's rate controller is the only one (see
+        // `retry.rs`); the SDK retries only calls that got no answer.
+        .retry_config(RetryConfig::standard().with_max_attempts(opts.max_attempts.max(1)))
         .timeout_config(
             TimeoutConfig::builder()
                 .operation_timeout(opts.timeout)

@@ -3,7 +3,7 @@
 
 use super::capture::{error_from_body, ReadOnlyGuard, Recorder};
 use super::ops::{self, Call, Clients};
-use crate::collect::{BoxFuture, Failure, Provider, RawAnswer, Request};
+use crate::collect::{BoxFuture, Bucket, Failure, Provider, RawAnswer, Request, RetryReason};
 use crate::probes::ProbeSpec;
 use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use serde_json::Value;
@@ -94,6 +94,14 @@ impl Provider for AwsProvider {
 
     fn error_code(&self, media_type: &str, body: &[u8]) -> Option<(String, String)> {
         error_from_body(media_type, body)
+    }
+
+    fn retry_reason(&self, status: u16, code: Option<&str>) -> Option<RetryReason> {
+        super::retry::retry_reason(status, code)
+    }
+
+    fn bucket(&self, service: &str) -> Option<Bucket> {
+        super::retry::bucket(service)
     }
 
     /// S3 answers GetBucketLocation with an empty constraint for us-east-1 (and `EU` for eu-west-1).

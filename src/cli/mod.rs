@@ -220,8 +220,27 @@ fn collect(
         outcome.calls,
         failed_runs
     ));
+    emit_err(&rate_summary(&outcome.manifest.rates));
     // Evaluation reads the pack as written; the manifest handed over would only double its memory.
     Ok((outcome.interrupted, outcome.records_ok))
+}
+
+/// The rate controllers at the end of a scan: the totals, then each service and region that was
+/// throttled or retried.
+fn rate_summary(rates: &[pack::RateRecord]) -> String {
+    let sum = |f: fn(&pack::RateRecord) -> u64| rates.iter().map(f).sum::<u64>();
+    let mut s = format!(
+        "{} throttling answer(s), {} retried call(s) (see the manifest's `rates`)\n",
+        sum(|r| r.throttles),
+        sum(|r| r.retries)
+    );
+    for r in rates.iter().filter(|r| r.throttles > 0 || r.retries > 0) {
+        s.push_str(&format!(
+            "  {} {}: {} throttled, {} retried; {} requests at {:.1}/s, rate down to {:.1}/s, {:.1}/s at the end\n",
+            r.service, r.region, r.throttles, r.retries, r.requests, r.effective_rate, r.lowest_rate, r.final_rate
+        ));
+    }
+    s
 }
 
 /// `dengbao evaluate`.

@@ -18,16 +18,29 @@ use std::sync::Mutex;
 /// One fan-out call to make: the key and the region to ask in.
 pub type Target = (String, String);
 
-/// Applies each child's `fan_out` (items, key, key_matches, home_region) to one answer's document,
-/// appending to `out` (one list per child) its targets in the order listed. A target listed twice is
-/// called once ([`Started`]).
+/// What one answer gives a child: the calls to make, and how many items were skipped (owned by
+/// another account).
+#[derive(Debug, Clone, Default)]
+pub struct Targets {
+    pub calls: Vec<Target>,
+    pub skipped_foreign: u64,
+}
+
+/// Why items were skipped, as the manifest's `skipped` says.
+pub fn foreign_reason(owner_path: &str) -> String {
+    format!("owner: {owner_path} is not the scanned account")
+}
+
+/// Applies each child's `fan_out` (items, owner, key, key_matches, home_region) to one answer's
+/// document, appending to `out` (one per child) its targets in the order listed. A target listed twice
+/// is called once ([`Started`]). The owner is compared with the record's account (the scanned one).
 pub fn collect_targets(
     provider: &dyn Provider,
     children: &[ProbeSpec],
     rec: &EvidenceRecord,
     doc: &Value,
     listed_in: &str,
-    out: &mut [Vec<Target>],
+    out: &mut [Targets],
 ) {
     for (child, targets) in children.iter().zip(out.iter_mut()) {
         let f = child.fan_out.as_ref().expect("children fan out");
@@ -42,7 +55,12 @@ pub fn collect_targets(
             .home_region
             .as_deref()
             .and_then(|h| Query::compile(h).ok());
+        let owner = f.owner.as_deref().and_then(|o| Query::compile(o).ok());
         for item in items.values(doc) {
+            if owned_elsewhere(owner.as_ref(), item, &rec.account) {
+                targets.skipped_foreign += 1;
+                continue;
+            }
             let region = home
                 .as_ref()
                 .and_then(|h| {
@@ -58,11 +76,21 @@ pub fn collect_targets(
             };
             for k in key.values(item, &ctx) {
                 if filter.as_ref().is_none_or(|re| re.is_match(&k)) {
-                    targets.push((k, region.clone()));
+                    targets.calls.push((k, region.clone()));
                 }
             }
         }
     }
+}
+
+/// Whether `item`'s owner (at `owner`) is known and is not `account` (when `account` is known).
+fn owned_elsewhere(owner: Option<&Query>, item: &Value, account: &str) -> bool {
+    let Some(q) = owner.filter(|_| !account.is_empty()) else {
+        return false;
+    };
+    q.first(item)
+        .and_then(|(v, _)| crate::jsonpath::scalar_string(v))
+        .is_some_and(|o| !o.is_empty() && o != account)
 }
 
 /// The fan-out calls already started in a scan, by (probe, region, key). Kept as 128-bit fingerprints:
@@ -97,6 +125,20 @@ impl Started {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_items_owned_elsewhere_are_skipped() {
+        let q = Query::compile("$.ownerId").unwrap();
+        let mine = serde_json::json!({"ownerId": "111122223333"});
+        let theirs = serde_json::json!({"ownerId": "999988887777"});
+        let unknown = serde_json::json!({"snapshotId": "snap-1"});
+        assert!(!owned_elsewhere(Some(&q), &mine, "111122223333"));
+        assert!(owned_elsewhere(Some(&q), &theirs, "111122223333"));
+        // Not known to be foreign: asked about.
+        assert!(!owned_elsewhere(Some(&q), &unknown, "111122223333"));
+        assert!(!owned_elsewhere(Some(&q), &theirs, ""));
+        assert!(!owned_elsewhere(None, &theirs, "111122223333"));
+    }
 
     #[test]
     fn each_call_starts_once() {

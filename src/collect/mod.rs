@@ -18,10 +18,12 @@ mod scheduler;
 pub mod tasks;
 
 pub use interrupt::or_interrupt;
-pub use provider::{BoxFuture, Connection, Failure, Provider, RawAnswer, Request};
+pub use provider::{
+    BoxFuture, Bucket, Connection, Failure, Provider, RawAnswer, Request, RetryReason,
+};
 
 use crate::jsonpath::{scalar_string, Query};
-use crate::pack::{Manifest, PackWriter, ScanInfo};
+use crate::pack::{Manifest, PackWriter, RateRecord, ScanInfo};
 use crate::probes::{ProbeSpec, Role, Scope};
 use anyhow::{bail, Context, Result};
 use scheduler::Scheduler;
@@ -130,7 +132,7 @@ pub async fn scan(
 
     // Who is scanning: the account and, when the principal names one, the partition.
     let Some((account, partition)) = or_interrupt(identify(&sched, &identity, &home)).await else {
-        return finish(&writer, &sched, true);
+        return finish(&writer, &sched, true).await;
     };
     sched.account = account.unwrap_or_default();
     if let Some(p) = partition {
@@ -148,7 +150,7 @@ pub async fn scan(
     let regions = match (&regions_probe, opts.regions.is_empty()) {
         (Some(spec), true) => match or_interrupt(discover_regions(&sched, spec, &home)).await {
             Some(r) => r,
-            None => return finish(&writer, &sched, true),
+            None => return finish(&writer, &sched, true).await,
         },
         _ => opts.regions.clone(),
     };
@@ -157,7 +159,7 @@ pub async fn scan(
         .find(|r| provider.partition_of_region(r) != sched.partition)
     {
         // Keep what was collected (the identity call) before refusing.
-        finish(&writer, &sched, false)?;
+        finish(&writer, &sched, false).await?;
         bail!(
             "region {r} belongs to partition {}, but the caller's identity says {}; scan one partition at a time (nothing else was collected; the pack holds the identity call)",
             provider.partition_of_region(r),
@@ -177,7 +179,7 @@ pub async fn scan(
 
     let sched = Arc::new(sched);
     let interrupted = run_all(&sched, &probes, &home, &regions, opts.regions.is_empty()).await;
-    finish(&writer, &sched, interrupted)
+    finish(&writer, &sched, interrupted).await
 }
 
 /// Runs every probe that fans out from none: global ones in the home region, regional ones in each
@@ -269,11 +271,31 @@ async fn discover_regions(sched: &Scheduler, spec: &ProbeSpec, home: &str) -> Ve
 }
 
 /// Writes the manifest of what was collected (also after an interruption) and sums up the scan.
-fn finish(writer: &Mutex<PackWriter>, sched: &Scheduler, interrupted: bool) -> Result<Outcome> {
+async fn finish(
+    writer: &Mutex<PackWriter>,
+    sched: &Scheduler,
+    interrupted: bool,
+) -> Result<Outcome> {
     if let Some(p) = &sched.progress {
         p.finish_and_clear();
     }
-    let (manifest, records_ok) = sched.ledger.finish(writer)?;
+    let round = |r: f64| (r * 100.0).round() / 100.0;
+    let rates = sched
+        .rate_stats()
+        .await
+        .into_iter()
+        .map(|(service, region, s)| RateRecord {
+            service,
+            region,
+            requests: s.requests,
+            throttles: s.throttles,
+            retries: s.retries,
+            effective_rate: round(s.effective_rate),
+            lowest_rate: round(s.lowest_rate),
+            final_rate: round(s.final_rate),
+        })
+        .collect();
+    let (manifest, records_ok) = sched.ledger.finish(writer, rates)?;
     Ok(Outcome {
         manifest,
         calls: sched.calls.load(Ordering::Relaxed),

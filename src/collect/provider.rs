@@ -66,6 +66,34 @@ impl Failure {
     }
 }
 
+/// Why an error answer is sent again (by the collection core's rate controller, never by the client).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryReason {
+    /// The service says the caller is too fast: the rate of its service and region is halved.
+    Throttled,
+    /// A server-side failure (HTTP 5xx): sent again after a pause, at the same rate.
+    ServerError,
+}
+
+impl RetryReason {
+    /// The reading of an answer whose body names no code the provider knows: HTTP 429 is throttling,
+    /// 5xx a server error.
+    pub fn of_status(status: u16) -> Option<Self> {
+        match status {
+            429 => Some(Self::Throttled),
+            500..=599 => Some(Self::ServerError),
+            _ => None,
+        }
+    }
+}
+
+/// A service's documented request bucket: `burst` tokens, refilled at `refill` per second.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bucket {
+    pub burst: f64,
+    pub refill: f64,
+}
+
 /// A connected provider, ready to scan.
 pub struct Connection {
     /// The provider's name in probe manifests, packs and mappings (`aws`, `aliyun`).
@@ -97,6 +125,18 @@ pub trait Provider: Send + Sync + 'static {
 
     /// The error code and message an error answer's body carries, if it carries one.
     fn error_code(&self, media_type: &str, body: &[u8]) -> Option<(String, String)>;
+
+    /// Whether an error answer (`status`, the body's `code`) is worth sending again, and why. Each
+    /// provider names its throttling codes (AWS `Throttling`, `RequestLimitExceeded`, ...; Alibaba
+    /// Cloud `Throttling.User`, `ServiceUnavailable`, ...).
+    fn retry_reason(&self, status: u16, _code: Option<&str>) -> Option<RetryReason> {
+        RetryReason::of_status(status)
+    }
+
+    /// The request bucket the service documents, if it documents one (the rate controller's burst).
+    fn bucket(&self, _service: &str) -> Option<Bucket> {
+        None
+    }
 
     /// The region to call a fan-out item in, from the value at its `home_region` path (None: the
     /// region where it was listed).

@@ -7,11 +7,11 @@
 //! nothing and runs that could not start because the probe they fan out from failed (`UpstreamFailed`),
 //! so the evaluator can tell "nothing there" from "could not look".
 
-use super::fan_out::{collect_targets, Started, Target};
+use super::fan_out::{collect_targets, foreign_reason, Started, Targets};
 use super::ledger::RunLedger;
 use super::paging::{self, Cursor};
-use super::ratelimit::TokenBucket;
-use super::{Provider, RawAnswer, Request};
+use super::ratelimit::{RateController, RateStats};
+use super::{Failure, Provider, RawAnswer, Request, RetryReason};
 use crate::pack::{BlobStore, EvidenceRecord, PackWriter, ProbeError};
 use crate::probes::ProbeSpec;
 use serde_json::{Map, Value};
@@ -22,6 +22,12 @@ use tokio::sync::Semaphore;
 
 /// Most pages followed for one call chain; a token that never ends is a service bug, not an estate.
 const MAX_PAGES: usize = 100_000;
+
+/// The pause before sending a call again after a server error: 100 ms, doubled per attempt, at most 5 s.
+fn server_error_pause(attempt: u32) -> std::time::Duration {
+    std::time::Duration::from_millis(100u64.saturating_mul(1 << attempt.min(6)))
+        .min(std::time::Duration::from_secs(5))
+}
 
 /// Shared state of one scan.
 pub struct Scheduler {
@@ -39,7 +45,8 @@ pub struct Scheduler {
     /// Fan-out calls spawned but not finished, at most (see [`super::tasks::spawn_windowed`]).
     fan_out_window: usize,
     rate: f64,
-    buckets: Mutex<HashMap<(String, String), Arc<TokenBucket>>>,
+    max_attempts: u32,
+    controllers: Mutex<HashMap<(String, String), Arc<RateController>>>,
     started: Started,
     pub calls: AtomicU64,
     pub progress: Option<indicatif::ProgressBar>,
@@ -78,18 +85,40 @@ impl Scheduler {
             semaphore: Semaphore::new(concurrency),
             fan_out_window: 4 * concurrency,
             rate: limits.rate,
-            buckets: Mutex::new(HashMap::new()),
+            max_attempts: limits.max_attempts.max(1),
+            controllers: Mutex::new(HashMap::new()),
             started: Started::default(),
             calls: AtomicU64::new(0),
             progress: limits.progress.then(super::progress_bar),
         }
     }
 
-    fn bucket(&self, service: &str, region: &str) -> Arc<TokenBucket> {
-        let mut map = self.buckets.lock().expect("bucket lock");
+    /// The rate controller of `service` in `region`: `--rate`, with the service's documented burst
+    /// (scaled down when `--rate` is below its documented refill rate).
+    fn controller(&self, service: &str, region: &str) -> Arc<RateController> {
+        let mut map = self.controllers.lock().expect("controller lock");
         map.entry((service.to_string(), region.to_string()))
-            .or_insert_with(|| Arc::new(TokenBucket::new(self.rate, self.rate.max(1.0))))
+            .or_insert_with(|| {
+                let burst = self.provider.bucket(service).map_or(self.rate, |b| {
+                    b.burst * (self.rate / b.refill.max(0.001)).min(1.0)
+                });
+                Arc::new(RateController::new(self.rate, burst.max(1.0)))
+            })
             .clone()
+    }
+
+    /// What each service and region's rate controller saw, by (service, region).
+    pub async fn rate_stats(&self) -> Vec<(String, String, RateStats)> {
+        let controllers: Vec<_> = {
+            let map = self.controllers.lock().expect("controller lock");
+            map.iter().map(|(k, c)| (k.clone(), c.clone())).collect()
+        };
+        let mut out = Vec::with_capacity(controllers.len());
+        for ((service, region), c) in controllers {
+            out.push((service, region, c.stats().await));
+        }
+        out.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        out
     }
 
     /// A call's parameters before paging: the manifest's, the provider's additions, the fan-out key.
@@ -111,26 +140,33 @@ impl Scheduler {
         m
     }
 
-    /// Sends one call and builds its record (not yet stored).
+    /// Sends one call and builds its record (not yet stored). Throttling answers and server errors are
+    /// sent again, through the service and region's rate controller, until `--max-attempts`; the
+    /// last answer is the one recorded.
     pub async fn call(&self, spec: &ProbeSpec, region: &str, params: Map<String, Value>) -> Answer {
-        // The token first, then the permit: a call waiting for its service's bucket must not hold one
-        // of the permits that calls to other services (or regions) could use meanwhile.
-        self.bucket(&spec.service, region).acquire().await;
-        let permit = self.semaphore.acquire().await.expect("semaphore open");
-        let result = self
-            .provider
-            .call(Request {
-                probe: spec,
-                region,
-                params: &params,
-            })
-            .await;
-        drop(permit);
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        if let Some(p) = &self.progress {
-            p.inc(1);
-            p.set_message(format!("{} {region}", spec.operation));
-        }
+        let control = self.controller(&spec.service, region);
+        let mut attempt = 1;
+        let result = loop {
+            let result = self
+                .send(&control, spec, region, &params, attempt > 1)
+                .await;
+            let reason = match &result {
+                Ok(raw) if raw.status >= 300 => self.retry_reason(raw),
+                _ => None,
+            };
+            match reason {
+                Some(RetryReason::Throttled) => control.throttled().await,
+                _ => control.answered().await,
+            }
+            if reason.is_none() || attempt >= self.max_attempts {
+                break result;
+            }
+            tracing::debug!(probe = %spec.id, region, attempt, ?reason, "sending again");
+            if reason == Some(RetryReason::ServerError) {
+                tokio::time::sleep(server_error_pause(attempt)).await;
+            }
+            attempt += 1;
+        };
         match result {
             Ok(raw) => self.answer(spec, region, params, raw),
             Err(f) => {
@@ -148,6 +184,42 @@ impl Scheduler {
                 }
             }
         }
+    }
+
+    /// Sends one attempt: a token from the controller first, then a permit — a call waiting for its
+    /// service's rate must not hold one of the permits that calls to other services could use.
+    async fn send(
+        &self,
+        control: &RateController,
+        spec: &ProbeSpec,
+        region: &str,
+        params: &Map<String, Value>,
+        retry: bool,
+    ) -> Result<RawAnswer, Failure> {
+        control.acquire(retry).await;
+        let permit = self.semaphore.acquire().await.expect("semaphore open");
+        let result = self
+            .provider
+            .call(Request {
+                probe: spec,
+                region,
+                params,
+            })
+            .await;
+        drop(permit);
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        if let Some(p) = &self.progress {
+            p.inc(1);
+            p.set_message(format!("{} {region}", spec.operation));
+        }
+        result
+    }
+
+    /// Whether an error answer is sent again, as the provider reads its code.
+    fn retry_reason(&self, raw: &RawAnswer) -> Option<RetryReason> {
+        let code = self.provider.error_code(&raw.media_type, &raw.body);
+        self.provider
+            .retry_reason(raw.status, code.as_ref().map(|(c, _)| c.as_str()))
     }
 
     /// Classifies what came back: an error answer's code (unless the probe declares it "absent"), an
@@ -287,7 +359,7 @@ impl Scheduler {
     ) -> super::BoxFuture<'static, ()> {
         Box::pin(async move {
             let children = self.ledger.children(&spec.id);
-            let mut targets: Vec<Vec<Target>> = vec![Vec::new(); children.len()];
+            let mut targets: Vec<Targets> = vec![Targets::default(); children.len()];
             let provider = self.provider.clone();
             self.pages(
                 &spec,
@@ -302,7 +374,16 @@ impl Scheduler {
             for (child, child_targets) in children.into_iter().zip(targets) {
                 // The child (and its own children) ran here, even if there was nothing to ask about.
                 self.ledger.note_ran(&child, &region);
-                for (k, target_region) in child_targets {
+                if child_targets.skipped_foreign > 0 {
+                    let path = child.fan_out.as_ref().and_then(|f| f.owner.as_deref());
+                    self.ledger.note_skipped(
+                        &child.id,
+                        &region,
+                        child_targets.skipped_foreign,
+                        foreign_reason(path.unwrap_or_default()),
+                    );
+                }
+                for (k, target_region) in child_targets.calls {
                     if self.started.first_time(&child.id, &target_region, &k) {
                         let task = self.clone().run(child.clone(), target_region, Some(k));
                         super::tasks::spawn_windowed(&mut tasks, self.fan_out_window, task).await;

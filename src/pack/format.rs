@@ -17,7 +17,7 @@ use super::Manifest;
 use anyhow::{bail, Result};
 
 /// Every manifest format this dengbao reads, oldest first. The last is the one it writes.
-pub const FORMATS: &[&str] = &["dengbao.pack/v1"];
+pub const FORMATS: &[&str] = &["dengbao.pack/v1", "dengbao.pack/v2"];
 
 /// The format written into every new manifest.
 pub const PACK_FORMAT: &str = FORMATS[FORMATS.len() - 1];
@@ -32,9 +32,12 @@ pub fn version(format: &str) -> Option<u32> {
 
 impl Manifest {
     /// Every field added after `dengbao.pack/v1`: where it is, the version that introduced it, and
-    /// whether this manifest carries it. Empty while v1 is the only format.
+    /// whether this manifest carries it.
     pub fn later_fields(&self) -> Vec<(&'static str, u32, bool)> {
-        Vec::new()
+        vec![
+            ("rates", 2, !self.rates.is_empty()),
+            ("skipped", 2, !self.skipped.is_empty()),
+        ]
     }
 }
 
@@ -67,6 +70,7 @@ mod tests {
     #[test]
     fn every_known_format_is_read_and_the_last_is_written() {
         assert_eq!(version("dengbao.pack/v1"), Some(1));
+        assert_eq!(version("dengbao.pack/v2"), Some(2));
         assert_eq!(PACK_FORMAT, *FORMATS.last().unwrap());
         for (i, f) in FORMATS.iter().enumerate() {
             assert_eq!(

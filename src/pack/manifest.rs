@@ -20,6 +20,46 @@ pub struct Manifest {
     pub probes: Vec<ProbeRun>,
     /// Every API call whose answer (or failure) is evidence.
     pub records: Vec<EvidenceRecord>,
+    /// Per service and region: requests, throttling answers, retries and rates of the scan's rate
+    /// controller (`dengbao.pack/v2`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rates: Vec<RateRecord>,
+    /// Fan-out items not asked about, per probe and region, and why (`dengbao.pack/v2`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Skipped>,
+}
+
+/// What the rate controller of one service in one region saw (`dengbao.pack/v2`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RateRecord {
+    pub service: String,
+    pub region: String,
+    /// Requests sent, retries included.
+    pub requests: u64,
+    /// Answers the provider classified as throttling.
+    pub throttles: u64,
+    /// Requests that repeated an earlier attempt (after throttling or a server error).
+    pub retries: u64,
+    /// Requests per second between the first request and the last answer.
+    pub effective_rate: f64,
+    /// The lowest rate the controller went down to, and its rate at the end (requests per second).
+    pub lowest_rate: f64,
+    pub final_rate: f64,
+}
+
+/// Fan-out items a probe did not ask about in one region, and why (`dengbao.pack/v2`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Skipped {
+    /// The probe that would have been called for each item.
+    pub probe: String,
+    /// The region the items were listed in.
+    pub region: String,
+    /// How many items.
+    pub items: u64,
+    /// Why, e.g. `owner: $.OwnerId is not the scanned account`.
+    pub reason: String,
 }
 
 /// What was scanned, by whom, when.

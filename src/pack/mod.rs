@@ -28,7 +28,8 @@ mod writer;
 pub use digest::{Digest, DigestError, DIGEST_FORM};
 pub use format::{FORMATS, PACK_FORMAT};
 pub use manifest::{
-    EvidenceRecord, Manifest, Params, ProbeError, ProbeRun, ProbeStatus, ScanInfo, SharedStr,
+    EvidenceRecord, Manifest, Params, ProbeError, ProbeRun, ProbeStatus, RateRecord, ScanInfo,
+    SharedStr, Skipped,
 };
 pub use reader::{OverLimit, Pack};
 pub use verify::{verify, VerifyProblem, VerifyReport};

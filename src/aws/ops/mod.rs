@@ -40,6 +40,7 @@ macro_rules! guarded {
     ($krate:ident, $conf:expr, $with:expr) => {{
         let mut b = $krate::config::Builder::from($conf);
         b.set_interceptors($with.iter().cloned());
+        b.push_retry_classifier(crate::aws::retry::classifier());
         $krate::Client::from_conf(b.build())
     }};
 }
@@ -50,6 +51,7 @@ impl Clients {
     pub fn new(conf: &aws_types::SdkConfig, with: &[SharedInterceptor], path_style: bool) -> Self {
         let mut s3 = aws_sdk_s3::config::Builder::from(conf);
         s3.set_interceptors(with.iter().cloned());
+        s3.push_retry_classifier(super::retry::classifier());
         Self {
             sts: guarded!(aws_sdk_sts, conf, with),
             ec2: guarded!(aws_sdk_ec2, conf, with),
