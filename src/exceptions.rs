@@ -22,7 +22,6 @@ use crate::results::{RuleOutcome, RESULTS_SCHEMA_V2};
 use crate::verdict::Verdict;
 use anyhow::{bail, Result};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use std::path::Path;
 
 /// A parsed, validated exceptions file.
@@ -70,7 +69,7 @@ impl ExceptionSet {
         )?;
         let text = String::from_utf8(bytes)
             .map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", path.display()))?;
-        let digest = format!("sha256:{:x}", Sha256::digest(text.as_bytes()));
+        let digest = format!("sha256:{}", crate::pack::sha256_hex(text.as_bytes()));
         let f = SourceFile {
             rel: path.display().to_string(),
             display: path.display().to_string(),
