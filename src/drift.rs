@@ -56,7 +56,11 @@ impl Comparable {
             }
         };
         check("provider", self.provider.clone(), other.provider.clone());
-        check("accounts", self.accounts.join(","), other.accounts.join(","));
+        check(
+            "accounts",
+            self.accounts.join(","),
+            other.accounts.join(","),
+        );
         check("framework", self.framework.clone(), other.framework.clone());
         check(
             "mapping version",

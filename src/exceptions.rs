@@ -111,7 +111,11 @@ impl ExceptionSet {
         }
         Ok(ExceptionSet {
             digest,
-            list: parsed.exception.into_iter().map(|e| e.into_inner()).collect(),
+            list: parsed
+                .exception
+                .into_iter()
+                .map(|e| e.into_inner())
+                .collect(),
         })
     }
 }
@@ -154,7 +158,9 @@ pub fn apply(results: &mut Results, set: &ExceptionSet) {
                     continue;
                 }
                 let matches = |x: &Exception| {
-                    glob(&x.item, &control.id) && glob(&x.rule, &rule.id) && glob(&x.resource, &r.id)
+                    glob(&x.item, &control.id)
+                        && glob(&x.rule, &rule.id)
+                        && glob(&x.resource, &r.id)
                 };
                 for (i, x) in set.list.iter().enumerate().filter(|(_, x)| matches(x)) {
                     if x.expires.as_str() < as_of.as_str() {

@@ -2,8 +2,10 @@
 //!
 //! The moto tests seed a clean estate (tests/moto/seed.py), scan it, make one change with boto3
 //! (tests/moto/tweaks.py: an unencrypted volume and its snapshot), and scan again. The expected
-//! verdicts come from the guide: 剩余信息保护/数据保密性 need storage encrypted, so an unencrypted
-//! volume and snapshot fail.
+//! verdicts come from the guide: L3-CES2-09 asks for images and snapshots to be encrypted, so the
+//! unencrypted snapshot fails. No rule asks a single volume to be encrypted (volumes are judged by the
+//! region's encryption-by-default setting, which the change leaves alone), so the volume appears,
+//! passing, and only the snapshot newly fails.
 
 mod common;
 use common::bin;
@@ -89,7 +91,10 @@ fn two_scans_one_change_diff_fail_on_new_and_exceptions() {
         change["created"]["snapshot"].as_str().unwrap().to_string(),
     );
     let (c2, log2) = scan_into("s2");
-    assert_eq!(c2, 4, "a resource newly fails: --fail-on new exits 4\n{log2}");
+    assert_eq!(
+        c2, 4,
+        "a resource newly fails: --fail-on new exits 4\n{log2}"
+    );
     assert!(log2.contains("--fail-on new:"), "{log2}");
 
     let (c3, log3) = scan_into("s3");
@@ -107,9 +112,15 @@ fn two_scans_one_change_diff_fail_on_new_and_exceptions() {
         assert_eq!(code(&o), 0, "{}", text(&o));
         let diff: Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(diff["not_comparable"], serde_json::json!([]));
-        let expected: BTreeSet<String> = [vol.clone(), snap.clone()].into();
-        assert_eq!(resources_named(&diff), expected, "{diff:#}");
-        assert_eq!(ids(&diff, "newly_failing"), expected, "{diff:#}");
+        // Both appear (the volume under the data-location rule); only the snapshot fails.
+        let both: BTreeSet<String> = [vol.clone(), snap.clone()].into();
+        assert_eq!(resources_named(&diff), both, "{diff:#}");
+        assert_eq!(ids(&diff, "appeared"), both, "{diff:#}");
+        assert_eq!(
+            ids(&diff, "newly_failing"),
+            [snap.clone()].into(),
+            "{diff:#}"
+        );
         assert!(ids(&diff, "fixed").is_empty() && ids(&diff, "disappeared").is_empty());
     }
     let o = run(&["diff", "2", "3"], &history);
@@ -128,8 +139,8 @@ fn two_scans_one_change_diff_fail_on_new_and_exceptions() {
         std::fs::write(
             &p,
             format!(
-                "[[exception]]\nid = \"EX-1\"\nresource = \"{vol}\"\nreason = \"test volume\"\napprover = \"CISO\"\nticket = \"SEC-1\"\nexpires = \"{expires}\"\n\n\
-                 [[exception]]\nid = \"EX-2\"\nresource = \"{snap}\"\nreason = \"test snapshot\"\napprover = \"CISO\"\nticket = \"SEC-2\"\nexpires = \"{expires}\"\n"
+                "[[exception]]\nid = \"EX-1\"\nresource = \"{snap}\"\nreason = \"test snapshot\"\napprover = \"CISO\"\nticket = \"SEC-1\"\nexpires = \"{expires}\"\n\n\
+                 [[exception]]\nid = \"EX-2\"\nresource = \"{vol}\"\nreason = \"test volume\"\napprover = \"CISO\"\nticket = \"SEC-2\"\nexpires = \"{expires}\"\n"
             ),
         )
         .unwrap();
@@ -181,20 +192,52 @@ fn two_scans_one_change_diff_fail_on_new_and_exceptions() {
             }
         }
         let html = std::fs::read_to_string(d.path().join(&out).join("report.html")).unwrap();
-        let md = std::fs::read_to_string(d.path().join(&out).join("report.md")).unwrap();
+        let md = std::fs::read_to_string(d.path().join(&out).join("summary.md")).unwrap();
         if expired {
             assert!(marked.is_empty());
             assert!(applied.exceptions.iter().all(|x| x.state == "expired"));
-            assert!(text(&o).contains("exception `EX-1` expired on 2000-01-01"), "{}", text(&o));
+            assert!(
+                text(&o).contains("exception `EX-1` expired on 2000-01-01"),
+                "{}",
+                text(&o)
+            );
         } else {
-            assert_eq!(marked, [vol.clone(), snap.clone()].into());
-            // Some item failed without the exceptions and does not with them: both are shown.
-            assert!(results.controls.iter().any(|c| c.verdict
-                == dengbao::verdict::Verdict::NonCompliant
-                && c.verdict_with_exceptions == Some(dengbao::verdict::Verdict::Compliant)));
-            for report in [&html, &md] {
-                assert!(report.contains(&format!("{vol} [cn-north-1] fail, excepted (EX-1)")));
-                assert!(report.contains("without exceptions"));
+            assert_eq!(marked, [snap.clone()].into());
+            // L3-CES2-09 (images and snapshots encrypted): the unencrypted snapshot makes it 部分符合
+            // without the exceptions; with them it is 符合 again, as in the first scan. Both are kept.
+            let item = results
+                .controls
+                .iter()
+                .find(|c| c.id == "L3-CES2-09")
+                .unwrap();
+            assert_eq!(item.verdict, dengbao::verdict::Verdict::PartiallyCompliant);
+            assert_eq!(
+                item.verdict_with_exceptions,
+                Some(dengbao::verdict::Verdict::Compliant)
+            );
+            // EX-2 names the volume, which fails no rule: reported as unused, never silently kept.
+            let ex2 = applied.exceptions.iter().find(|x| x.id == "EX-2").unwrap();
+            assert_eq!(ex2.state, "unused");
+            assert!(
+                text(&o).contains("exception `EX-2` covers no failing resource"),
+                "{}",
+                text(&o)
+            );
+            // Markdown escapes brackets and underscores.
+            let md_escape = |s: &str| {
+                s.replace('[', "\\[")
+                    .replace(']', "\\]")
+                    .replace('_', "\\_")
+            };
+            let lines = [
+                format!("{snap} [cn-north-1] fail, excepted (EX-1)"),
+                "L3-CES2-09: partially_compliant without exceptions, compliant with exceptions"
+                    .into(),
+            ];
+            for line in lines {
+                assert!(html.contains(&line), "{line} missing from report.html");
+                let line = md_escape(&line);
+                assert!(md.contains(&line), "{line} missing from\n{md}");
             }
         }
     }
@@ -224,7 +267,12 @@ fn concurrent_scans_share_a_history_and_a_damaged_one_is_refused() {
     }
     let o = run(&["history", "list"], &history);
     assert_eq!(code(&o), 0, "{}", text(&o));
-    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 2, "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).lines().count(),
+        2,
+        "{}",
+        text(&o)
+    );
 
     // A truncated copy: a clear error naming the file, and the file is left as it was.
     let bytes = std::fs::read(&history).unwrap();
@@ -248,7 +296,15 @@ fn concurrent_scans_share_a_history_and_a_damaged_one_is_refused() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains(&bad.display().to_string()), "{err}");
         assert!(err.contains("left untouched"), "{err}");
-        assert_eq!(std::fs::read(bad).unwrap(), before, "{} was written", bad.display());
-        assert!(!d.path().join("never/pack").exists(), "nothing collected before the check");
+        assert_eq!(
+            std::fs::read(bad).unwrap(),
+            before,
+            "{} was written",
+            bad.display()
+        );
+        assert!(
+            !d.path().join("never/pack").exists(),
+            "nothing collected before the check"
+        );
     }
 }

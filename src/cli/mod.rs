@@ -183,7 +183,13 @@ fn scan(a: ScanArgs) -> Result<u8> {
             crate::providers::names().join(" or --provider ")
         ),
     };
-    let fail_on = evaluate_into(&Pack::open(&pack_dir)?, &loaded, &a.judge, &scope, &mut check)?;
+    let fail_on = evaluate_into(
+        &Pack::open(&pack_dir)?,
+        &loaded,
+        &a.judge,
+        &scope,
+        &mut check,
+    )?;
     let code = match collected {
         Some((true, _)) => {
             emit_err("interrupted: the pack holds what was collected until then\n");
@@ -343,7 +349,14 @@ fn report(a: ReportArgs) -> Result<u8> {
         emit_err(&format!("note: {}\n", why.en));
     }
     let diff = a.diff.as_deref().map(selfcheck::read_diff).transpose()?;
-    write_reports(&a.format.0, &parsed, &loaded, &evidence, diff.as_ref(), &a.out)?;
+    write_reports(
+        &a.format.0,
+        &parsed,
+        &loaded,
+        &evidence,
+        diff.as_ref(),
+        &a.out,
+    )?;
     Ok(0)
 }
 

@@ -34,7 +34,11 @@ pub(super) fn prepare(a: &SelfCheckArgs) -> Result<Prepared> {
         bail!("--fail-on new compares with the previous scan in the history; drop --no-history");
     }
     Ok(Prepared {
-        exceptions: a.exceptions.as_deref().map(ExceptionSet::read).transpose()?,
+        exceptions: a
+            .exceptions
+            .as_deref()
+            .map(ExceptionSet::read)
+            .transpose()?,
         history: open_history(&a.history)?,
         fail_on,
     })

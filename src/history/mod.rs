@@ -55,20 +55,11 @@ pub struct ScanRow {
 impl History {
     /// Opens (creating when absent) the database at `path`, checking it is ours and migrating it.
     pub fn open(path: &Path) -> Result<History> {
-        let exists = path.exists();
-        if exists {
-            schema::check_header(path)?;
-        } else if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("creating the history directory {}", dir.display()))?;
+        if !path.exists() {
+            create(path)?;
         }
-        let flags = if exists {
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX
-        } else {
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX
-        };
+        schema::check_header(path)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags)
             .with_context(|| format!("opening the history database {}", path.display()))?;
         let mut h = History {
@@ -206,7 +197,11 @@ impl History {
     }
 
     /// The latest scan before `before` (or the latest at all) judged comparably with `key`.
-    pub fn previous_comparable(&self, key: &Comparable, before: Option<i64>) -> Result<Option<i64>> {
+    pub fn previous_comparable(
+        &self,
+        key: &Comparable,
+        before: Option<i64>,
+    ) -> Result<Option<i64>> {
         Ok(self
             .conn
             .query_row(
@@ -253,11 +248,20 @@ impl History {
             "SELECT item, verdict, verdict_with_exceptions FROM items WHERE scan_id = ?1",
         )?;
         for r in items.query_map([id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
         })? {
             let (item, v, with) = r?;
-            snap.items
-                .insert(item, (parse_verdict(&v)?, with.as_deref().map(parse_verdict).transpose()?));
+            snap.items.insert(
+                item,
+                (
+                    parse_verdict(&v)?,
+                    with.as_deref().map(parse_verdict).transpose()?,
+                ),
+            );
         }
         let mut res = self.conn.prepare(
             "SELECT rule, region, resource, status, excepted, locations FROM resources WHERE scan_id = ?1",
@@ -284,6 +288,41 @@ impl History {
         }
         Ok(snap)
     }
+}
+
+/// Creates a new database at `path` whole: written and migrated under a temporary name beside it, then
+/// linked into place, which fails when another process got there first (two scheduled scans starting
+/// at once). So no process ever sees the empty file SQLite begins with, which would be refused as not
+/// ours.
+fn create(path: &Path) -> Result<()> {
+    let dir = match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => dir,
+        None => Path::new("."),
+    };
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating the history directory {}", dir.display()))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}.new-"))
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a new history database in {}", dir.display()))?
+        .into_temp_path();
+    {
+        let mut conn = Connection::open(&tmp)
+            .with_context(|| format!("creating the history database {}", tmp.display()))?;
+        schema::prepare(&mut conn, &tmp)?;
+    }
+    match std::fs::hard_link(&tmp, path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => {
+            Err(e).with_context(|| format!("creating the history database {}", path.display()))
+        }
+    }
+    // `tmp` is removed when dropped; WAL and shared-memory files went with the closed connection.
 }
 
 fn row_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<ScanRow> {

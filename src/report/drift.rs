@@ -61,7 +61,10 @@ fn heading(d: &Diff) -> Vec<String> {
         d.old.label, d.old.finished_at, d.new.label, d.new.finished_at
     )];
     if d.not_comparable.is_empty() {
-        out.push("comparable: same provider, accounts, framework, mapping version, regions and scope".into());
+        out.push(
+            "comparable: same provider, accounts, framework, mapping version, regions and scope"
+                .into(),
+        );
     } else {
         out.push(format!(
             "NOT COMPARABLE ({}); nothing counts as `new`",
@@ -195,7 +198,9 @@ pub fn exceptions_html(r: &Results) -> String {
     if lines.is_empty() {
         return String::new();
     }
-    let mut o = String::from("<section id=\"exceptions\"><h2>已接受风险 / Exceptions (accepted risks)</h2><ul>");
+    let mut o = String::from(
+        "<section id=\"exceptions\"><h2>已接受风险 / Exceptions (accepted risks)</h2><ul>",
+    );
     for l in lines {
         let _ = write!(o, "<li>{}</li>", esc(&l));
     }
