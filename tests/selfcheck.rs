@@ -100,6 +100,47 @@ fn two_scans_one_change_diff_fail_on_new_and_exceptions() {
     let (c3, log3) = scan_into("s3");
     assert_eq!(c3, 0, "nothing changed since the second scan\n{log3}");
 
+    // A change of deciding values only: the group still passes every rule, so `new` does not
+    // match, and diff names the group (and nothing else) with the values that moved.
+    let widened = tweak(&m, "internal-8443");
+    let sg = widened["created"]["security_group"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (c4, log4) = scan_into("s4");
+    assert_eq!(c4, 0, "no resource newly fails\n{log4}");
+    let o = run(&["diff", "3", "4", "--format", "json"], &history);
+    let diff: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(diff["values_not_compared"].is_null(), "{diff:#}");
+    assert_eq!(resources_named(&diff), BTreeSet::new(), "{diff:#}");
+    let moved: Vec<&Value> = diff["values_changed"].as_array().unwrap().iter().collect();
+    assert!(!moved.is_empty(), "{diff:#}");
+    for c in &moved {
+        assert_eq!(c["resource"], sg.as_str(), "{diff:#}");
+        assert_eq!(c["status"], "pass", "{diff:#}");
+        let change = &c["changes"][0];
+        assert_eq!(
+            change["path"], "$['securityGroupInfo'][*]['ipPermissions']",
+            "{diff:#}"
+        );
+        assert_ne!(change["old"], change["new"], "{diff:#}");
+    }
+    // The same from the two results.json files (their packs beside them give the values).
+    let o = run(
+        &[
+            "diff",
+            d.path().join("s3/results.json").to_str().unwrap(),
+            d.path().join("s4/results.json").to_str().unwrap(),
+        ],
+        &history,
+    );
+    let t = text(&o);
+    assert!(
+        t.contains("deciding values changed") && t.contains(&sg),
+        "{t}"
+    );
+    assert!(!t.contains("not compared"), "{t}");
+
     // diff names exactly the change: the new volume and snapshot, nothing else.
     for (old, new) in [
         ("1".to_string(), "2".to_string()),
@@ -126,11 +167,11 @@ fn two_scans_one_change_diff_fail_on_new_and_exceptions() {
     let o = run(&["diff", "2", "3"], &history);
     assert!(text(&o).contains("no change"), "{}", text(&o));
 
-    // History lists the three scans, newest first.
+    // History lists the four scans, newest first.
     let o = run(&["history", "list", "--provider", "aws"], &history);
     let listed: Vec<&str> = std::str::from_utf8(&o.stdout).unwrap().lines().collect();
-    assert_eq!(listed.len(), 3, "{}", text(&o));
-    assert!(listed[0].starts_with("#3"), "{listed:?}");
+    assert_eq!(listed.len(), 4, "{}", text(&o));
+    assert!(listed[0].starts_with("#4"), "{listed:?}");
 
     // An exception covering the change: the second scan, judged again, exits 0, and every report
     // still shows the failing resources, marked excepted.

@@ -317,7 +317,7 @@ fn evaluate_into(
         let evidence = EvidenceSet::from_pack(pack, &results)?;
         write_reports(&formats.0, &results, loaded, &evidence, None, out)?;
     }
-    check.finish(&results, pack.dir(), &path)
+    check.finish(&results, pack, &path)
 }
 
 /// Renders `formats` into `out` and prints the paths written.

@@ -5,6 +5,7 @@ use super::{emit, emit_err};
 use crate::drift::{self, Diff, Snapshot};
 use crate::exceptions::ExceptionSet;
 use crate::history::History;
+use crate::pack::Pack;
 use crate::results::Results;
 use anyhow::{bail, Context, Result};
 use std::path::Path;
@@ -60,26 +61,33 @@ impl Prepared {
     pub(super) fn finish(
         &mut self,
         results: &Results,
-        pack: Option<&Path>,
+        pack: &Pack,
         results_path: &Path,
     ) -> Result<u8> {
         let mut new_failures = None;
         if let Some(h) = &mut self.history {
             let key = drift::Comparable::of(results);
             let previous = h.previous_comparable(&key, None)?;
-            let id = h.record(results, pack, Some(results_path))?;
+            let snap = Snapshot::of(results, String::new())
+                .with_values(drift::values::read(pack, results)?);
+            let id = h.record(results, &snap, pack.dir(), Some(results_path))?;
             emit(&format!("history: #{id} in {}\n", h.path().display()));
             match previous {
                 Some(prev) => {
-                    let d = drift::diff(&h.snapshot(prev)?, &h.snapshot(id)?);
+                    let snap = Snapshot {
+                        label: format!("history #{id}"),
+                        ..snap
+                    };
+                    let d = drift::diff(&h.snapshot(prev)?, &snap);
                     emit(&format!(
-                        "drift since #{prev}: {} item(s) changed, {} newly failing ({} not excepted), {} fixed, {} appeared, {} disappeared (`dengbao diff {prev} {id}`)\n",
+                        "drift since #{prev}: {} item(s) changed, {} newly failing ({} not excepted), {} fixed, {} appeared, {} disappeared, {} with changed deciding values (`dengbao diff {prev} {id}`)\n",
                         d.items_changed.len(),
                         d.newly_failing.len(),
                         d.new_failures(),
                         d.fixed.len(),
                         d.appeared.len(),
-                        d.disappeared.len()
+                        d.disappeared.len(),
+                        d.values_changed.len()
                     ));
                     new_failures = Some(d.new_failures());
                 }
@@ -160,16 +168,29 @@ fn snapshot(arg: &str, a: &DiffArgs, history: &mut Option<History>) -> Result<Sn
     }
     let path = Path::new(arg);
     if path.is_dir() {
-        let pack = crate::pack::Pack::open(path)?;
+        let pack = Pack::open(path)?;
         let loaded = super::load(&a.data)?;
         let results = crate::app::evaluate(&pack, &loaded, &Default::default())?;
-        return Ok(Snapshot::of(&results, format!("pack {arg}")));
+        let values = drift::values::read(&pack, &results)?;
+        return Ok(Snapshot::of(&results, format!("pack {arg}")).with_values(values));
     }
     if path.is_file() {
         let results = crate::report::read_results(path)?;
-        return Ok(Snapshot::of(&results, arg.to_string()));
+        let snap = Snapshot::of(&results, arg.to_string());
+        return Ok(match pack_beside(path, &results) {
+            Some(pack) => snap.with_values(drift::values::read(&pack, &results)?),
+            None => snap,
+        });
     }
     bail!("`{arg}` is neither a history id, a results.json nor a pack directory")
+}
+
+/// The pack `results` was evaluated from, when it is where `scan`/`evaluate` put it (`pack/` beside
+/// results.json) and its digest is the one the results name.
+fn pack_beside(results_path: &Path, results: &Results) -> Option<Pack> {
+    let dir = results_path.parent()?.join("pack");
+    let pack = Pack::open(&dir).ok()?;
+    (pack.digest() == results.scan.pack_digest).then_some(pack)
 }
 
 /// Reads a diff file written by `dengbao diff --format json`.

@@ -82,10 +82,12 @@ impl History {
         &self.path
     }
 
-    /// Records `results` (with where its pack and results.json are) and returns the new scan id.
+    /// Records `results` (`snap` is its snapshot, with the deciding values when known, and where its
+    /// pack and results.json are) and returns the new scan id.
     pub fn record(
         &mut self,
         results: &Results,
+        snap: &Snapshot,
         pack: Option<&Path>,
         results_path: Option<&Path>,
     ) -> Result<i64> {
@@ -117,7 +119,6 @@ impl History {
             ],
         )?;
         let id = tx.last_insert_rowid();
-        let snap = Snapshot::of(results, String::new());
         {
             let mut item = tx.prepare(
                 "INSERT INTO items (scan_id, item, verdict, verdict_with_exceptions) VALUES (?1, ?2, ?3, ?4)",
@@ -145,8 +146,8 @@ impl History {
                 }
             }
             let mut res = tx.prepare(
-                "INSERT INTO resources (scan_id, rule, region, resource, status, excepted, locations)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO resources (scan_id, rule, region, resource, status, excepted, locations, deciding)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
             for (k, s) in &snap.resources {
                 res.execute(params![
@@ -156,7 +157,8 @@ impl History {
                     k.resource,
                     status_str(s.status),
                     s.excepted,
-                    serde_json::to_string(&s.locations)?
+                    serde_json::to_string(&s.locations)?,
+                    s.values.as_ref().map(serde_json::to_string).transpose()?,
                 ])?;
             }
         }
@@ -264,7 +266,8 @@ impl History {
             );
         }
         let mut res = self.conn.prepare(
-            "SELECT rule, region, resource, status, excepted, locations FROM resources WHERE scan_id = ?1",
+            "SELECT rule, region, resource, status, excepted, locations, deciding FROM resources
+             WHERE scan_id = ?1",
         )?;
         for r in res.query_map([id], |r| {
             Ok((
@@ -276,13 +279,18 @@ impl History {
                 r.get::<_, String>(3)?,
                 r.get::<_, Option<String>>(4)?,
                 r.get::<_, String>(5)?,
+                r.get::<_, Option<String>>(6)?,
             ))
         })? {
-            let (k, status, excepted, locations) = r?;
+            let (k, status, excepted, locations, deciding) = r?;
+            if deciding.is_none() {
+                snap.values_unknown = Some("recorded without its deciding values".into());
+            }
             let state = ResourceState {
                 status: parse_status(&status)?,
                 excepted,
                 locations: serde_json::from_str(&locations)?,
+                values: deciding.as_deref().map(serde_json::from_str).transpose()?,
             };
             snap.resources.insert(k, state);
         }

@@ -34,6 +34,11 @@ const MIGRATIONS: &[&str] = &[
         scan_id INTEGER NOT NULL REFERENCES scans (id), rule TEXT NOT NULL, region TEXT NOT NULL,
         resource TEXT NOT NULL, status TEXT NOT NULL, excepted TEXT, locations TEXT NOT NULL,
         PRIMARY KEY (scan_id, rule, region, resource));",
+    // 2: each resource's deciding values (JSON, NULL when the pack was not at hand), and when each
+    // OCSF finding (by `finding_info.uid`) was first and last seen, in milliseconds.
+    "ALTER TABLE resources ADD COLUMN deciding TEXT;
+     CREATE TABLE findings (
+        uid TEXT PRIMARY KEY, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL);",
 ];
 
 /// An existing file must look like SQLite before SQLite is let near it (SQLite would treat an empty

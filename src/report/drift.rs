@@ -52,6 +52,27 @@ fn sections(d: &Diff) -> Vec<(&'static str, Vec<String>)> {
         ("Resources that appeared", res(&d.appeared)),
         ("Resources that disappeared", res(&d.disappeared)),
         ("Other status changes", res(&d.status_changed)),
+        (
+            "Resources whose deciding values changed (same status)",
+            d.values_changed
+                .iter()
+                .map(|c| {
+                    let changes: Vec<String> = c
+                        .changes
+                        .iter()
+                        .map(|v| format!("{}: {} → {}", v.path, v.old.join(", "), v.new.join(", ")))
+                        .collect();
+                    format!(
+                        "{} [{}] rule {}: {}; {}",
+                        c.key.resource,
+                        c.key.region,
+                        c.key.rule,
+                        status(Some(c.status)),
+                        changes.join("; ")
+                    )
+                })
+                .collect(),
+        ),
     ]
 }
 
@@ -70,6 +91,9 @@ fn heading(d: &Diff) -> Vec<String> {
             "NOT COMPARABLE ({}); nothing counts as `new`",
             d.not_comparable.join("; ")
         ));
+    }
+    if let Some(why) = &d.values_not_compared {
+        out.push(format!("deciding values not compared ({why})"));
     }
     out
 }

@@ -1,5 +1,5 @@
 //! Drift between two scans: items whose verdict changed, resources newly failing, fixed, appeared or
-//! disappeared. Both sides are [`Snapshot`]s, read from a results.json or from the history, so
+//! disappeared, and resources whose deciding values changed while their status did not ([`values`]). Both sides are [`Snapshot`]s, read from a results.json or from the history, so
 //! `diff` compares the same way whatever it is given. Comparability (provider, accounts, framework,
 //! mapping version, regions, scope) is checked first and stated.
 
@@ -7,6 +7,8 @@ use crate::results::{ResourceStatus, Results};
 use crate::verdict::Verdict;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+pub mod values;
 
 /// Schema tag of a diff file (`diff --format json`, read by `report --diff`).
 pub const DIFF_SCHEMA: &str = "dengbao.diff/v1";
@@ -89,6 +91,8 @@ pub struct ResourceState {
     pub excepted: Option<String>,
     /// Where the deciding values are (`sha256:…#$.path`).
     pub locations: Vec<String>,
+    /// The values at those locations, when the pack was at hand.
+    pub values: Option<values::Values>,
 }
 
 /// One side of a comparison.
@@ -103,6 +107,8 @@ pub struct Snapshot {
     /// Item → (verdict, verdict with exceptions).
     pub items: BTreeMap<String, (Verdict, Option<Verdict>)>,
     pub resources: BTreeMap<ResourceKey, ResourceState>,
+    /// Why the deciding values are not known (None: every resource's are).
+    pub values_unknown: Option<String>,
 }
 
 impl Snapshot {
@@ -112,6 +118,7 @@ impl Snapshot {
             label,
             key: Comparable::of(results),
             finished_at: results.scan.finished_at.clone(),
+            values_unknown: Some("its pack was not at hand".into()),
             ..Default::default()
         };
         for c in &results.controls {
@@ -133,11 +140,21 @@ impl Snapshot {
                         status: r.status,
                         excepted,
                         locations: r.locations.clone(),
+                        values: None,
                     });
                 }
             }
         }
         snap
+    }
+
+    /// Adds the deciding values read from the results' pack ([`values::read`]).
+    pub fn with_values(mut self, mut values: BTreeMap<ResourceKey, values::Values>) -> Snapshot {
+        for (key, state) in self.resources.iter_mut() {
+            state.values = Some(values.remove(key).unwrap_or_default());
+        }
+        self.values_unknown = None;
+        self
     }
 }
 
@@ -159,6 +176,23 @@ pub struct ResourceChange {
     /// The exception covering it in the newer scan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub excepted: Option<String>,
+}
+
+/// The values under one path (list indexes as `[*]`) before and after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValueDelta {
+    pub path: String,
+    pub old: Vec<String>,
+    pub new: Vec<String>,
+}
+
+/// A resource whose status stayed the same while the values deciding it changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValueChange {
+    #[serde(flatten)]
+    pub key: ResourceKey,
+    pub status: ResourceStatus,
+    pub changes: Vec<ValueDelta>,
 }
 
 /// One side of a diff, as the diff file records it.
@@ -184,8 +218,13 @@ pub struct Diff {
     pub fixed: Vec<ResourceChange>,
     pub appeared: Vec<ResourceChange>,
     pub disappeared: Vec<ResourceChange>,
-    /// Same status, but another status change (error ↔ pass/fail) or deciding values moved.
+    /// Another status change: to or from `error`.
     pub status_changed: Vec<ResourceChange>,
+    /// Same status, but the values at the cited locations changed.
+    pub values_changed: Vec<ValueChange>,
+    /// Why deciding values were not compared (None: they were).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values_not_compared: Option<String>,
 }
 
 impl Diff {
@@ -209,6 +248,7 @@ impl Diff {
             && self.appeared.is_empty()
             && self.disappeared.is_empty()
             && self.status_changed.is_empty()
+            && self.values_changed.is_empty()
     }
 }
 
@@ -230,6 +270,12 @@ pub fn diff(old: &Snapshot, new: &Snapshot) -> Diff {
         appeared: Vec::new(),
         disappeared: Vec::new(),
         status_changed: Vec::new(),
+        values_changed: Vec::new(),
+        values_not_compared: [old, new].iter().find_map(|s| {
+            s.values_unknown
+                .as_ref()
+                .map(|why| format!("{}: {why}", s.label))
+        }),
     };
     let ids: std::collections::BTreeSet<&String> =
         old.items.keys().chain(new.items.keys()).collect();
@@ -265,8 +311,40 @@ pub fn diff(old: &Snapshot, new: &Snapshot) -> Diff {
             (Some(a), Some(b)) if a != b && b != ResourceStatus::Fail => {
                 d.status_changed.push(change)
             }
+            (Some(a), Some(b)) if a == b => {
+                let (ov, nv) = (
+                    o.and_then(|s| s.values.as_ref()),
+                    n.and_then(|s| s.values.as_ref()),
+                );
+                if let (Some(ov), Some(nv)) = (ov, nv) {
+                    let changes = value_deltas(ov, nv);
+                    if !changes.is_empty() {
+                        d.values_changed.push(ValueChange {
+                            key: k.clone(),
+                            status: b,
+                            changes,
+                        });
+                    }
+                }
+            }
             _ => {}
         }
     }
     d
+}
+
+/// The paths whose values differ between `old` and `new`.
+fn value_deltas(old: &values::Values, new: &values::Values) -> Vec<ValueDelta> {
+    let paths: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    paths
+        .into_iter()
+        .filter_map(|p| {
+            let (o, n) = (old.get(p), new.get(p));
+            (o != n).then(|| ValueDelta {
+                path: p.clone(),
+                old: o.cloned().unwrap_or_default(),
+                new: n.cloned().unwrap_or_default(),
+            })
+        })
+        .collect()
 }
