@@ -259,3 +259,33 @@ impl Results {
         w.flush()
     }
 }
+
+impl Results {
+    /// The exception `id` of the applied exceptions file (v2), if any.
+    pub fn exception(&self, id: &str) -> Option<&ExceptionUse> {
+        self.exceptions
+            .as_ref()
+            .and_then(|a| a.exceptions.iter().find(|x| x.id == id))
+    }
+
+    /// `EX-1 (reason: …; approver: …; ticket: …; expires …)` for the exception `id`, or the bare id.
+    pub fn describe_exception(&self, id: &str) -> String {
+        match self.exception(id) {
+            Some(x) => format!(
+                "{} (reason: {}; approver: {}; ticket: {}; expires {})",
+                x.id, x.reason, x.approver, x.ticket, x.expires
+            ),
+            None => id.to_string(),
+        }
+    }
+}
+
+impl RuleResult {
+    /// The exception covering the failing resource `id` in `region` under this rule (v2).
+    pub fn exception_for(&self, id: &str, region: &str) -> Option<&str> {
+        self.excepted
+            .iter()
+            .find(|x| x.resource == id && x.region == region)
+            .map(|x| x.exception.as_str())
+    }
+}

@@ -38,14 +38,18 @@
 //! `time` (and `finding_info.created_time`) is the scan's `finished_at` in milliseconds.
 //! `finding_info.first_seen_time` / `last_seen_time` come from a [`SeenTimes`] source (the scan
 //! history) when there is one; without one, both are the scan's time. The event
-//! `status_id` is 1 New: triage status belongs to the consumer.
+//! `status_id` is 1 New: triage status belongs to the consumer — except for a resource an accepted
+//! risk covers (results v2 exceptions): its compliance status stays Fail, and the event's
+//! `status_id` is 3 Suppressed with the exception (id, reason, approver, ticket, expiry) in
+//! `status_detail`. An item event with exceptions applied adds its verdict with them to
+//! `compliance.status_details`.
 //!
 //! `evidences[]` has one entry per evidence digest (`uid` = `sha256:…`), with the JSONPath locations
 //! that decided the status, and, when the pack was at hand, the API call (`api.operation`,
 //! `api.service.name`, `api.request.uid` = request id) and every record's probe, region and capture
 //! time in `data.records`. An item event lists at most [`MAX_LISTED`] resources and evidences.
 
-use super::{control_digests, problems, rfc3339_millis, Output, ReportInput};
+use super::{control_digests, problems, rfc3339_millis, Output, Problem, ReportInput};
 use crate::results::{ControlResult, ResourceStatus, RuleOutcome};
 use crate::verdict::Verdict;
 use anyhow::{Context, Result};
@@ -273,7 +277,7 @@ pub fn each_event(
                 .iter()
                 .map(|d| evidence(input, d, &p.locations))
                 .collect();
-            f(with_seen(event(
+            let mut e = event(
                 input,
                 &uid,
                 time,
@@ -285,10 +289,50 @@ pub fn each_event(
                 evidences,
                 Some(&p.region),
                 EVENT_CODE_RESOURCE,
-            )))?;
+            );
+            mark_excepted(&mut e, r, c, &p);
+            f(with_seen(e))?;
         }
     }
     Ok(())
+}
+
+/// An excepted resource (results v2: every rule it fails under has an exception covering it) keeps
+/// its Fail compliance status; the event's own status becomes 3 Suppressed, with the exceptions in
+/// `status_detail`.
+fn mark_excepted(e: &mut Value, r: &crate::results::Results, c: &ControlResult, p: &Problem<'_>) {
+    if p.status != ResourceStatus::Fail {
+        return;
+    }
+    let mut by = Vec::new();
+    for rule in c
+        .rules
+        .iter()
+        .filter(|rule| p.rules.contains(&rule.id.as_str()))
+    {
+        let failing = rule
+            .resources
+            .iter()
+            .any(|x| x.id == p.id && x.region == p.region && x.status == ResourceStatus::Fail);
+        match rule.exception_for(&p.id, &p.region) {
+            Some(id) => by.push(format!(
+                "{}: excepted by {}",
+                rule.id,
+                r.describe_exception(id)
+            )),
+            None if failing => return,
+            None => {}
+        }
+    }
+    if by.is_empty() {
+        return;
+    }
+    e["status_id"] = json!(3);
+    e["status"] = json!("Suppressed");
+    e["status_detail"] = json!(format!(
+        "accepted risk; the resource still fails: {}",
+        by.join("; ")
+    ));
 }
 
 fn control_event(input: &ReportInput<'_>, c: &ControlResult, time: i64, scope: &str) -> Value {
@@ -315,6 +359,17 @@ fn control_event(input: &ReportInput<'_>, c: &ControlResult, time: i64, scope: &
         "status_code": c.verdict.as_str(),
         "status_details": c.reasons.iter().map(|b| format!("{} / {}", b.zh, b.en)).collect::<Vec<_>>(),
     });
+    if let Some(w) = c.verdict_with_exceptions {
+        // results v2: the verdict once accepted risks count; status_code stays the verdict without.
+        compliance["status_details"]
+            .as_array_mut()
+            .expect("a list")
+            .push(json!(format!(
+                "计入例外后 / with exceptions: {} {}",
+                w.zh(),
+                w.as_str()
+            )));
+    }
     if !checks.is_empty() {
         compliance["checks"] = Value::Array(checks);
     }
