@@ -349,3 +349,99 @@ fn concurrent_scans_share_a_history_and_a_damaged_one_is_refused() {
         );
     }
 }
+
+/// The documented precedence, through the binary: when several exit codes apply, the first of 130, 1,
+/// 3, 2, 5, 4 wins (src/exit.rs; every pair is checked there). Each case makes `--fail-on` (4) match
+/// and adds one other condition.
+#[test]
+fn exit_codes_combine_in_the_documented_order() {
+    let d = tempfile::tempdir().unwrap();
+    let at = |name: &str| d.path().join(name);
+    let go = |args: &[&str]| {
+        let o = Command::new(bin())
+            .args(args)
+            .arg("--no-history")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .unwrap();
+        (code(&o), text(&o))
+    };
+    // The demo estate has 不符合 items: --fail-on non_compliant alone gives 4.
+    let demo = at("demo");
+    let (c, log) = go(&[
+        "scan",
+        "--demo",
+        "--out",
+        demo.to_str().unwrap(),
+        "--fail-on",
+        "non_compliant",
+    ]);
+    assert_eq!(c, 4, "{log}");
+    assert!(log.contains("--fail-on non_compliant:"), "{log}");
+    let pack = demo.join("pack");
+
+    // 5 (events left in the spool: nothing listens on the port) wins over 4.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let sink = format!("syslog+tcp://127.0.0.1:{closed}");
+    let (c, log) = go(&[
+        "evaluate",
+        pack.to_str().unwrap(),
+        "--out",
+        at("sent").to_str().unwrap(),
+        "--fail-on",
+        "non_compliant",
+        "--send",
+        &sink,
+        "--spool",
+        at("spool").to_str().unwrap(),
+    ]);
+    assert_eq!(c, 5, "{log}");
+    assert!(
+        log.contains("--fail-on non_compliant:"),
+        "4 matched too: {log}"
+    );
+
+    // 3 (nothing collected: a closed port) wins over 4 (every machine-judged item is an error).
+    let (c, log) = go(&[
+        "scan",
+        "--provider",
+        "aws",
+        "--endpoint-url",
+        &format!("http://127.0.0.1:{closed}"),
+        "--regions",
+        "cn-north-1",
+        "--max-attempts",
+        "1",
+        "--timeout",
+        "5",
+        "--out",
+        at("nothing").to_str().unwrap(),
+        "--fail-on",
+        "error",
+    ]);
+    assert_eq!(c, 3, "{log}");
+    assert!(log.contains("--fail-on error:"), "4 matched too: {log}");
+
+    // 1 (a malformed exceptions file) wins over everything the run would have given; nothing runs.
+    let bad = at("bad.toml");
+    std::fs::write(&bad, "[[exception]]\nid = \"A\"\n").unwrap();
+    let (c, log) = go(&[
+        "evaluate",
+        pack.to_str().unwrap(),
+        "--out",
+        at("bad").to_str().unwrap(),
+        "--fail-on",
+        "non_compliant",
+        "--exceptions",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(c, 1, "{log}");
+    assert!(log.contains("bad.toml:1:1"), "{log}");
+    assert!(!at("bad/results.json").exists());
+}
