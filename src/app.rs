@@ -144,6 +144,7 @@ pub fn write_reports(
     catalog: &Catalog,
     evidence: &EvidenceSet,
     diff: Option<&crate::drift::Diff>,
+    seen: Option<&dyn crate::report::ocsf::SeenTimes>,
     out: &Path,
 ) -> Result<Vec<PathBuf>> {
     let input = ReportInput {
@@ -151,6 +152,7 @@ pub fn write_reports(
         catalog,
         evidence,
         diff,
+        seen,
     };
     let outputs = crate::report::render(formats, &input)?;
     crate::report::write_outputs(out, &outputs)
@@ -161,6 +163,7 @@ pub fn write_reports(
 pub fn send_results(
     results_path: &Path,
     pack: Option<&Path>,
+    seen: &dyn crate::report::ocsf::SeenTimes,
     delivery: &crate::sinks::run::Delivery,
 ) -> Result<crate::sinks::run::Report> {
     let results = crate::report::read_results(results_path)?;
@@ -172,9 +175,10 @@ pub fn send_results(
         catalog: &catalog,
         evidence: &evidence,
         diff: None,
+        seen: None,
     };
     let mut findings = Vec::new();
-    crate::sinks::event::each_finding(&input, &crate::report::ocsf::NoHistory, &mut |f| {
+    crate::sinks::event::each_finding(&input, seen, &mut |f| {
         findings.push(f);
         Ok(())
     })?;

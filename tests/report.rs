@@ -512,6 +512,7 @@ fn hostile_reports(dir: &Path) -> (Results, Vec<dengbao::report::Output>) {
         catalog: &catalog,
         evidence: &evidence,
         diff: None,
+        seen: None,
     };
     let outputs = dengbao::report::render(&Format::ALL, &input).unwrap();
     dengbao::report::write_outputs(dir, &outputs).unwrap();

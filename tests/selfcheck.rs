@@ -76,7 +76,7 @@ fn two_scans_one_change_diff_fail_on_new_and_exceptions() {
             &m.endpoint,
             &d.path().join(name),
             ("testing", "testing"),
-            &["--history", h, "--fail-on", "new"],
+            &["--history", h, "--fail-on", "new", "--format", "ocsf"],
         )
     };
 
@@ -99,6 +99,42 @@ fn two_scans_one_change_diff_fail_on_new_and_exceptions() {
 
     let (c3, log3) = scan_into("s3");
     assert_eq!(c3, 0, "nothing changed since the second scan\n{log3}");
+
+    // OCSF first/last seen come from the history: an item's finding was first seen in the first
+    // scan, the snapshot's in the second; both were last seen in the third.
+    let time = |scan: &str| {
+        let r = common::moto::results(&d.path().join(scan));
+        chrono::DateTime::parse_from_rfc3339(&r.scan.finished_at)
+            .unwrap()
+            .timestamp_millis()
+    };
+    let events: Vec<Value> = std::fs::read_to_string(d.path().join("s3/findings.ocsf.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let seen = |e: &Value| {
+        (
+            e["finding_info"]["first_seen_time"].as_i64().unwrap(),
+            e["finding_info"]["last_seen_time"].as_i64().unwrap(),
+        )
+    };
+    let item = events
+        .iter()
+        .find(|e| {
+            e["compliance"]["control"] == "L3-CES2-09"
+                && e["metadata"]["event_code"] == "dengbao.control"
+        })
+        .unwrap();
+    assert_eq!(seen(item), (time("s1"), time("s3")), "{item:#}");
+    let snapshot = events
+        .iter()
+        .find(|e| {
+            e["resources"][0]["uid"] == snap.as_str()
+                && e["metadata"]["event_code"] == "dengbao.resource"
+        })
+        .unwrap();
+    assert_eq!(seen(snapshot), (time("s2"), time("s3")), "{snapshot:#}");
 
     // A change of deciding values only: the group still passes every rule, so `new` does not
     // match, and diff names the group (and nothing else) with the values that moved.

@@ -100,7 +100,7 @@ fn run(cmd: Command) -> Result<u8> {
         } => {
             let delivery = spool.delivery(&to)?;
             match results {
-                Some(results) => send_results(&results, pack.as_deref(), &delivery),
+                Some(results) => send_results(&results, pack.as_deref(), None, &delivery),
                 None if flush => {
                     let report = delivery.flush()?;
                     emit(&report.render(&delivery.spool_root));
@@ -201,7 +201,7 @@ fn scan(a: ScanArgs) -> Result<u8> {
         }
         _ => crate::exit::OK,
     };
-    let code = then_send(code, &a.judge.out, delivery)?;
+    let code = then_send(code, &a.judge.out, delivery, check.seen())?;
     Ok(crate::exit::combine(code, fail_on))
 }
 
@@ -258,13 +258,18 @@ fn evaluate(a: EvaluateArgs) -> Result<u8> {
     crate::out_dir::check(&a.judge.out, Some(&a.pack), Some(&pack.digest()), a.force)?;
     let mut check = selfcheck::prepare(&a.judge.selfcheck)?;
     let fail_on = evaluate_into(&pack, &loaded, &a.judge, &scope, &mut check)?;
-    let sent = then_send(0, &a.judge.out, delivery)?;
+    let sent = then_send(0, &a.judge.out, delivery, check.seen())?;
     Ok(crate::exit::combine(sent, fail_on))
 }
 
 /// After `scan`/`evaluate` wrote `out/results.json` with exit code `code`: sends its findings when
 /// sinks were given, and returns the code of both (the precedence of [`crate::exit`]).
-fn then_send(code: u8, out: &Path, delivery: Option<crate::sinks::run::Delivery>) -> Result<u8> {
+fn then_send(
+    code: u8,
+    out: &Path,
+    delivery: Option<crate::sinks::run::Delivery>,
+    seen: Option<&dyn crate::report::ocsf::SeenTimes>,
+) -> Result<u8> {
     let Some(delivery) = delivery else {
         return Ok(code);
     };
@@ -275,7 +280,7 @@ fn then_send(code: u8, out: &Path, delivery: Option<crate::sinks::run::Delivery>
         ));
         return Ok(code);
     }
-    let sent = send_results(&out.join("results.json"), None, &delivery)?;
+    let sent = send_results(&out.join("results.json"), None, seen, &delivery)?;
     Ok(crate::exit::combine(code, sent))
 }
 
@@ -284,9 +289,11 @@ fn then_send(code: u8, out: &Path, delivery: Option<crate::sinks::run::Delivery>
 fn send_results(
     results_path: &Path,
     pack: Option<&Path>,
+    seen: Option<&dyn crate::report::ocsf::SeenTimes>,
     delivery: &crate::sinks::run::Delivery,
 ) -> Result<u8> {
-    let report = app::send_results(results_path, pack, delivery)?;
+    let seen = seen.unwrap_or(&crate::report::ocsf::NoHistory);
+    let report = app::send_results(results_path, pack, seen, delivery)?;
     emit(&report.render(&delivery.spool_root));
     Ok(report.exit_code())
 }
@@ -302,7 +309,7 @@ fn evaluate_into(
 ) -> Result<u8> {
     let out = &judge.out;
     let mut results = app::evaluate(pack, loaded, scope)?;
-    check.apply(&mut results);
+    check.apply(&mut results)?;
     let path = app::write_results(&results, out)?;
     emit(&render::results_table(&results));
     emit(&format!("results: {}\n", path.display()));
@@ -315,7 +322,15 @@ fn evaluate_into(
     }
     if let Some(formats) = &judge.format {
         let evidence = EvidenceSet::from_pack(pack, &results)?;
-        write_reports(&formats.0, &results, loaded, &evidence, None, out)?;
+        write_reports(
+            &formats.0,
+            &results,
+            loaded,
+            &evidence,
+            None,
+            check.seen(),
+            out,
+        )?;
     }
     check.finish(&results, pack, &path)
 }
@@ -327,9 +342,10 @@ fn write_reports(
     loaded: &Loaded,
     evidence: &EvidenceSet,
     diff: Option<&crate::drift::Diff>,
+    seen: Option<&dyn crate::report::ocsf::SeenTimes>,
     out: &Path,
 ) -> Result<()> {
-    for path in app::write_reports(formats, results, &loaded.catalog, evidence, diff, out)? {
+    for path in app::write_reports(formats, results, &loaded.catalog, evidence, diff, seen, out)? {
         emit(&format!("report:  {}\n", path.display()));
     }
     Ok(())
@@ -355,6 +371,7 @@ fn report(a: ReportArgs) -> Result<u8> {
         &loaded,
         &evidence,
         diff.as_ref(),
+        None,
         &a.out,
     )?;
     Ok(0)

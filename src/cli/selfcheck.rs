@@ -16,6 +16,8 @@ pub(super) struct Prepared {
     history: Option<History>,
     exceptions: Option<ExceptionSet>,
     fail_on: Vec<crate::fail_on::Level>,
+    /// When each OCSF finding was first and last seen, read before this scan is recorded.
+    seen: Option<std::collections::HashMap<String, (i64, i64)>>,
 }
 
 pub(super) fn open_history(a: &HistoryArgs) -> Result<Option<History>> {
@@ -42,18 +44,31 @@ pub(super) fn prepare(a: &SelfCheckArgs) -> Result<Prepared> {
             .transpose()?,
         history: open_history(&a.history)?,
         fail_on,
+        seen: None,
     })
 }
 
 impl Prepared {
-    /// Applies the exceptions to freshly evaluated results (before they are written).
-    pub(super) fn apply(&self, results: &mut Results) {
+    /// Applies the exceptions to freshly evaluated results (before they are written), and reads from
+    /// the history when their OCSF findings were seen before.
+    pub(super) fn apply(&mut self, results: &mut Results) -> Result<()> {
+        if let Some(h) = &self.history {
+            self.seen = Some(h.seen(results)?);
+        }
         if let Some(set) = &self.exceptions {
             crate::exceptions::apply(results, set);
             for w in crate::exceptions::warnings(results.exceptions.as_ref().expect("applied")) {
                 emit_err(&format!("{w}\n"));
             }
         }
+        Ok(())
+    }
+
+    /// First/last-seen times of the OCSF findings (None without a history).
+    pub(super) fn seen(&self) -> Option<&dyn crate::report::ocsf::SeenTimes> {
+        self.seen
+            .as_ref()
+            .map(|m| m as &dyn crate::report::ocsf::SeenTimes)
     }
 
     /// Records the written results in the history, says what changed since the previous comparable

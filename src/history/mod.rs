@@ -13,6 +13,7 @@ use crate::results::{ResourceStatus, Results};
 use crate::verdict::Verdict;
 use anyhow::{bail, Context, Result};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// The default database: `$XDG_DATA_HOME/dengbao/history.sqlite3`, else
@@ -162,8 +163,36 @@ impl History {
                 ])?;
             }
         }
+        if let Some(time) = crate::report::rfc3339_millis(&results.scan.finished_at) {
+            let mut seen = tx.prepare(
+                "INSERT INTO findings (uid, first_seen, last_seen) VALUES (?1, ?2, ?2)
+                 ON CONFLICT (uid) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen),
+                                                 last_seen = max(last_seen, excluded.last_seen)",
+            )?;
+            for uid in crate::report::ocsf::finding_uids(results) {
+                seen.execute(params![uid, time])?;
+            }
+        }
         tx.commit()?;
         Ok(id)
+    }
+
+    /// When each OCSF finding of `results` was first and last seen in the scans recorded so far (in
+    /// milliseconds); findings never seen before are absent.
+    pub fn seen(&self, results: &Results) -> Result<HashMap<String, (i64, i64)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT first_seen, last_seen FROM findings WHERE uid = ?1")?;
+        let mut out = HashMap::new();
+        for uid in crate::report::ocsf::finding_uids(results) {
+            if let Some(t) = stmt
+                .query_row([&uid], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?
+            {
+                out.insert(uid, t);
+            }
+        }
+        Ok(out)
     }
 
     /// Recorded scans, newest first, optionally of one provider and/or including one account.

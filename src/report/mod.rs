@@ -134,6 +134,9 @@ pub struct ReportInput<'a> {
     pub evidence: &'a EvidenceSet,
     /// Drift to show (from `report --diff`); reports never read the history themselves.
     pub diff: Option<&'a crate::drift::Diff>,
+    /// When each OCSF finding was first and last seen (read from the history by `scan`/`evaluate`
+    /// and handed in, like `diff`); None: at the scan's time.
+    pub seen: Option<&'a dyn ocsf::SeenTimes>,
 }
 
 impl<'a> ReportInput<'a> {

@@ -141,10 +141,43 @@ impl SeenTimes for std::collections::HashMap<String, (i64, i64)> {
     }
 }
 
-/// Renders `findings.ocsf.jsonl`.
+/// What an item's finding uid is keyed on besides framework and item: provider/partition/accounts.
+fn scope_key(r: &crate::results::Results) -> String {
+    format!(
+        "{}/{}/{}",
+        r.scan.provider,
+        r.scan.partition,
+        r.scan.accounts.join(",")
+    )
+}
+
+/// What a resource's finding uid is keyed on: the scope, then region and resource id.
+fn resource_key(scope: &str, p: &Problem<'_>) -> String {
+    format!("{scope}/{}/{}", p.region, p.id)
+}
+
+/// The `finding_info.uid` of every event [`each_event`] gives for `r`, in the same order (the history
+/// records when each was first and last seen).
+pub fn finding_uids(r: &crate::results::Results) -> Vec<String> {
+    let scope = scope_key(r);
+    let mut out = Vec::new();
+    for c in &r.controls {
+        out.push(finding_uid(&r.framework.id, &c.id, &scope));
+        for p in problems(c) {
+            out.push(finding_uid(
+                &r.framework.id,
+                &c.id,
+                &resource_key(&scope, &p),
+            ));
+        }
+    }
+    out
+}
+
+/// Renders `findings.ocsf.jsonl`, with first/last-seen times from `input.seen` when given.
 pub fn render(input: &ReportInput<'_>) -> Result<Vec<Output>> {
     let mut out = String::new();
-    each_event(input, &NoHistory, &mut |e| {
+    each_event(input, input.seen.unwrap_or(&NoHistory), &mut |e| {
         out.push_str(&serde_json::to_string(&e)?);
         out.push('\n');
         Ok(())
@@ -175,12 +208,7 @@ pub fn each_event(
     let r = input.results;
     let time = rfc3339_millis(&r.scan.finished_at)
         .with_context(|| format!("scan.finished_at `{}` is not RFC 3339", r.scan.finished_at))?;
-    let scope = format!(
-        "{}/{}/{}",
-        r.scan.provider,
-        r.scan.partition,
-        r.scan.accounts.join(",")
-    );
+    let scope = scope_key(r);
     let with_seen = |mut e: Value| {
         let uid = e["finding_info"]["uid"]
             .as_str()
@@ -194,8 +222,7 @@ pub fn each_event(
     for c in &r.controls {
         f(with_seen(control_event(input, c, time, &scope)))?;
         for p in problems(c) {
-            let key = format!("{scope}/{}/{}", p.region, p.id);
-            let uid = finding_uid(&r.framework.id, &c.id, &key);
+            let uid = finding_uid(&r.framework.id, &c.id, &resource_key(&scope, &p));
             let worst = c
                 .rules
                 .iter()
