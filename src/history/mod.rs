@@ -386,8 +386,8 @@ fn status_str(s: ResourceStatus) -> &'static str {
 }
 
 fn parse_status(s: &str) -> Result<ResourceStatus> {
-    Ok(serde_json::from_value(serde_json::Value::String(s.into()))
-        .with_context(|| format!("unknown resource status `{s}` in the history"))?)
+    serde_json::from_value(serde_json::Value::String(s.into()))
+        .with_context(|| format!("unknown resource status `{s}` in the history"))
 }
 
 fn parse_verdict(s: &str) -> Result<Verdict> {
