@@ -89,6 +89,12 @@ step "SIEM receivers: rsyslog + rsyslog-gnutls, openssl, python3"
 siem_env="$(bash scripts/siem-checks.sh --env)"   # an assignment, so set -e sees a failure
 eval "$siem_env"
 
+step "scheduling recipes: systemd-analyze verify, kubernetes-validate (scripts/deploy-checks.sh)"
+bash scripts/deploy-checks.sh
+
+# Scans record into the history by default; the suite's go to a private directory, never the user's.
+export XDG_DATA_HOME="$(mktemp -d)"
+
 step "cargo test"
 log="$(mktemp)"
 # --no-fail-fast: one run names every failing test, not only those of the first failing binary.

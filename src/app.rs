@@ -122,6 +122,7 @@ pub fn copy_demo(pack_dir: &Path) -> Result<()> {
 }
 
 /// Evaluates `pack` offline: the same pack, mappings and version always give the same results.
+/// Exceptions, when given, are applied as of the scan's `finished_at` (never the clock).
 pub fn evaluate(pack: &Pack, loaded: &Loaded, scope: &Scope) -> Result<Results> {
     crate::engine::evaluate_scoped(pack, &loaded.catalog, &loaded.rules, scope)
 }
@@ -143,12 +144,16 @@ pub fn write_reports(
     results: &Results,
     catalog: &Catalog,
     evidence: &EvidenceSet,
+    diff: Option<&crate::drift::Diff>,
+    seen: Option<&dyn crate::report::ocsf::SeenTimes>,
     out: &Path,
 ) -> Result<Vec<PathBuf>> {
     let input = ReportInput {
         results,
         catalog,
         evidence,
+        diff,
+        seen,
     };
     crate::report::write(formats, &input, out)
 }
@@ -158,6 +163,7 @@ pub fn write_reports(
 pub fn send_results(
     results_path: &Path,
     pack: Option<&Path>,
+    seen: &dyn crate::report::ocsf::SeenTimes,
     delivery: &crate::sinks::run::Delivery,
 ) -> Result<crate::sinks::run::Report> {
     let results = crate::report::read_results(results_path)?;
@@ -168,9 +174,11 @@ pub fn send_results(
         results: &results,
         catalog: &catalog,
         evidence: &evidence,
+        diff: None,
+        seen: None,
     };
     let mut findings = Vec::new();
-    crate::sinks::event::each_finding(&input, &crate::report::ocsf::NoHistory, &mut |f| {
+    crate::sinks::event::each_finding(&input, seen, &mut |f| {
         findings.push(f);
         Ok(())
     })?;

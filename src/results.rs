@@ -14,10 +14,15 @@ pub use resources::{ResourceBuffer, Resources, SPILL_AT};
 
 /// Schema tag of this contract.
 pub const RESULTS_SCHEMA: &str = "dengbao.results/v1";
+/// Schema tag of results that carry v2 fields (exceptions applied); every v2 field is optional, so
+/// a v1 reader of the remaining fields still reads them. See docs/formats/results.md.
+pub const RESULTS_SCHEMA_V2: &str = "dengbao.results/v2";
+/// Every results schema this dengbao reads, oldest first.
+pub const RESULTS_SCHEMAS: [&str; 2] = [RESULTS_SCHEMA, RESULTS_SCHEMA_V2];
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Results {
-    /// Always [`RESULTS_SCHEMA`].
+    /// [`RESULTS_SCHEMA`], or [`RESULTS_SCHEMA_V2`] when v2 fields are present.
     pub schema: String,
     pub tool: Tool,
     pub framework: FrameworkRef,
@@ -25,6 +30,9 @@ pub struct Results {
     pub summary: Summary,
     pub controls: Vec<ControlResult>,
     pub probes: Vec<ProbeResult>,
+    /// v2: the exceptions file applied, and what became of each exception.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exceptions: Option<ExceptionsApplied>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -112,6 +120,10 @@ pub struct ControlResult {
     /// `full`, `partial` or `manual` for the scanned provider.
     pub automation: String,
     pub verdict: Verdict,
+    /// v2: the verdict once accepted risks (exceptions) are taken into account; `verdict` stays the
+    /// verdict without them, so an exception never hides a status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict_with_exceptions: Option<Verdict>,
     /// Why, in Chinese and English, one entry per rule (or one for a manual item).
     pub reasons: Vec<Bilingual>,
     /// Why these rules judge this item (from the mapping).
@@ -152,6 +164,47 @@ pub struct RuleResult {
     pub out_of_scope: u64,
     /// Every resource judged, in order (a large list lives in a temporary file until written out).
     pub resources: Resources,
+    /// v2: failing resources covered by an exception (they keep their `fail` status).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excepted: Vec<Excepted>,
+}
+
+/// v2: the exceptions file an evaluation applied, and what became of each exception.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ExceptionsApplied {
+    /// `sha256:` of the exceptions file's bytes.
+    pub file_digest: String,
+    /// The date the expiry dates were compared with: the scan's `finished_at` (UTC day).
+    pub as_of: String,
+    pub exceptions: Vec<ExceptionUse>,
+}
+
+/// One exception of the file and what it did in this evaluation.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ExceptionUse {
+    pub id: String,
+    pub item: String,
+    pub rule: String,
+    pub resource: String,
+    pub reason: String,
+    pub approver: String,
+    pub ticket: String,
+    /// Last day (inclusive, `YYYY-MM-DD`) the exception applies.
+    pub expires: String,
+    /// `applied` (covered at least one failing resource), `unused` (matched none), or `expired`
+    /// (its expiry date is before the scan's; it covered nothing).
+    pub state: String,
+    /// Failing resources it covered (for `expired`: would have covered).
+    pub resources: u64,
+}
+
+/// A failing resource an exception covers: its status stays `fail`; it is marked, not hidden.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Excepted {
+    pub resource: String,
+    pub region: String,
+    /// The exception's `id` in the exceptions file.
+    pub exception: String,
 }
 
 /// Status of one resource under one rule.
@@ -204,5 +257,35 @@ impl Results {
         serde_json::to_writer_pretty(&mut w, self)?;
         w.write_all(b"\n")?;
         w.flush()
+    }
+}
+
+impl Results {
+    /// The exception `id` of the applied exceptions file (v2), if any.
+    pub fn exception(&self, id: &str) -> Option<&ExceptionUse> {
+        self.exceptions
+            .as_ref()
+            .and_then(|a| a.exceptions.iter().find(|x| x.id == id))
+    }
+
+    /// `EX-1 (reason: …; approver: …; ticket: …; expires …)` for the exception `id`, or the bare id.
+    pub fn describe_exception(&self, id: &str) -> String {
+        match self.exception(id) {
+            Some(x) => format!(
+                "{} (reason: {}; approver: {}; ticket: {}; expires {})",
+                x.id, x.reason, x.approver, x.ticket, x.expires
+            ),
+            None => id.to_string(),
+        }
+    }
+}
+
+impl RuleResult {
+    /// The exception covering the failing resource `id` in `region` under this rule (v2).
+    pub fn exception_for(&self, id: &str, region: &str) -> Option<&str> {
+        self.excepted
+            .iter()
+            .find(|x| x.resource == id && x.region == region)
+            .map(|x| x.exception.as_str())
     }
 }

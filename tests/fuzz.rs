@@ -300,7 +300,7 @@ proptest! {
             serde_json::to_string(&results).unwrap()
         );
         let evidence = EvidenceSet::from_pack(&pack, &results).unwrap();
-        let input = ReportInput { results: &results, catalog, evidence: &evidence };
+        let input = ReportInput { results: &results, catalog, evidence: &evidence, diff: None, seen: None };
         for f in Format::ALL {
             let out = f.render(&input).unwrap();
             prop_assert!(!out.is_empty());

@@ -511,6 +511,8 @@ fn hostile_reports(dir: &Path) -> (Results, Vec<dengbao::report::Output>) {
         results: &results,
         catalog: &catalog,
         evidence: &evidence,
+        diff: None,
+        seen: None,
     };
     let outputs = dengbao::report::render(&Format::ALL, &input).unwrap();
     dengbao::report::write_outputs(dir, &outputs).unwrap();
@@ -673,4 +675,116 @@ fn ocsf_events_pass_a_third_party_validator() {
             s(&alone.join("results.json")),
         ],
     );
+}
+
+/// An exception (results v2) shows in every format, and never hides the status: CSV's `excepted` and
+/// `verdict_with_exceptions` columns, the workbook's 例外 and `verdict_with_exceptions` columns and its
+/// 结果记录, and OCSF's Suppressed event whose compliance status stays Fail.
+#[test]
+fn exceptions_show_in_csv_xlsx_and_ocsf() {
+    let d = tempfile::tempdir().unwrap();
+    let plain = demo(&d.path().join("plain"));
+    // The first failing resource of the demo estate, whatever it is.
+    let (rule, res) = plain
+        .controls
+        .iter()
+        .flat_map(|c| &c.rules)
+        .find_map(|rule| {
+            let failing = rule
+                .resources
+                .iter()
+                .find(|x| x.status == ResourceStatus::Fail)?;
+            Some((rule.id.clone(), failing.into_owned()))
+        })
+        .unwrap();
+    let file = d.path().join("exceptions.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[[exception]]\nid = \"EX-9\"\nrule = \"{rule}\"\nresource = \"{}\"\nreason = \"legacy\"\n\
+             approver = \"CISO\"\nticket = \"SEC-9\"\nexpires = \"2999-12-31\"\n",
+            res.id
+        ),
+    )
+    .unwrap();
+    let out = d.path().join("excepted");
+    let pack = d.path().join("plain/pack");
+    let (code, _, err) = run(&[
+        "evaluate",
+        s(&pack),
+        "--out",
+        s(&out),
+        "--no-history",
+        "--exceptions",
+        s(&file),
+        "--format",
+        "all",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let r = read_results(&out);
+    assert_eq!(r.schema, "dengbao.results/v2");
+    let marked = |rule_id: &str, id: &str, region: &str| {
+        r.controls
+            .iter()
+            .flat_map(|c| &c.rules)
+            .any(|x| x.id == rule_id && x.exception_for(id, region) == Some("EX-9"))
+    };
+    assert!(marked(&rule, &res.id, &res.region));
+
+    // CSV.
+    let frows = csv_rows(&out.join("findings.csv"));
+    for f in &frows {
+        let excepted = f["rule"] == rule && f["resource"] == res.id && f["region"] == res.region;
+        assert_eq!(f["excepted"], if excepted { "EX-9" } else { "" }, "{f:?}");
+        if excepted {
+            assert_eq!(f["status"], "fail", "the status stays");
+        }
+    }
+    assert!(frows.iter().any(|f| f["excepted"] == "EX-9"));
+    let controls = csv_rows(&out.join("controls.csv"));
+    for (row, c) in controls.iter().zip(&r.controls) {
+        assert_eq!(row["verdict"], c.verdict.as_str());
+        let with = c.verdict_with_exceptions.expect("every item has one in v2");
+        assert_eq!(row["verdict_with_exceptions"], with.as_str());
+    }
+    let plain_controls = csv_rows(&d.path().join("plain/controls.csv"));
+    assert!(plain_controls
+        .iter()
+        .all(|row| row["verdict_with_exceptions"].is_empty()));
+
+    // XLSX.
+    let xlsx = out.join("assessment-record.xlsx");
+    let index = xlsx_sheet(&xlsx, "证据索引");
+    assert_eq!(index[0][11], "例外");
+    let rows: Vec<_> = index.iter().filter(|row| row[11] == "EX-9").collect();
+    assert!(!rows.is_empty());
+    assert!(rows
+        .iter()
+        .all(|row| row[1] == rule && row[2] == res.id && row[4] == "fail"));
+    let record = xlsx_sheet(&xlsx, "测评记录表");
+    assert_eq!(record[0][8], "verdict_with_exceptions");
+    let with_note: Vec<_> = record
+        .iter()
+        .filter(|row| row[5].contains("已接受风险（例外）") && row[5].contains(&res.id))
+        .collect();
+    assert!(!with_note.is_empty());
+    assert!(with_note.iter().all(|row| row[5].contains("SEC-9")));
+
+    // OCSF: the resource's events are Suppressed, their compliance still Fail; no other is.
+    let events = ocsf_events(&out.join("findings.ocsf.jsonl"));
+    let mut suppressed = 0;
+    for e in &events {
+        if e["status"] == "Suppressed" {
+            suppressed += 1;
+            assert_eq!(e["resources"][0]["uid"], res.id.as_str(), "{e:#}");
+            assert_eq!(e["compliance"]["status"], "Fail", "{e:#}");
+            assert!(
+                e["status_detail"].as_str().unwrap().contains("EX-9"),
+                "{e:#}"
+            );
+        } else {
+            assert_eq!(e["status"], "New", "{e:#}");
+        }
+    }
+    assert!(suppressed > 0);
 }

@@ -248,6 +248,13 @@ pub(super) enum Command {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// What changed between two scans (results.json files, packs, or history ids).
+    Diff(DiffArgs),
+    /// The history of scans recorded by `scan` and `evaluate`.
+    History {
+        #[command(subcommand)]
+        command: HistoryCommand,
+    },
     /// Probe manifests.
     Probes {
         #[command(subcommand)]
@@ -299,6 +306,43 @@ pub(super) struct JudgeArgs {
     pub(super) data: DataArgs,
     #[command(flatten)]
     pub(super) send: SendArgs,
+    #[command(flatten)]
+    pub(super) selfcheck: SelfCheckArgs,
+}
+
+/// Scheduled self-checks: history, exceptions, exit codes.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Self-checks")]
+pub(super) struct SelfCheckArgs {
+    /// Exit with code 4 when any of these holds: non_compliant, partially_compliant, error (an item
+    /// with that verdict, after exceptions), new (a resource failing that did not fail in the previous
+    /// comparable scan). Comma-separated.
+    #[arg(long, value_name = "LEVELS", value_parser = parse_fail_on)]
+    pub(super) fail_on: Option<FailOn>,
+    /// Accepted risks (TOML): failing resources they cover are marked `excepted`; see docs/self-check.md.
+    #[arg(long, value_name = "FILE")]
+    pub(super) exceptions: Option<PathBuf>,
+    #[command(flatten)]
+    pub(super) history: HistoryArgs,
+}
+
+/// Where the history of scans lives.
+#[derive(Args, Debug, Clone)]
+pub(super) struct HistoryArgs {
+    /// History database (default: $XDG_DATA_HOME/dengbao/history.sqlite3, else ~/.local/share/dengbao/history.sqlite3).
+    #[arg(long, value_name = "PATH", conflicts_with = "no_history")]
+    pub(super) history: Option<PathBuf>,
+    /// Record nothing in, and read nothing from, the history.
+    #[arg(long)]
+    pub(super) no_history: bool,
+}
+
+/// The value of `--fail-on`.
+#[derive(Debug, Clone)]
+pub(super) struct FailOn(pub(super) Vec<crate::fail_on::Level>);
+
+fn parse_fail_on(s: &str) -> Result<FailOn, String> {
+    crate::fail_on::Level::parse_list(s).map(FailOn)
 }
 
 /// `dengbao report`.
@@ -319,6 +363,52 @@ pub(super) struct ReportArgs {
     /// Mapping tree to take the catalog from instead of the built-in one.
     #[arg(long, value_name = "DIR")]
     pub(super) mappings: Option<PathBuf>,
+    /// Show drift from this diff file (`dengbao diff --format json`) in the HTML and Markdown reports.
+    #[arg(long, value_name = "DIFF.json")]
+    pub(super) diff: Option<PathBuf>,
+}
+
+/// `dengbao diff`.
+#[derive(Args, Debug)]
+pub(super) struct DiffArgs {
+    /// The older scan: a results.json, a pack directory, or a history id.
+    pub(super) old: String,
+    /// The newer scan (same kinds).
+    pub(super) new: String,
+    /// Output: text (terminal), json (a diff file for `report --diff`), md or html.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub(super) format: DiffFormat,
+    #[command(flatten)]
+    pub(super) data: DataArgs,
+    #[command(flatten)]
+    pub(super) history: HistoryArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(super) enum DiffFormat {
+    Text,
+    Json,
+    Md,
+    Html,
+}
+
+#[derive(Subcommand, Debug)]
+pub(super) enum HistoryCommand {
+    /// Recorded scans, newest first.
+    List {
+        #[arg(long)]
+        provider: Option<String>,
+        #[arg(long)]
+        account: Option<String>,
+        #[command(flatten)]
+        history: HistoryArgs,
+    },
+    /// One recorded scan: its metadata and item verdicts.
+    Show {
+        id: i64,
+        #[command(flatten)]
+        history: HistoryArgs,
+    },
 }
 
 /// The providers dengbao knows, for `--provider`.

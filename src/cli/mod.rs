@@ -3,6 +3,7 @@
 mod args;
 mod mappings_page;
 mod render;
+mod selfcheck;
 
 use args::*;
 
@@ -88,6 +89,8 @@ fn run(cmd: Command) -> Result<u8> {
         Command::Verify { pack } => verify(&pack),
         Command::Evidence { pack, probe } => evidence(&pack, probe.as_deref()),
         Command::Controls { command } => controls(command),
+        Command::Diff(a) => selfcheck::diff(a),
+        Command::History { command } => selfcheck::history(command),
         Command::Send {
             results,
             to,
@@ -97,7 +100,7 @@ fn run(cmd: Command) -> Result<u8> {
         } => {
             let delivery = spool.delivery(&to)?;
             match results {
-                Some(results) => send_results(&results, pack.as_deref(), &delivery),
+                Some(results) => send_results(&results, pack.as_deref(), None, &delivery),
                 None if flush => {
                     let report = delivery.flush()?;
                     emit(&report.render(&delivery.spool_root));
@@ -165,6 +168,7 @@ fn scan(a: ScanArgs) -> Result<u8> {
     let scope = a.judge.scope.scope()?;
     let delivery = a.judge.send.delivery()?;
     let pack_dir = app::new_pack_dir(&a.judge.out)?;
+    let mut check = selfcheck::prepare(&a.judge.selfcheck)?;
     let collected = match &a.provider {
         Some(provider) => {
             let opts = a.collect.options(&a.aliyun);
@@ -179,7 +183,13 @@ fn scan(a: ScanArgs) -> Result<u8> {
             crate::providers::names().join(" or --provider ")
         ),
     };
-    evaluate_into(&Pack::open(&pack_dir)?, &loaded, &a.judge, &scope)?;
+    let fail_on = evaluate_into(
+        &Pack::open(&pack_dir)?,
+        &loaded,
+        &a.judge,
+        &scope,
+        &mut check,
+    )?;
     let code = match collected {
         Some((true, _)) => {
             emit_err("interrupted: the pack holds what was collected until then\n");
@@ -189,9 +199,10 @@ fn scan(a: ScanArgs) -> Result<u8> {
             emit_err("nothing could be collected: check credentials, region and endpoint (the pack records every failure)\n");
             EXIT_NOTHING_COLLECTED
         }
-        _ => 0,
+        _ => crate::exit::OK,
     };
-    then_send(code, &a.judge.out, delivery)
+    let code = then_send(code, &a.judge.out, delivery, check.seen())?;
+    Ok(crate::exit::combine(code, fail_on))
 }
 
 /// Collects into `pack_dir` and says what was collected: whether Ctrl-C cut it short, and how many
@@ -245,13 +256,20 @@ fn evaluate(a: EvaluateArgs) -> Result<u8> {
     let delivery = a.judge.send.delivery()?;
     let pack = Pack::open(&a.pack)?;
     crate::out_dir::check(&a.judge.out, Some(&a.pack), Some(&pack.digest()), a.force)?;
-    evaluate_into(&pack, &loaded, &a.judge, &scope)?;
-    then_send(0, &a.judge.out, delivery)
+    let mut check = selfcheck::prepare(&a.judge.selfcheck)?;
+    let fail_on = evaluate_into(&pack, &loaded, &a.judge, &scope, &mut check)?;
+    let sent = then_send(0, &a.judge.out, delivery, check.seen())?;
+    Ok(crate::exit::combine(sent, fail_on))
 }
 
 /// After `scan`/`evaluate` wrote `out/results.json` with exit code `code`: sends its findings when
 /// sinks were given, and returns the code of both (the precedence of [`crate::exit`]).
-fn then_send(code: u8, out: &Path, delivery: Option<crate::sinks::run::Delivery>) -> Result<u8> {
+fn then_send(
+    code: u8,
+    out: &Path,
+    delivery: Option<crate::sinks::run::Delivery>,
+    seen: Option<&dyn crate::report::ocsf::SeenTimes>,
+) -> Result<u8> {
     let Some(delivery) = delivery else {
         return Ok(code);
     };
@@ -262,7 +280,7 @@ fn then_send(code: u8, out: &Path, delivery: Option<crate::sinks::run::Delivery>
         ));
         return Ok(code);
     }
-    let sent = send_results(&out.join("results.json"), None, &delivery)?;
+    let sent = send_results(&out.join("results.json"), None, seen, &delivery)?;
     Ok(crate::exit::combine(code, sent))
 }
 
@@ -271,17 +289,27 @@ fn then_send(code: u8, out: &Path, delivery: Option<crate::sinks::run::Delivery>
 fn send_results(
     results_path: &Path,
     pack: Option<&Path>,
+    seen: Option<&dyn crate::report::ocsf::SeenTimes>,
     delivery: &crate::sinks::run::Delivery,
 ) -> Result<u8> {
-    let report = app::send_results(results_path, pack, delivery)?;
+    let seen = seen.unwrap_or(&crate::report::ocsf::NoHistory);
+    let report = app::send_results(results_path, pack, seen, delivery)?;
     emit(&report.render(&delivery.spool_root));
     Ok(report.exit_code())
 }
 
-/// Evaluates `pack`, writes `out/results.json`, prints the table, and renders `formats`.
-fn evaluate_into(pack: &Pack, loaded: &Loaded, judge: &JudgeArgs, scope: &Scope) -> Result<()> {
+/// Evaluates `pack`, applies exceptions, writes `out/results.json`, prints the table, renders
+/// `formats`, records the history; returns the `--fail-on` exit code.
+fn evaluate_into(
+    pack: &Pack,
+    loaded: &Loaded,
+    judge: &JudgeArgs,
+    scope: &Scope,
+    check: &mut selfcheck::Prepared,
+) -> Result<u8> {
     let out = &judge.out;
-    let results = app::evaluate(pack, loaded, scope)?;
+    let mut results = app::evaluate(pack, loaded, scope)?;
+    check.apply(&mut results)?;
     let path = app::write_results(&results, out)?;
     emit(&render::results_table(&results));
     emit(&format!("results: {}\n", path.display()));
@@ -294,9 +322,17 @@ fn evaluate_into(pack: &Pack, loaded: &Loaded, judge: &JudgeArgs, scope: &Scope)
     }
     if let Some(formats) = &judge.format {
         let evidence = EvidenceSet::from_pack(pack, &results)?;
-        write_reports(&formats.0, &results, loaded, &evidence, out)?;
+        write_reports(
+            &formats.0,
+            &results,
+            loaded,
+            &evidence,
+            None,
+            check.seen(),
+            out,
+        )?;
     }
-    Ok(())
+    check.finish(&results, pack, &path)
 }
 
 /// Renders `formats` into `out` and prints the paths written.
@@ -305,9 +341,11 @@ fn write_reports(
     results: &crate::results::Results,
     loaded: &Loaded,
     evidence: &EvidenceSet,
+    diff: Option<&crate::drift::Diff>,
+    seen: Option<&dyn crate::report::ocsf::SeenTimes>,
     out: &Path,
 ) -> Result<()> {
-    for path in app::write_reports(formats, results, &loaded.catalog, evidence, out)? {
+    for path in app::write_reports(formats, results, &loaded.catalog, evidence, diff, seen, out)? {
         emit(&format!("report:  {}\n", path.display()));
     }
     Ok(())
@@ -326,7 +364,16 @@ fn report(a: ReportArgs) -> Result<u8> {
     if let crate::report::Availability::Absent(why) = &evidence.availability {
         emit_err(&format!("note: {}\n", why.en));
     }
-    write_reports(&a.format.0, &parsed, &loaded, &evidence, &a.out)?;
+    let diff = a.diff.as_deref().map(selfcheck::read_diff).transpose()?;
+    write_reports(
+        &a.format.0,
+        &parsed,
+        &loaded,
+        &evidence,
+        diff.as_ref(),
+        None,
+        &a.out,
+    )?;
     Ok(0)
 }
 

@@ -188,6 +188,7 @@ pub fn evaluate_timed(
         summary,
         controls,
         probes,
+        exceptions: None,
     };
     timings.total = started.elapsed();
     Ok((results, timings))
@@ -297,6 +298,7 @@ fn control_header(c: &Control) -> ControlResult {
         .into(),
         automation: Automation::Manual.as_str().into(),
         verdict: Verdict::Manual,
+        verdict_with_exceptions: None,
         reasons: Vec::new(),
         rationale: None,
         rules: Vec::new(),

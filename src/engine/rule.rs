@@ -454,6 +454,7 @@ fn finish(
         errored,
         out_of_scope,
         resources,
+        excepted: Vec::new(),
     }
 }
 

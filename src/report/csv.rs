@@ -12,11 +12,14 @@
 //! `controls.csv` columns: `id`, `layer`, `layer_en`, `control_point`, `control_point_en`,
 //! `requirement`, `requirement_en`, `responsibility`, `automation`, `verdict`, `verdict_zh`, `rules`
 //! (number of rules), `resources_failed`, `resources_errored` (distinct resources over the item's
-//! rules), `reasons_zh`, `reasons_en`, `checklist_zh`, `checklist_en`, `evidence` (digests).
+//! rules), `reasons_zh`, `reasons_en`, `checklist_zh`, `checklist_en`, `evidence` (digests),
+//! `verdict_with_exceptions` (results v2: the verdict once accepted risks count; empty when no
+//! exceptions file was applied, `verdict` always stays the verdict without them).
 //!
 //! `findings.csv` columns: `control`, `rule`, `rule_title_zh`, `rule_title_en`, `rule_outcome`,
 //! `rule_verdict`, `resource`, `region`, `status` (`pass`, `fail`, `error`), `reason`, `evidence`
-//! (digests), `locations` (`sha256:…#JSONPath`). Every resource result of every rule is a row, passes
+//! (digests), `locations` (`sha256:…#JSONPath`), `excepted` (the exception id covering a failing
+//! resource, which keeps its `fail` status; empty otherwise). Every resource result of every rule is a row, passes
 //! included, so the rows of a rule add up to its `passed + failed + errored`.
 
 use super::{control_digests, for_each_problem, status_str, Files, ReportInput};
@@ -86,6 +89,7 @@ fn controls(input: &ReportInput<'_>, out: &mut dyn std::io::Write) -> Result<()>
         "checklist_zh",
         "checklist_en",
         "evidence",
+        "verdict_with_exceptions",
     ])?;
     for c in &input.results.controls {
         let (mut failed, mut errored) = (0usize, 0usize);
@@ -117,6 +121,9 @@ fn controls(input: &ReportInput<'_>, out: &mut dyn std::io::Write) -> Result<()>
             guard(&join(&mut c.checklist.iter().map(|r| r.zh.as_str()))),
             guard(&join(&mut c.checklist.iter().map(|r| r.en.as_str()))),
             control_digests(c).join("\n"),
+            c.verdict_with_exceptions
+                .map(|v| v.as_str().to_string())
+                .unwrap_or_default(),
         ])?;
     }
     w.flush()?;
@@ -138,6 +145,7 @@ fn findings(input: &ReportInput<'_>, out: &mut dyn std::io::Write) -> Result<()>
         "reason",
         "evidence",
         "locations",
+        "excepted",
     ])?;
     for c in &input.results.controls {
         for rule in &c.rules {
@@ -155,6 +163,7 @@ fn findings(input: &ReportInput<'_>, out: &mut dyn std::io::Write) -> Result<()>
                     guard(r.reason.as_deref().unwrap_or("")),
                     guard(&r.evidence.join("\n")),
                     guard(&r.locations.join("\n")),
+                    guard(rule.exception_for(&r.id, &r.region).unwrap_or("")),
                 ])?;
             }
         }

@@ -190,6 +190,10 @@ fn page(input: &ReportInput<'_>, out: &mut dyn std::io::Write) -> Result<()> {
     );
     header(&mut o, input);
     summary(&mut o, input);
+    o.push_str(&super::drift::exceptions_html(r));
+    if let Some(d) = input.diff {
+        o.push_str(&super::drift::html_section(d));
+    }
     items(&mut o, input);
     appendix::evidence(&mut o, input);
     let _ = write!(

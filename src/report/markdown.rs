@@ -107,6 +107,11 @@ fn summary(input: &ReportInput<'_>) -> String {
         let _ = writeln!(o, "| {} `{}` | {} |", v.zh(), v.as_str(), s.get(v));
     }
     let _ = writeln!(o, "| **合计 Total** | **{}** |\n", s.total);
+    o.push_str(&super::drift::exceptions_markdown(r));
+    if let Some(d) = input.diff {
+        o.push_str(&super::drift::markdown(d));
+        o.push('\n');
+    }
 
     for v in by_severity().into_iter().filter(|v| {
         matches!(

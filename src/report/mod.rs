@@ -21,6 +21,7 @@
 //! name, then renamed), or kept in memory as [`Output`]s ([`render`]).
 
 pub mod csv;
+pub mod drift;
 pub mod evidence;
 pub mod html;
 pub mod markdown;
@@ -204,6 +205,11 @@ pub struct ReportInput<'a> {
     pub results: &'a Results,
     pub catalog: &'a Catalog,
     pub evidence: &'a EvidenceSet,
+    /// Drift to show (from `report --diff`); reports never read the history themselves.
+    pub diff: Option<&'a crate::drift::Diff>,
+    /// When each OCSF finding was first and last seen (read from the history by `scan`/`evaluate`
+    /// and handed in, like `diff`); None: at the scan's time.
+    pub seen: Option<&'a dyn ocsf::SeenTimes>,
 }
 
 impl<'a> ReportInput<'a> {
@@ -307,12 +313,12 @@ pub fn read_results(path: &Path) -> Result<Results> {
     let input = std::io::BufReader::with_capacity(256 * 1024, file);
     let results: Results = serde_json::from_reader(input)
         .with_context(|| format!("{} is not a dengbao results file", path.display()))?;
-    if results.schema != crate::results::RESULTS_SCHEMA {
+    if !crate::results::RESULTS_SCHEMAS.contains(&results.schema.as_str()) {
         bail!(
-            "{}: results schema `{}` is not supported (this dengbao reads `{}`)",
+            "{}: results schema `{}` is not supported (this dengbao reads {})",
             path.display(),
             results.schema,
-            crate::results::RESULTS_SCHEMA
+            crate::results::RESULTS_SCHEMAS.join(", ")
         );
     }
     Ok(results)

@@ -38,14 +38,18 @@
 //! `time` (and `finding_info.created_time`) is the scan's `finished_at` in milliseconds.
 //! `finding_info.first_seen_time` / `last_seen_time` come from a [`SeenTimes`] source (the scan
 //! history) when there is one; without one, both are the scan's time. The event
-//! `status_id` is 1 New: triage status belongs to the consumer.
+//! `status_id` is 1 New: triage status belongs to the consumer — except for a resource an accepted
+//! risk covers (results v2 exceptions): its compliance status stays Fail, and the event's
+//! `status_id` is 3 Suppressed with the exception (id, reason, approver, ticket, expiry) in
+//! `status_detail`. An item event with exceptions applied adds its verdict with them to
+//! `compliance.status_details`.
 //!
 //! `evidences[]` has one entry per evidence digest (`uid` = `sha256:…`), with the JSONPath locations
 //! that decided the status, and, when the pack was at hand, the API call (`api.operation`,
 //! `api.service.name`, `api.request.uid` = request id) and every record's probe, region and capture
 //! time in `data.records`. An item event lists at most [`MAX_LISTED`] resources and evidences.
 
-use super::{control_digests, for_each_problem, rfc3339_millis, Files, ReportInput};
+use super::{control_digests, for_each_problem, rfc3339_millis, Files, Problem, ReportInput};
 use crate::results::{ControlResult, ResourceStatus, RuleOutcome};
 use crate::verdict::Verdict;
 use anyhow::{Context, Result};
@@ -138,15 +142,47 @@ impl SeenTimes for std::collections::HashMap<String, (i64, i64)> {
     }
 }
 
-/// Writes `findings.ocsf.jsonl` (without history), each event as it is made.
+/// Writes `findings.ocsf.jsonl`, each event as it is made, with first/last-seen times from
+/// `input.seen` when given (scan/evaluate read them from the history).
 pub fn write(input: &ReportInput<'_>, files: &mut Files) -> Result<()> {
     files.write(FILE, |out| {
-        each_event(input, &NoHistory, &mut |e| {
+        each_event(input, input.seen.unwrap_or(&NoHistory), &mut |e| {
             serde_json::to_writer(&mut *out, &e)?;
             out.write_all(b"\n")?;
             Ok(())
         })
     })
+}
+
+/// What an item's finding uid is keyed on besides framework and item: provider/partition/accounts.
+fn scope_key(r: &crate::results::Results) -> String {
+    format!(
+        "{}/{}/{}",
+        r.scan.provider,
+        r.scan.partition,
+        r.scan.accounts.join(",")
+    )
+}
+
+/// What a resource's finding uid is keyed on: the scope, then region and resource id.
+fn resource_key(scope: &str, p: &Problem<'_>) -> String {
+    format!("{scope}/{}/{}", p.region, p.id)
+}
+
+/// The `finding_info.uid` of every event [`each_event`] gives for `r`, in the same order (the history
+/// records when each was first and last seen).
+pub fn finding_uids(r: &crate::results::Results) -> Vec<String> {
+    let scope = scope_key(r);
+    let mut out = Vec::new();
+    for c in &r.controls {
+        out.push(finding_uid(&r.framework.id, &c.id, &scope));
+        for_each_problem(c, |p| {
+            out.push(finding_uid(&r.framework.id, &c.id, &resource_key(&scope, &p)));
+            Ok(())
+        })
+        .expect("collecting never fails");
+    }
+    out
 }
 
 /// Every event, in order (an item's event, then its resources'), without history.
@@ -169,12 +205,7 @@ pub fn each_event(
     let r = input.results;
     let time = rfc3339_millis(&r.scan.finished_at)
         .with_context(|| format!("scan.finished_at `{}` is not RFC 3339", r.scan.finished_at))?;
-    let scope = format!(
-        "{}/{}/{}",
-        r.scan.provider,
-        r.scan.partition,
-        r.scan.accounts.join(",")
-    );
+    let scope = scope_key(r);
     let with_seen = |mut e: Value| {
         let uid = e["finding_info"]["uid"]
             .as_str()
@@ -189,8 +220,7 @@ pub fn each_event(
         f(with_seen(control_event(input, c, time, &scope)?))?;
         let statuses = rule_statuses(c);
         for_each_problem(c, |p| {
-            let key = format!("{scope}/{}/{}", p.region, p.id);
-            let uid = finding_uid(&r.framework.id, &c.id, &key);
+            let uid = finding_uid(&r.framework.id, &c.id, &resource_key(&scope, &p));
             let worst = c
                 .rules
                 .iter()
@@ -273,7 +303,7 @@ pub fn each_event(
                 .iter()
                 .map(|d| evidence(input, d, &p.locations))
                 .collect();
-            f(with_seen(event(
+            let mut e = event(
                 input,
                 &uid,
                 time,
@@ -285,10 +315,54 @@ pub fn each_event(
                 evidences,
                 Some(&p.region),
                 EVENT_CODE_RESOURCE,
-            )))
+            );
+            mark_excepted(&mut e, r, c, &p, &statuses);
+            f(with_seen(e))
         })?;
     }
     Ok(())
+}
+
+/// An excepted resource (results v2: every rule it fails under has an exception covering it) keeps
+/// its Fail compliance status; the event's own status becomes 3 Suppressed, with the exceptions in
+/// `status_detail`. `statuses` says, per rule of `c`, whether the resource fails it (looked up, not
+/// searched: a rule's resources may be a spilled list of millions).
+fn mark_excepted(
+    e: &mut Value,
+    r: &crate::results::Results,
+    c: &ControlResult,
+    p: &Problem<'_>,
+    statuses: &RuleStatuses,
+) {
+    if p.status != ResourceStatus::Fail {
+        return;
+    }
+    let slots = statuses.get(&p.region).and_then(|m| m.get(&p.id));
+    let mut by = Vec::new();
+    for (k, rule) in c.rules.iter().enumerate() {
+        if !p.rules.contains(&rule.id.as_str()) {
+            continue;
+        }
+        let failing = slots.and_then(|s| s[k]) == Some(ResourceStatus::Fail);
+        match rule.exception_for(&p.id, &p.region) {
+            Some(id) => by.push(format!(
+                "{}: excepted by {}",
+                rule.id,
+                r.describe_exception(id)
+            )),
+            None if failing => return,
+            None => {}
+        }
+    }
+    if by.is_empty() {
+        return;
+    }
+    e["status_id"] = json!(3);
+    e["status"] = json!("Suppressed");
+    e["status_detail"] = json!(format!(
+        "accepted risk; the resource still fails: {}",
+        by.join("; ")
+    ));
 }
 
 /// Region → id → per rule of `c`, the status of the rule's first resource of that key, for every
@@ -353,6 +427,17 @@ fn control_event(
         "status_code": c.verdict.as_str(),
         "status_details": c.reasons.iter().map(|b| format!("{} / {}", b.zh, b.en)).collect::<Vec<_>>(),
     });
+    if let Some(w) = c.verdict_with_exceptions {
+        // results v2: the verdict once accepted risks count; status_code stays the verdict without.
+        compliance["status_details"]
+            .as_array_mut()
+            .expect("a list")
+            .push(json!(format!(
+                "计入例外后 / with exceptions: {} {}",
+                w.zh(),
+                w.as_str()
+            )));
+    }
     if !checks.is_empty() {
         compliance["checks"] = Value::Array(checks);
     }

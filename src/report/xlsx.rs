@@ -7,10 +7,14 @@
 //!    控制点 (control point), 测评指标 (the requirement), 测评方法 (the guide's test method, from the
 //!    catalog), 结果记录 (the machine evidence summary: reasons, resources that failed or could not be
 //!    read, evidence digests; the checklist for items that need manual review), 符合情况 (the verdict
-//!    in Chinese, with a fill colour per verdict), and `verdict` (the machine name, for scripts).
+//!    in Chinese, with a fill colour per verdict), `verdict` (the machine name, for scripts), and
+//!    `verdict_with_exceptions` (results v2: the verdict once accepted risks count, empty without an
+//!    exceptions file; 符合情况 and `verdict` stay the verdict without them). 结果记录 names every
+//!    excepted resource with its exception (reason, approver, ticket, expiry).
 //! 2. **证据索引** — the evidence index: one row per test item × rule × resource × evidence digest,
 //!    with the resource's region and status, the JSONPath locations inside that evidence, and (when
-//!    the pack was at hand) the probe, API operation, region and capture time of the records.
+//!    the pack was at hand) the probe, API operation, region and capture time of the records, and 例外
+//!    (the exception id covering a failing resource, which keeps its `fail` status).
 //! 3. **扫描信息** — the scan: framework, provider, partition, accounts, regions, times, pack digest,
 //!    tool version and the count per verdict.
 //!
@@ -21,7 +25,7 @@
 //! so the file is byte-identical for the same results.
 
 use super::{control_digests, for_each_problem, status_str, Files, ReportInput};
-use crate::results::{ControlResult, ResourceResult, ResourceStatus};
+use crate::results::{ControlResult, ResourceResult, ResourceStatus, RuleResult};
 use crate::verdict::Verdict;
 use anyhow::{Context, Result};
 use rust_xlsxwriter::{
@@ -39,7 +43,7 @@ pub const EVIDENCE_SHEET: &str = "证据索引";
 pub const SCAN_SHEET: &str = "扫描信息";
 
 /// Headers of the record sheet, in column order.
-pub const RECORD_HEADERS: [&str; 8] = [
+pub const RECORD_HEADERS: [&str; 9] = [
     "测评项编号",
     "层面",
     "控制点",
@@ -48,11 +52,12 @@ pub const RECORD_HEADERS: [&str; 8] = [
     "结果记录",
     "符合情况",
     "verdict",
+    "verdict_with_exceptions",
 ];
-const RECORD_WIDTHS: [f64; 8] = [13.0, 14.0, 16.0, 40.0, 50.0, 70.0, 11.0, 20.0];
+const RECORD_WIDTHS: [f64; 9] = [13.0, 14.0, 16.0, 40.0, 50.0, 70.0, 11.0, 20.0, 24.0];
 
 /// Headers of the evidence index sheet.
-pub const EVIDENCE_HEADERS: [&str; 11] = [
+pub const EVIDENCE_HEADERS: [&str; 12] = [
     "测评项编号",
     "规则",
     "资源",
@@ -64,9 +69,10 @@ pub const EVIDENCE_HEADERS: [&str; 11] = [
     "操作",
     "采集区域",
     "采集时间",
+    "例外",
 ];
-const EVIDENCE_WIDTHS: [f64; 11] = [
-    13.0, 30.0, 28.0, 15.0, 8.0, 74.0, 60.0, 34.0, 26.0, 15.0, 25.0,
+const EVIDENCE_WIDTHS: [f64; 12] = [
+    13.0, 30.0, 28.0, 15.0, 8.0, 74.0, 60.0, 34.0, 26.0, 15.0, 25.0, 12.0,
 ];
 
 /// Excel's limit on the characters in one cell.
@@ -121,6 +127,26 @@ pub fn result_record(input: &ReportInput<'_>, c: &ControlResult) -> String {
                 let _ = writeln!(o, "{label}：{}", list.join("；"));
             }
         }
+        for rule in &c.rules {
+            for x in &rule.excepted {
+                let _ = writeln!(
+                    o,
+                    "已接受风险（例外）：{} ({}) 规则 {}，仍为未通过，例外 {}",
+                    x.resource,
+                    x.region,
+                    rule.id,
+                    input.results.describe_exception(&x.exception)
+                );
+            }
+        }
+        if let Some(w) = c.verdict_with_exceptions.filter(|w| *w != c.verdict) {
+            let _ = writeln!(
+                o,
+                "计入例外后：{} {}（符合情况一栏为未计入例外的结论）",
+                w.zh(),
+                w.as_str()
+            );
+        }
         let digests = control_digests(c);
         if !digests.is_empty() {
             let _ = writeln!(o, "证据：");
@@ -151,9 +177,9 @@ pub fn result_record(input: &ReportInput<'_>, c: &ControlResult) -> String {
 fn evidence_rows(
     input: &ReportInput<'_>,
     c: &ControlResult,
-    rule: &str,
+    rule: &RuleResult,
     res: &ResourceResult,
-) -> Vec<[String; 11]> {
+) -> Vec<[String; 12]> {
     let digests: Vec<Option<&String>> = if res.evidence.is_empty() {
         vec![None]
     } else {
@@ -181,7 +207,7 @@ fn evidence_rows(
         };
         rows.push([
             c.id.clone(),
-            rule.to_string(),
+            rule.id.clone(),
             res.id.clone(),
             res.region.clone(),
             status_str(res.status).to_string(),
@@ -191,6 +217,9 @@ fn evidence_rows(
             col(&|x| format!("{}:{}", x.service, x.operation)),
             col(&|x| x.region.to_string()),
             col(&|x| x.captured_at.clone()),
+            rule.exception_for(&res.id, &res.region)
+                .unwrap_or_default()
+                .to_string(),
         ]);
     }
     rows
@@ -287,6 +316,9 @@ pub fn write(input: &ReportInput<'_>, files: &mut Files) -> Result<()> {
             .set_background_color(Color::RGB(verdict_fill(c.verdict)));
         ws.write_string_with_format(row, 6, c.verdict.zh(), &vf)?;
         ws.write_string_with_format(row, 7, c.verdict.as_str(), &body)?;
+        if let Some(w) = c.verdict_with_exceptions {
+            ws.write_string_with_format(row, 8, w.as_str(), &body)?;
+        }
     }
 
     // The evidence index.
@@ -305,7 +337,7 @@ pub fn write(input: &ReportInput<'_>, files: &mut Files) -> Result<()> {
     for c in &r.controls {
         for rule in &c.rules {
             for res in &rule.resources {
-                for cells in evidence_rows(input, c, &rule.id, &res) {
+                for cells in evidence_rows(input, c, rule, &res) {
                     row += 1;
                     for (col, text) in cells.iter().enumerate() {
                         ws.write_string_with_format(row, col as u16, cell_text(text), &body)?;

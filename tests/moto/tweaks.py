@@ -15,6 +15,8 @@ Tweaks:
   unencrypted-snapshot  an unencrypted volume and its snapshot in cn-north-1
   default-vpc-instance  an instance in cn-north-1's default VPC
   no-databases          deletes every RDS instance and snapshot (the demo estate runs without databases)
+  internal-8443         the clean group dengbao-https-internal (cn-north-1) also allows 8443 from 10.0.0.0/8:
+                        its rules' deciding values change, every status stays (an internal, non-admin port)
 """
 import argparse
 import json
@@ -108,6 +110,13 @@ def main():
                                        DeleteAutomatedBackups=True)
                 gone.append(db["DBInstanceIdentifier"])
         out = {"deleted": gone}
+    elif t == "internal-8443":
+        ec2 = client(args, "ec2")
+        groups = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["dengbao-https-internal"]}])
+        sg = groups["SecurityGroups"][0]["GroupId"]
+        ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 8443, "ToPort": 8443, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}])
+        out = {"security_group": sg}
     else:
         raise SystemExit(f"unknown tweak {t}")
     print(json.dumps({"tweak": t, "created": out}))

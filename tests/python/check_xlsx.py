@@ -15,7 +15,7 @@ import sys
 import openpyxl
 
 SHEETS = ["测评记录表", "证据索引", "扫描信息"]
-HEADERS = ["测评项编号", "层面", "控制点", "测评指标", "测评方法", "结果记录", "符合情况", "verdict"]
+HEADERS = ["测评项编号", "层面", "控制点", "测评指标", "测评方法", "结果记录", "符合情况", "verdict", "verdict_with_exceptions"]
 ZH = {"compliant": "符合", "partially_compliant": "部分符合", "non_compliant": "不符合",
       "not_applicable": "不适用", "manual": "需人工核查", "error": "无法判定"}
 FILL = {"compliant": "C6EFCE", "partially_compliant": "FFEB9C", "non_compliant": "FFC7CE",
@@ -55,6 +55,7 @@ def main():
         check(c["requirement"] in (vals[3] or ""), f"row {i}: requirement")
         check(bool(vals[4]), f"row {i}: no test method")
         check(vals[6] == ZH[c["verdict"]] and vals[7] == c["verdict"], f"row {i}: verdict {vals[6]}/{vals[7]}")
+        check(vals[8] == c.get("verdict_with_exceptions"), f"row {i}: verdict with exceptions {vals[8]}")
         fill = (row[6].fill.fgColor.rgb or "")[-6:].upper()
         check(fill == FILL[c["verdict"]], f"row {i}: fill {fill} for {c['verdict']}")
         check(all(cell.alignment.wrap_text for cell in row[:6]), f"row {i}: text not wrapped")
