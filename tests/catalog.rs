@@ -134,11 +134,7 @@ fn chinese_text_is_exactly_the_guides() {
 /// its `empty` verdict, and `some_fail` unless one passing resource is enough (`expect = "any"`).
 fn reachable_levels(rule: &dengbao::rules::Rule) -> Vec<dengbao::verdict::Verdict> {
     use dengbao::rules::Expect;
-    let mut v = vec![
-        rule.verdict.pass,
-        rule.verdict.all_fail,
-        rule.verdict.empty,
-    ];
+    let mut v = vec![rule.verdict.pass, rule.verdict.all_fail, rule.verdict.empty];
     if rule.expect != Expect::Any {
         v.push(rule.verdict.some_fail);
     }

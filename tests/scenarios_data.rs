@@ -47,7 +47,8 @@ fn aws_cn_pack(dir: &std::path::Path, answers: &[(&str, &str, Value, Value)]) ->
             size: 0,
             error: None,
         };
-        w.add_record(record, &serde_json::to_vec(body).unwrap()).unwrap();
+        w.add_record(record, &serde_json::to_vec(body).unwrap())
+            .unwrap();
         w.add_probe_run(ProbeRun {
             id: (*probe).into(),
             region: (*region).into(),
@@ -106,7 +107,12 @@ fn console_sign_ins_from_abroad_are_operation_from_abroad() {
         console_login("e-us", "8.8.8.8"),
     ]);
     assert_eq!(item(&r, "L3-MMS2-01").verdict, NonCompliant);
-    let abroad = with_status(&r, "L3-MMS2-01", "aws-console-logins-from-mainland", ResourceStatus::Fail);
+    let abroad = with_status(
+        &r,
+        "L3-MMS2-01",
+        "aws-console-logins-from-mainland",
+        ResourceStatus::Fail,
+    );
     assert_eq!(abroad, ["e-us"]);
     // Hong Kong, Macao and Taiwan are 境外 for operations: not the mainland.
     for ip in ["43.252.54.1", "202.175.3.1", "61.216.0.1"] {
@@ -123,7 +129,11 @@ fn console_sign_ins_from_abroad_are_operation_from_abroad() {
     assert_eq!(item(&r, "L3-MMS2-01").verdict, Compliant);
     let mms = item(&r, "L3-MMS2-01");
     assert_eq!((mms.rules[0].passed, mms.rules[0].failed), (2, 0));
-    assert_eq!(mms.rules[0].resources.len(), 2, "the VPN and internal sources are not judged");
+    assert_eq!(
+        mms.rules[0].resources.len(),
+        2,
+        "the VPN and internal sources are not judged"
+    );
     // No sign-in in the window: no operation from abroad seen.
     assert_eq!(item(&logins(vec![]), "L3-MMS2-01").verdict, Compliant);
 }
@@ -166,7 +176,12 @@ fn audit_logs_stored_abroad_are_data_leaving_china() {
     ]);
     let rule = "aws-trail-logs-stored-in-mainland";
     assert_eq!(
-        item(&r, "L3-CES2-10").rules.iter().find(|x| x.id == rule).unwrap().verdict,
+        item(&r, "L3-CES2-10")
+            .rules
+            .iter()
+            .find(|x| x.id == rule)
+            .unwrap()
+            .verdict,
         NonCompliant
     );
     // An organization trail of aws-cn delivers to an aws-cn bucket of another account: in the mainland.
@@ -180,7 +195,10 @@ fn audit_logs_stored_abroad_are_data_leaving_china() {
         own_bucket(),
     ]);
     let c = item(&r, "L3-CES2-10");
-    assert_eq!(c.rules.iter().find(|x| x.id == rule).unwrap().verdict, Compliant);
+    assert_eq!(
+        c.rules.iter().find(|x| x.id == rule).unwrap().verdict,
+        Compliant
+    );
 }
 
 fn db_with_replica(arn: &str) -> Value {
@@ -195,18 +213,34 @@ fn backup_copies_must_be_found_where_their_source_says() {
     let arn = "arn:aws-cn:rds:cn-northwest-1:111122223333:auto-backup:ab-orders";
     let found = json!({"DescribeDBInstanceAutomatedBackupsResult": {"DBInstanceAutomatedBackups": {"DBInstanceAutomatedBackup": [
         {"DBInstanceAutomatedBackupsArn": arn, "Region": "cn-northwest-1", "DBInstanceIdentifier": "orders"}]}}});
-    let db = ("aws.rds.describe_db_instances", "cn-north-1", json!({}), db_with_replica(arn));
+    let db = (
+        "aws.rds.describe_db_instances",
+        "cn-north-1",
+        json!({}),
+        db_with_replica(arn),
+    );
     // 符合: "提供查询云服务客户数据及备份存储位置的能力": the copy is listed, with its region.
     let r = judged(&[
         db.clone(),
-        ("aws.rds.describe_db_instance_automated_backups", "cn-northwest-1", json!({}), found),
+        (
+            "aws.rds.describe_db_instance_automated_backups",
+            "cn-northwest-1",
+            json!({}),
+            found,
+        ),
     ]);
     assert_eq!(item(&r, "L3-CES2-15").verdict, Compliant);
     // 部分符合: "提供查询云服务客户部分数据及备份存储位置的能力": the copy is nowhere to be found.
-    let none = json!({"DescribeDBInstanceAutomatedBackupsResult": {"DBInstanceAutomatedBackups": ""}});
+    let none =
+        json!({"DescribeDBInstanceAutomatedBackupsResult": {"DBInstanceAutomatedBackups": ""}});
     let r = judged(&[
         db,
-        ("aws.rds.describe_db_instance_automated_backups", "cn-northwest-1", json!({}), none),
+        (
+            "aws.rds.describe_db_instance_automated_backups",
+            "cn-northwest-1",
+            json!({}),
+            none,
+        ),
     ]);
     assert_eq!(item(&r, "L3-CES2-15").verdict, PartiallyCompliant);
 }
@@ -220,7 +254,9 @@ fn roles(trusts: &[(&str, Value)]) -> Results {
                 .to_string()
                 .bytes()
                 .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                        (b as char).to_string()
+                    }
                     _ => format!("%{b:02X}"),
                 })
                 .collect();
@@ -247,18 +283,40 @@ fn trust(principal: Value, condition: Option<Value>) -> Value {
 fn roles_anyone_may_assume_give_unauthorized_management_rights() {
     // moto's IAM does hold roles, but the judgement is on the trust document alone: hand-made, so the
     // URL-encoding IAM uses is exercised byte for byte.
-    let own = ("ops", trust(json!({"AWS": "arn:aws-cn:iam::111122223333:root"}), None));
-    let service = ("ec2-role", trust(json!({"Service": "ec2.amazonaws.com.cn"}), None));
-    let vendor = ("vendor", trust(json!({"AWS": ["arn:aws-cn:iam::444455556666:root"]}), None));
+    let own = (
+        "ops",
+        trust(json!({"AWS": "arn:aws-cn:iam::111122223333:root"}), None),
+    );
+    let service = (
+        "ec2-role",
+        trust(json!({"Service": "ec2.amazonaws.com.cn"}), None),
+    );
+    let vendor = (
+        "vendor",
+        trust(json!({"AWS": ["arn:aws-cn:iam::444455556666:root"]}), None),
+    );
     let guarded = (
         "org-wide",
-        trust(json!({"AWS": "*"}), Some(json!({"StringEquals": {"aws:PrincipalOrgID": "o-abc"}}))),
+        trust(
+            json!({"AWS": "*"}),
+            Some(json!({"StringEquals": {"aws:PrincipalOrgID": "o-abc"}})),
+        ),
     );
     // 符合: "只有在云服务客户授权下，云服务商或第三方才具有云服务客户数据管理权限": a vendor's role was
     // set up by the tenant (an authorization, listed as context for the assessor).
-    let r = roles(&[own.clone(), service.clone(), vendor.clone(), guarded.clone()]);
+    let r = roles(&[
+        own.clone(),
+        service.clone(),
+        vendor.clone(),
+        guarded.clone(),
+    ]);
     assert_eq!(item(&r, "L3-CES2-11").verdict, Compliant);
-    let listed = with_status(&r, "L3-CES2-11", "aws-roles-trusted-by-other-accounts", ResourceStatus::Fail);
+    let listed = with_status(
+        &r,
+        "L3-CES2-11",
+        "aws-roles-trusted-by-other-accounts",
+        ResourceStatus::Fail,
+    );
     assert_eq!(listed, ["vendor", "org-wide"]);
     // 不符合: "云服务商或第三方未经云服务客户授权下具有云服务客户数据管理权限": anyone may assume it.
     let open = ("open", trust(json!({"AWS": "*"}), None));
@@ -281,13 +339,19 @@ fn aws_keys_can_show_non_compliance_never_compliance() {
     let r = judged(&[key("k-aws", "AWS", "AWS_KMS")]);
     assert_eq!(item(&r, "L3-CES2-13").verdict, NonCompliant);
     // A CloudHSM key store shows hardware, not the certification 符合 needs: left to the assessor.
-    let r = judged(&[key("k-aws", "AWS", "AWS_KMS"), key("k-hsm", "CUSTOMER", "AWS_CLOUDHSM")]);
+    let r = judged(&[
+        key("k-aws", "AWS", "AWS_KMS"),
+        key("k-hsm", "CUSTOMER", "AWS_CLOUDHSM"),
+    ]);
     let c = item(&r, "L3-CES2-13");
     assert_eq!(c.verdict, Manual);
     assert_eq!(c.automation, "manual");
     assert!(c.checklist.iter().any(|x| x.zh.contains("国家密码管理局")));
     // Rotation is never asked of imported or CloudHSM keys (they cannot rotate automatically).
-    let r = judged(&[key("k-imp", "CUSTOMER", "EXTERNAL"), key("k-hsm", "CUSTOMER", "AWS_CLOUDHSM")]);
+    let r = judged(&[
+        key("k-imp", "CUSTOMER", "EXTERNAL"),
+        key("k-hsm", "CUSTOMER", "AWS_CLOUDHSM"),
+    ]);
     let rotation = item(&r, "L3-CES2-13")
         .rules
         .iter()
@@ -330,7 +394,12 @@ fn aliyun(tweaks: &[&str]) -> Option<Results> {
     }
     let s = start(&py, &args);
     let d = tempfile::tempdir().unwrap();
-    let (code, log) = scan(&s.endpoint, d.path(), &["--regions", "cn-hangzhou,cn-shanghai"], &[]);
+    let (code, log) = scan(
+        &s.endpoint,
+        d.path(),
+        &["--regions", "cn-hangzhou,cn-shanghai"],
+        &[],
+    );
     assert_eq!(code, 0, "{tweaks:?}: {log}");
     assert!(s.requests().iter().all(|r| r.get("rejected").is_none()));
     Some(results(d.path()))
@@ -375,7 +444,9 @@ fn aliyun_sign_ins_from_abroad_and_hong_kong() {
         let Some(r) = aliyun(&[t]) else { return };
         expect(&r, t, &[("L3-MMS2-01", NonCompliant)]);
     }
-    let Some(r) = aliyun(&["no-signins"]) else { return };
+    let Some(r) = aliyun(&["no-signins"]) else {
+        return;
+    };
     expect(&r, "no-signins", &[("L3-MMS2-01", Compliant)]);
 }
 
@@ -391,7 +462,10 @@ fn aliyun_keys_roles_and_backups() {
         // A role the tenant set up for another account is an authorization: listed as context.
         ("role-trusts-other-account", &[("L3-CES2-11", Compliant)]),
         // 部分符合: "提供查询云服务客户部分数据及备份存储位置的能力": a backup whose destination is not named.
-        ("backup-region-unknown", &[("L3-CES2-15", PartiallyCompliant)]),
+        (
+            "backup-region-unknown",
+            &[("L3-CES2-15", PartiallyCompliant)],
+        ),
         // Trail logs to an OSS bucket outside the mainland: data stored abroad.
         ("trail-logs-abroad", &[("L3-CES2-10", NonCompliant)]),
     ];
@@ -399,7 +473,12 @@ fn aliyun_keys_roles_and_backups() {
         let Some(r) = aliyun(&[t]) else { return };
         expect(&r, t, table);
         if *t == "role-trusts-other-account" {
-            let listed = with_status(&r, "L3-CES2-11", "aliyun-roles-trusted-by-other-accounts", ResourceStatus::Fail);
+            let listed = with_status(
+                &r,
+                "L3-CES2-11",
+                "aliyun-roles-trusted-by-other-accounts",
+                ResourceStatus::Fail,
+            );
             assert_eq!(listed, ["vendor-audit"]);
         }
     }
@@ -416,13 +495,30 @@ fn aliyun_local_disks_and_read_only_instances_are_not_findings() {
         ("L3-CES2-16", "aliyun-disks-have-automatic-snapshots"),
     ] {
         let failing = with_status(&r, id, rule, ResourceStatus::Fail);
-        assert!(!failing.contains(&"d-hz-local".to_string()), "{rule}: {failing:?}");
+        assert!(
+            !failing.contains(&"d-hz-local".to_string()),
+            "{rule}: {failing:?}"
+        );
     }
     // A read-only instance copies its primary: not a single-node database.
-    let single = with_status(&r, "L3-CES2-16", "aliyun-rds-not-single-node", ResourceStatus::Fail);
+    let single = with_status(
+        &r,
+        "L3-CES2-16",
+        "aliyun-rds-not-single-node",
+        ResourceStatus::Fail,
+    );
     assert!(single.is_empty(), "{single:?}");
     // MFA not required at logon is supporting evidence of CES2-01, shown as context.
-    let mfa = with_status(&r, "L3-CES2-01", "aliyun-mfa-required-at-logon", ResourceStatus::Fail);
+    let mfa = with_status(
+        &r,
+        "L3-CES2-01",
+        "aliyun-mfa-required-at-logon",
+        ResourceStatus::Fail,
+    );
     assert_eq!(mfa.len(), 1);
-    expect(&r, "local-disk", &[("L3-CES2-09", Compliant), ("L3-CES2-01", Manual)]);
+    expect(
+        &r,
+        "local-disk",
+        &[("L3-CES2-09", Compliant), ("L3-CES2-01", Manual)],
+    );
 }

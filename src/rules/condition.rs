@@ -560,10 +560,11 @@ pub fn compile(
             let Some(check) = &s.check else {
                 return err(&span, "`decode` needs `check = { ... }`: the condition the decoded document is tested against");
             };
-            let q = Query::compile(s.decode.as_ref().expect("checked")).map_err(|m| CompileError {
-                span: span.clone(),
-                message: m,
-            })?;
+            let q =
+                Query::compile(s.decode.as_ref().expect("checked")).map_err(|m| CompileError {
+                    span: span.clone(),
+                    message: m,
+                })?;
             Condition::Decode {
                 path: q,
                 check: Box::new(compile(check, joins)?),

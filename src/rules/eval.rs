@@ -359,9 +359,9 @@ fn decode<N: Notes>(
             trace.loc_with(at);
             continue;
         };
-        let parsed = serde_json::from_str::<Value>(text).ok().or_else(|| {
-            percent_decode(text).and_then(|t| serde_json::from_str::<Value>(&t).ok())
-        });
+        let parsed = serde_json::from_str::<Value>(text)
+            .ok()
+            .or_else(|| percent_decode(text).and_then(|t| serde_json::from_str::<Value>(&t).ok()));
         let Some(doc) = parsed else {
             trace.loc_with(at);
             trace.unknown(format!("{} does not hold JSON", at()));

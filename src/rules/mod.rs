@@ -255,7 +255,8 @@ pub fn load(
                     ));
                 }
             }
-        } else if m.rules
+        } else if m
+            .rules
             .iter()
             .all(|r| set.rules.get(r).is_some_and(|x| x.context))
         {

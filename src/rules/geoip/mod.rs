@@ -30,7 +30,10 @@ fn parse(text: &str) -> Ranges {
         v4: Vec::new(),
         v6: Vec::new(),
     };
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let Some((a, b)) = line.split_once(',') else {
             continue;
         };
@@ -125,7 +128,20 @@ mod tests {
 
     #[test]
     fn only_global_addresses_are_public() {
-        for s in ["10.1.2.3", "172.16.0.1", "192.168.1.1", "127.0.0.1", "100.64.1.1", "169.254.1.1", "0.1.2.3", "198.18.0.1", "::1", "fe80::1", "fd00::1", "2001:db8::1"] {
+        for s in [
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "127.0.0.1",
+            "100.64.1.1",
+            "169.254.1.1",
+            "0.1.2.3",
+            "198.18.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "2001:db8::1",
+        ] {
             assert!(!is_public(at(s)), "{s}");
         }
         for s in ["8.8.8.8", "47.96.10.1", "2400:3200::1"] {
