@@ -22,19 +22,27 @@ pub fn function(probe: &str) -> Option<fn(Call) -> CallFuture> {
 /// IAM's largest page (`MaxItems` in probes/aws/iam.toml).
 const IAM_PAGE: i32 = 1000;
 
+/// One page of an IAM list (`Marker` in, `IsTruncated` + `Marker` out), optionally for the fan-out user.
+macro_rules! iam_page {
+    ($c:ident, $op:ident $(, $per_user:ident)?) => {{
+        let o = $c
+            .clients
+            .iam
+            .$op()
+            $(.$per_user($c.key()))?
+            .max_items(IAM_PAGE)
+            .set_marker($c.token)
+            .customize()
+            .interceptor($c.rec)
+            .send()
+            .await
+            .map_err(failure)?;
+        Ok(if o.is_truncated { o.marker } else { None })
+    }};
+}
+
 async fn list_users(c: Call) -> PageResult {
-    let o = c
-        .clients
-        .iam
-        .list_users()
-        .max_items(IAM_PAGE)
-        .set_marker(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(if o.is_truncated { o.marker } else { None })
+    iam_page!(c, list_users)
 }
 
 async fn get_login_profile(c: Call) -> PageResult {
@@ -51,34 +59,11 @@ async fn get_login_profile(c: Call) -> PageResult {
 }
 
 async fn list_mfa_devices(c: Call) -> PageResult {
-    let o = c
-        .clients
-        .iam
-        .list_mfa_devices()
-        .user_name(c.key())
-        .max_items(IAM_PAGE)
-        .set_marker(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(if o.is_truncated { o.marker } else { None })
+    iam_page!(c, list_mfa_devices, user_name)
 }
 
 async fn list_roles(c: Call) -> PageResult {
-    let o = c
-        .clients
-        .iam
-        .list_roles()
-        .max_items(IAM_PAGE)
-        .set_marker(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(if o.is_truncated { o.marker } else { None })
+    iam_page!(c, list_roles)
 }
 
 /// ConsoleLogin events of the region's 90-day event history (no StartTime: the whole history).
