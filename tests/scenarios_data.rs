@@ -83,6 +83,11 @@ fn with_status(r: &Results, id: &str, rule: &str, status: ResourceStatus) -> Vec
         .collect()
 }
 
+/// Ids of the resources `rule` of item `id` failed.
+fn failing(r: &Results, id: &str, rule: &str) -> Vec<String> {
+    with_status(r, id, rule, ResourceStatus::Fail)
+}
+
 fn console_login(id: &str, ip: &str) -> Value {
     let event = json!({"eventName": "ConsoleLogin", "eventSource": "signin.amazonaws.com", "sourceIPAddress": ip,
                        "responseElements": {"ConsoleLogin": "Success"}});
@@ -107,12 +112,7 @@ fn console_sign_ins_from_abroad_are_operation_from_abroad() {
         console_login("e-us", "8.8.8.8"),
     ]);
     assert_eq!(item(&r, "L3-MMS2-01").verdict, NonCompliant);
-    let abroad = with_status(
-        &r,
-        "L3-MMS2-01",
-        "aws-console-logins-from-mainland",
-        ResourceStatus::Fail,
-    );
+    let abroad = failing(&r, "L3-MMS2-01", "aws-console-logins-from-mainland");
     assert_eq!(abroad, ["e-us"]);
     // Hong Kong, Macao and Taiwan are 境外 for operations: not the mainland.
     for ip in ["43.252.54.1", "202.175.3.1", "61.216.0.1"] {
@@ -311,12 +311,7 @@ fn roles_anyone_may_assume_give_unauthorized_management_rights() {
         guarded.clone(),
     ]);
     assert_eq!(item(&r, "L3-CES2-11").verdict, Compliant);
-    let listed = with_status(
-        &r,
-        "L3-CES2-11",
-        "aws-roles-trusted-by-other-accounts",
-        ResourceStatus::Fail,
-    );
+    let listed = failing(&r, "L3-CES2-11", "aws-roles-trusted-by-other-accounts");
     assert_eq!(listed, ["vendor", "org-wide"]);
     // 不符合: "云服务商或第三方未经云服务客户授权下具有云服务客户数据管理权限": anyone may assume it.
     let open = ("open", trust(json!({"AWS": "*"}), None));
@@ -379,7 +374,7 @@ fn aurora_clusters_and_read_replicas_are_not_single_az_databases() {
     let c = item(&r, "L3-CES2-16");
     // CES2-16's 符合 and 不符合 are about the provider's storage documents: judged by hand.
     assert_eq!((c.verdict, c.automation.as_str()), (Manual, "manual"));
-    let flagged = with_status(&r, "L3-CES2-16", "aws-rds-multi-az", ResourceStatus::Fail);
+    let flagged = failing(&r, "L3-CES2-16", "aws-rds-multi-az");
     assert_eq!(flagged, ["single"]);
 }
 
@@ -473,12 +468,7 @@ fn aliyun_keys_roles_and_backups() {
         let Some(r) = aliyun(&[t]) else { return };
         expect(&r, t, table);
         if *t == "role-trusts-other-account" {
-            let listed = with_status(
-                &r,
-                "L3-CES2-11",
-                "aliyun-roles-trusted-by-other-accounts",
-                ResourceStatus::Fail,
-            );
+            let listed = failing(&r, "L3-CES2-11", "aliyun-roles-trusted-by-other-accounts");
             assert_eq!(listed, ["vendor-audit"]);
         }
     }
@@ -501,20 +491,10 @@ fn aliyun_local_disks_and_read_only_instances_are_not_findings() {
         );
     }
     // A read-only instance copies its primary: not a single-node database.
-    let single = with_status(
-        &r,
-        "L3-CES2-16",
-        "aliyun-rds-not-single-node",
-        ResourceStatus::Fail,
-    );
+    let single = failing(&r, "L3-CES2-16", "aliyun-rds-not-single-node");
     assert!(single.is_empty(), "{single:?}");
     // MFA not required at logon is supporting evidence of CES2-01, shown as context.
-    let mfa = with_status(
-        &r,
-        "L3-CES2-01",
-        "aliyun-mfa-required-at-logon",
-        ResourceStatus::Fail,
-    );
+    let mfa = failing(&r, "L3-CES2-01", "aliyun-mfa-required-at-logon");
     assert_eq!(mfa.len(), 1);
     expect(
         &r,
