@@ -436,7 +436,7 @@ fn finish(
         _ => RuleOutcome::Pass,
     };
     let verdict = match outcome {
-        RuleOutcome::Pass => Verdict::Compliant,
+        RuleOutcome::Pass => rule.verdict.pass,
         RuleOutcome::Error => Verdict::Error,
         RuleOutcome::NotApplicable => rule.verdict.empty,
         RuleOutcome::Fail if passed > 0 && rule.expect != Expect::Any => rule.verdict.some_fail,

@@ -10,6 +10,9 @@
 //! | any address | `path`, `any_address = true` | some selected value is a CIDR meaning every address (`0.0.0.0/0`, `::/0`) |
 //! | ports | `ports = { overlap = [22, 3389] }` or `ports = { all = true }` (+ `from`, `to`, `protocol` or `range` paths) | the rule opens one of those ports / every port |
 //! | admits | `admits = { ports = [22, 3389] }` or `admits = { all = true }` (+ `rules`, default `$.Permissions.Permission[*]`) | an Alibaba Cloud security group, after its priorities, lets any address (`0.0.0.0/0` or `::/0`) reach one of those TCP ports / everything (see [`AdmitsSpec`]) |
+//! | ip | `path`, `ip = { public = true }` or `ip = { country = ["CN"] }` | some selected value is a public IP address / one the shipped IP-to-country data places in one of those countries (see [`super::geoip`]) |
+//! | other account | `path`, `other_account = true` | some selected value (array items included) is `*` or names an account other than the scanned one: an account id, or an ARN (`arn:…:ACCOUNT:…`, `acs:…:ACCOUNT:…`) |
+//! | decode | `decode = PATH`, `check = {...}` | the string at PATH holds JSON (possibly percent-encoded, as IAM policy documents are) and `check` holds on it; a string that does not parse is unknown |
 //! | logic | `all_of = [...]`, `any_of = [...]`, `not = {...}` | as named |
 //! | quantifier | `all`, `any` or `none` = a *selection*, and `check = {...}` | every / at least one / no selected item satisfies `check` (`all` over nothing is true) |
 //! | count | `count` = a *selection*, optional `check`, and one of `eq`, `ne`, `gt`, `ge`, `lt`, `le` (a number) | the number of selected items (satisfying `check`) compares so |
@@ -58,6 +61,9 @@ pub struct ConditionSpec {
     pub any_address: Option<bool>,
     pub ports: Option<PortsSpec>,
     pub admits: Option<AdmitsSpec>,
+    pub ip: Option<IpSpec>,
+    pub other_account: Option<bool>,
+    pub decode: Option<String>,
     pub all_of: Option<Vec<Spanned<ConditionSpec>>>,
     pub any_of: Option<Vec<Spanned<ConditionSpec>>>,
     pub not: Option<Box<Spanned<ConditionSpec>>>,
@@ -110,6 +116,16 @@ pub struct AdmitsSpec {
     pub ports: Option<Vec<u16>>,
     /// True when any address can reach every port of every protocol.
     pub all: Option<bool>,
+}
+
+/// The `ip` form: what an IP address must be.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IpSpec {
+    /// True when the address is public (globally routed).
+    pub public: Option<bool>,
+    /// True when the shipped data places the address in one of these countries (ISO 3166 codes).
+    pub country: Option<Vec<String>>,
 }
 
 /// What a quantifier or count iterates over.
@@ -188,6 +204,17 @@ pub enum Condition {
         rules: Query,
         want: PortWant,
     },
+    Ip {
+        path: Operand,
+        want: IpWant,
+    },
+    OtherAccount {
+        path: Operand,
+    },
+    Decode {
+        path: Query,
+        check: Box<Condition>,
+    },
     AllOf(Group),
     AnyOf(Group),
     Not(Box<Condition>),
@@ -209,6 +236,13 @@ pub enum Condition {
 pub enum PortSpan {
     FromTo(Query, Query),
     Range(Query),
+}
+
+/// What an `ip` condition looks for.
+#[derive(Debug, Clone)]
+pub enum IpWant {
+    Public,
+    Country(Vec<String>),
 }
 
 /// What a ports condition looks for.
@@ -304,6 +338,9 @@ pub fn compile(
         ("any_address", s.any_address.is_some()),
         ("ports", s.ports.is_some()),
         ("admits", s.admits.is_some()),
+        ("ip", s.ip.is_some()),
+        ("other_account", s.other_account.is_some()),
+        ("decode", s.decode.is_some()),
         ("all_of", s.all_of.is_some()),
         ("any_of", s.any_of.is_some()),
         ("not", s.not.is_some()),
@@ -342,7 +379,7 @@ pub fn compile(
         });
     }
     if forms.len() != 1 {
-        let known = "eq, ne, same_as, gt, ge, lt, le, in, not_in, contains, matches, exists, any_address, ports, admits, all_of, any_of, not, all, any, none, count";
+        let known = "eq, ne, same_as, gt, ge, lt, le, in, not_in, contains, matches, exists, any_address, ports, admits, ip, other_account, decode, all_of, any_of, not, all, any, none, count";
         return if forms.is_empty() {
             err(
                 &span,
@@ -353,11 +390,11 @@ pub fn compile(
         };
     }
     let form = forms[0];
-    let is_quant = matches!(form, "all" | "any" | "none");
+    let is_quant = matches!(form, "all" | "any" | "none" | "decode");
     if s.check.is_some() && !is_quant {
         return err(
             &span,
-            format!("`check` belongs to all / any / none / count, not to `{form}`"),
+            format!("`check` belongs to all / any / none / count / decode, not to `{form}`"),
         );
     }
     let logic_or_quant =
@@ -484,6 +521,54 @@ pub fn compile(
                     message: m,
                 })?;
             Condition::Admits { rules, want }
+        }
+        "ip" => {
+            let ip = s.ip.as_ref().expect("checked");
+            let want = match (ip.public, &ip.country) {
+                (Some(true), None) => IpWant::Public,
+                (None, Some(list)) if !list.is_empty() => {
+                    if let Some(c) = list
+                        .iter()
+                        .find(|c| !super::geoip::COUNTRIES.contains(&c.as_str()))
+                    {
+                        return err(&span, format!("`ip.country`: the IP data compiled into dengbao places addresses in {} only, not `{c}` (docs/data.md)", super::geoip::COUNTRIES.join(", ")));
+                    }
+                    IpWant::Country(list.clone())
+                }
+                _ => {
+                    return err(
+                        &span,
+                        "`ip` needs either `public = true` or `country = [\"CN\"]` (to require the opposite, wrap it in `not`)",
+                    )
+                }
+            };
+            Condition::Ip {
+                path: path()?,
+                want,
+            }
+        }
+        "other_account" => {
+            if s.other_account != Some(true) {
+                return err(
+                    &span,
+                    "write `other_account = true` (to require the opposite, wrap it in `not`)",
+                );
+            }
+            Condition::OtherAccount { path: path()? }
+        }
+        "decode" => {
+            let Some(check) = &s.check else {
+                return err(&span, "`decode` needs `check = { ... }`: the condition the decoded document is tested against");
+            };
+            let q =
+                Query::compile(s.decode.as_ref().expect("checked")).map_err(|m| CompileError {
+                    span: span.clone(),
+                    message: m,
+                })?;
+            Condition::Decode {
+                path: q,
+                check: Box::new(compile(check, joins)?),
+            }
         }
         "all_of" | "any_of" => {
             let list = if form == "all_of" {

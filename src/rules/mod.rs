@@ -26,6 +26,7 @@
 mod admits;
 pub mod condition;
 pub mod eval;
+pub mod geoip;
 pub mod location;
 mod order;
 pub mod path;
@@ -67,6 +68,11 @@ pub struct RuleVerdicts {
     /// When nothing is in scope (default `not_applicable`).
     #[serde(default = "default_empty")]
     pub empty: Verdict,
+    /// When the rule passes (default `compliant`). `manual` for a rule that can show an item's 不符合
+    /// but never its 符合, e.g. "no customer-controlled key at all" where the certification 符合 needs
+    /// is on paper only: a pass then leaves the item to the assessor, with the evidence attached.
+    #[serde(default = "default_pass")]
+    pub pass: Verdict,
 }
 
 fn default_all_fail() -> Verdict {
@@ -78,6 +84,9 @@ fn default_some_fail() -> Verdict {
 fn default_empty() -> Verdict {
     Verdict::NotApplicable
 }
+fn default_pass() -> Verdict {
+    Verdict::Compliant
+}
 
 impl Default for RuleVerdicts {
     fn default() -> Self {
@@ -85,6 +94,7 @@ impl Default for RuleVerdicts {
             all_fail: default_all_fail(),
             some_fail: default_some_fail(),
             empty: default_empty(),
+            pass: default_pass(),
         }
     }
 }
@@ -235,7 +245,18 @@ pub fn load(
     }
     // Cross-file checks: every mapped rule exists and belongs to the provider.
     for m in &set.mappings {
-        if m.rules
+        if m.automation == Automation::Manual {
+            // A manual item is judged by hand: its rules attach evidence, and may show 不符合, never 符合.
+            for r in m.rules.iter().filter_map(|r| set.rules.get(r)) {
+                if !r.context && r.verdict.pass != Verdict::Manual {
+                    errors.push(format!(
+                        "{}: control {} is mapped `manual`, but rule `{}` ({}) gives {} when it passes; make it `context = true` or give it `verdict.pass = \"manual\"`",
+                        m.defined_at, m.control, r.id, r.defined_at, r.verdict.pass
+                    ));
+                }
+            }
+        } else if m
+            .rules
             .iter()
             .all(|r| set.rules.get(r).is_some_and(|x| x.context))
         {
@@ -304,10 +325,6 @@ fn load_file(
                 "{where_}: control `{}` is not a test item of framework {}",
                 ms.id, catalog.framework.id
             ));
-            continue;
-        }
-        if ms.automation == Automation::Manual {
-            errors.push(format!("{where_}: control {}: a mapping's automation is `full` or `partial`; leave manual items unmapped", ms.id));
             continue;
         }
         if ms.rules.is_empty() {
@@ -397,6 +414,12 @@ fn compile_rule(
     }
     if matches!(v.empty, Verdict::Error | Verdict::Manual) {
         return Err(head(format!("verdict.empty cannot be {}", v.empty)));
+    }
+    if !matches!(v.pass, Verdict::Compliant | Verdict::Manual) {
+        return Err(head(format!(
+            "verdict.pass must be compliant or manual, not {}",
+            v.pass
+        )));
     }
     Ok(Rule {
         id: r.id.clone(),

@@ -240,6 +240,9 @@ def answer(estate, version, action, q, cap):
     """(200, body) or (status, {Code, Message}); KeyError for an unknown action."""
     handler = PRODUCTS[version]
     try:
-        return 200, handler(estate, action, q, cap)
+        # The "data" topic's actions (api_data.py) first.
+        import api_data
+        body = api_data.answer(estate, version, action, q, cap)
+        return 200, body if body is not None else handler(estate, action, q, cap)
     except ApiError as e:
         return e.status, {"Code": e.code, "Message": e.message}

@@ -424,6 +424,14 @@ BUNDLES = {
 
 ESTATES = {"clean": clean, "empty": empty, "partial": clean, "noncompliant": clean}
 
+# The "data" topic's estate parts and tweaks (estates_data.py).
+import estates_data  # noqa: E402
+
+TWEAKS.update(estates_data.TWEAKS)
+BUNDLES["noncompliant"].append("signin-abroad")
+for _name in ("clean", "partial", "noncompliant"):
+    ESTATES[_name] = lambda: estates_data.with_data(clean())
+
 
 def build(name, tweaks):
     e = copy.deepcopy(ESTATES[name]())

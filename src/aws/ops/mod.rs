@@ -2,6 +2,7 @@
 //! the recorder, send, and return the next page token from the typed output. Everything else
 //! (what to record, which keys to fan out over) is data: the probe manifests and the recorded bytes.
 
+mod data;
 mod ec2;
 mod other;
 mod s3;
@@ -144,4 +145,5 @@ pub fn function(probe: &str) -> Option<fn(Call) -> CallFuture> {
     ec2::function(probe)
         .or_else(|| s3::function(probe))
         .or_else(|| other::function(probe))
+        .or_else(|| data::function(probe))
 }
