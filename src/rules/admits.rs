@@ -10,7 +10,7 @@ use serde_json::Value;
 struct Rule {
     accept: bool,
     priority: i64,
-    /// `ALL`, `TCP`, `UDP`, …, upper-cased.
+    /// `ALL`, `TCP`, `UDP`, `ICMP`, …, upper-cased.
     protocol: String,
     from: i64,
     to: i64,
@@ -104,24 +104,30 @@ pub fn admits(node: &Node<'_>, rules: &Query, want: &PortWant, trace: &mut impl 
                 }
             }
             PortWant::All => {
-                let accepts = rules
-                    .iter()
-                    .filter(|r| r.accept && from_anywhere(r))
-                    .filter(|r| {
-                        matches!(r.protocol.as_str(), "ALL" | "-1") && r.from <= 1 && r.to >= 65535
-                    })
-                    .collect();
-                // Only a Drop of everything from anywhere closes "everything"; a Drop of a few ports
-                // leaves all the rest open, which is still no filtering.
-                let drops = rules
-                    .iter()
-                    .filter(|r| !r.accept && from_anywhere(r))
-                    .filter(|r| {
-                        matches!(r.protocol.as_str(), "ALL" | "-1") && r.from <= 1 && r.to >= 65535
-                    })
-                    .collect();
-                if let Some(loc) = decide(accepts, drops) {
-                    trace.loc(loc);
+                // Everything is open when both TCP and UDP are open on every port from anywhere:
+                // by one `ALL` rule, or by `TCP 1/65535` plus `UDP 1/65535` (a console preset). Each
+                // is closed only by a Drop of that whole protocol (or of everything) at equal or
+                // higher priority; a Drop of a few ports leaves the rest open, still no filtering.
+                let mut open = Vec::new();
+                for proto in ["TCP", "UDP"] {
+                    let whole = |r: &&Rule| {
+                        from_anywhere(r)
+                            && (r.protocol == proto || matches!(r.protocol.as_str(), "ALL" | "-1"))
+                            && r.from <= 1
+                            && r.to >= 65535
+                    };
+                    let accepts = rules.iter().filter(|r| r.accept).filter(whole).collect();
+                    let drops = rules.iter().filter(|r| !r.accept).filter(whole).collect();
+                    match decide(accepts, drops) {
+                        Some(loc) => open.push(loc),
+                        None => break,
+                    }
+                }
+                if open.len() == 2 {
+                    open.dedup();
+                    for loc in open {
+                        trace.loc(loc);
+                    }
                     return Truth::True;
                 }
             }
