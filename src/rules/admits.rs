@@ -1,8 +1,8 @@
 //! The `admits` condition: what an Alibaba Cloud security group lets in from any address once its
 //! rules' priorities are applied (documented on [`super::condition::AdmitsSpec`]).
 
-use super::condition::PortWant;
-use super::eval::{is_any_address, Node, Notes, Truth};
+use super::condition::{Condition, PortWant};
+use super::eval::{eval, is_any_address, JoinLookup, Location, Node, Notes, Quiet, Truth};
 use super::path::{join_location, scalar_string, Query};
 use serde_json::Value;
 
@@ -65,14 +65,53 @@ fn parse(v: &Value, location: String) -> Option<Rule> {
     })
 }
 
-/// Evaluates `admits` on a security group node.
-pub fn admits(node: &Node<'_>, rules: &Query, want: &PortWant, trace: &mut impl Notes) -> Truth {
+/// Evaluates `admits` on a security group node. A rule for which `anywhere` holds counts as from any
+/// address of both families; where `anywhere` cannot be read, the answer is unknown unless it is
+/// decided without that rule.
+pub fn admits<N: Notes>(
+    node: &Node<'_>,
+    query: &Query,
+    want: &PortWant,
+    anywhere: Option<&Condition>,
+    joins: &dyn JoinLookup,
+    trace: &mut N,
+) -> Truth {
     let base = node.location.render();
-    let rules: Vec<Rule> = rules
-        .select(node.value)
-        .into_iter()
-        .filter_map(|(v, l)| parse(v, join_location(&base, &l)))
-        .collect();
+    let mut unknown = false;
+    let mut rules: Vec<Rule> = Vec::new();
+    for (v, rel) in query.select_rel(node.value) {
+        let Some(mut r) = parse(v, join_location(&base, &query.location("$", &rel))) else {
+            continue;
+        };
+        if let (Some(cond), false) = (anywhere, r.any_v4 && r.any_v6) {
+            let item = Node {
+                value: v,
+                location: Location::Under {
+                    parent: &node.location,
+                    query,
+                    rel,
+                },
+                origin: node.origin,
+            };
+            let mut notes = Quiet::default();
+            match eval(cond, &item, joins, &mut notes) {
+                Truth::True => (r.any_v4, r.any_v6) = (true, true),
+                Truth::Unknown => unknown = true,
+                Truth::False => {}
+            }
+            trace.add_records(&notes.records);
+        }
+        rules.push(r);
+    }
+    let decided = admits_rules(&rules, want, trace);
+    if decided == Truth::False && unknown {
+        trace.unknown("whether a prefix list a rule names admits any address could not be read".into());
+        return Truth::Unknown;
+    }
+    decided
+}
+
+fn admits_rules(rules: &[Rule], want: &PortWant, trace: &mut impl Notes) -> Truth {
     let mut overriding: Vec<String> = Vec::new();
     for v6 in [false, true] {
         let from_anywhere = |r: &&Rule| if v6 { r.any_v6 } else { r.any_v4 };

@@ -116,6 +116,9 @@ pub struct AdmitsSpec {
     pub ports: Option<Vec<u16>>,
     /// True when any address can reach every port of every protocol.
     pub all: Option<bool>,
+    /// A condition on one rule saying its source is any address in another way than a CIDR, e.g. a
+    /// prefix list (`SourcePrefixListId`) whose entries hold `0.0.0.0/0` or `::/0`.
+    pub anywhere: Option<Box<Spanned<ConditionSpec>>>,
 }
 
 /// The `in_scope` form: whether the node belongs to the assessed system given with `--scope-tag` /
@@ -223,6 +226,8 @@ pub enum Condition {
     Admits {
         rules: Query,
         want: PortWant,
+        /// Also from anywhere: a rule for which this holds (`anywhere`).
+        anywhere: Option<Box<Condition>>,
     },
     InScope {
         tags: Option<Query>,
@@ -535,7 +540,16 @@ pub fn compile_in(
                     span: span.clone(),
                     message: m,
                 })?;
-            Condition::Admits { rules, want }
+            let anywhere = a
+                .anywhere
+                .as_ref()
+                .map(|c| compile_in(c, joins, defs).map(Box::new))
+                .transpose()?;
+            Condition::Admits {
+                rules,
+                want,
+                anywhere,
+            }
         }
         "all_of" | "any_of" => {
             let list = if form == "all_of" {

@@ -264,7 +264,11 @@ pub fn eval<N: Notes>(
             span,
             want,
         } => ports(node, protocol, span, want, trace),
-        Condition::Admits { rules, want } => super::admits::admits(node, rules, want, trace),
+        Condition::Admits {
+            rules,
+            want,
+            anywhere,
+        } => super::admits::admits(node, rules, want, anywhere.as_deref(), joins, trace),
         Condition::InScope { tags, vpc } => Truth::from_bool(joins.in_scope(
             node.value,
             node.origin.account,
