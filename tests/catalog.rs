@@ -150,33 +150,18 @@ fn reachable_levels(rule: &dengbao::rules::Rule) -> Vec<dengbao::verdict::Verdic
 /// issue #15 ("the guide's scale"). The list may only shrink; it must be empty when #15 is resolved.
 const KNOWN_OFF_SCALE: &[(&str, &str)] = &[
     ("aliyun-console-users-have-mfa", "L3-CES2-01"),
-    ("aliyun-disk-encryption-by-default", "L3-CES2-09"),
-    ("aliyun-disks-encrypted", "L3-CES2-09"),
     ("aliyun-disks-have-automatic-snapshots", "L3-CES2-16"),
     ("aliyun-disks-use-customer-keys", "L3-CES2-13"),
     ("aliyun-kms-customer-key-exists", "L3-CES2-13"),
     ("aliyun-kms-customer-keys-rotated", "L3-CES2-13"),
-    (
-        "aliyun-management-ports-separate-from-business",
-        "L3-SMC2-02",
-    ),
     ("aliyun-rds-not-single-node", "L3-CES2-16"),
     ("aliyun-sg-exposed-admin-or-db-ports", "L3-CES2-01"),
-    ("aliyun-snapshots-encrypted", "L3-CES2-09"),
-    ("aliyun-workloads-in-own-vpcs", "L3-CNS2-02"),
-    ("aws-amis-encrypted", "L3-CES2-09"),
-    ("aws-ebs-encryption-by-default", "L3-CES2-09"),
-    ("aws-ebs-snapshots-encrypted", "L3-CES2-09"),
     ("aws-kms-customer-key-exists", "L3-CES2-13"),
     ("aws-kms-customer-keys-rotated", "L3-CES2-13"),
-    ("aws-management-ports-separate-from-business", "L3-SMC2-02"),
     ("aws-rds-multi-az", "L3-CES2-16"),
     ("aws-s3-not-single-zone", "L3-CES2-16"),
     ("aws-sg-exposed-admin-or-db-ports", "L3-CES2-01"),
-    ("aws-tgw-attachments-within-account", "L3-CNS2-02"),
     ("aws-volumes-use-customer-keys", "L3-CES2-13"),
-    ("aws-vpc-peering-within-account", "L3-CNS2-02"),
-    ("aws-workloads-in-own-vpcs", "L3-CNS2-02"),
 ];
 
 /// A mapped item may only reach the levels its criteria define (`error`, `not_applicable` and
