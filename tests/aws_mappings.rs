@@ -172,12 +172,11 @@ fn tweaks_reach_the_remaining_levels() {
         ("single-region-trail", &[("L3-ABS2-07", PartiallyCompliant)]),
         // Issue #15: CES2-09 has only 符合/不符合; an unencrypted snapshot is 不符合.
         ("unencrypted-snapshot", &[("L3-CES2-09", NonCompliant)]),
+        // Issue #15: CNS2-02 has only 符合/不符合 and the default VPC is still the account's own VPC,
+        // isolated from other tenants: context there (符合); ABS2-02 (zones bounded by own VPCs) counts it.
         (
             "default-vpc-instance",
-            &[
-                ("L3-CNS2-02", PartiallyCompliant),
-                ("L3-ABS2-02", PartiallyCompliant),
-            ],
+            &[("L3-CNS2-02", Compliant), ("L3-ABS2-02", PartiallyCompliant)],
         ),
     ];
     for (name, table) in cases {
