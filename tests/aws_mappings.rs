@@ -176,7 +176,10 @@ fn tweaks_reach_the_remaining_levels() {
         // isolated from other tenants: context there (符合); ABS2-02 (zones bounded by own VPCs) counts it.
         (
             "default-vpc-instance",
-            &[("L3-CNS2-02", Compliant), ("L3-ABS2-02", PartiallyCompliant)],
+            &[
+                ("L3-CNS2-02", Compliant),
+                ("L3-ABS2-02", PartiallyCompliant),
+            ],
         ),
     ];
     for (name, table) in cases {

@@ -173,14 +173,19 @@ fn aliyun_scope_follows_attachment() {
     expect(
         &r,
         "scoped",
-        &[("L3-ABS2-01", ABS1_PARTIAL), ("L3-CES2-09", CES9_UNPROTECTED)],
+        &[
+            ("L3-ABS2-01", ABS1_PARTIAL),
+            ("L3-CES2-09", CES9_UNPROTECTED),
+        ],
     );
     // A tag no resource has: rules say that everything was outside the scope.
     let r = aliyun_scan(&py, &[], &["--scope-tag", "system=nothing"]);
     let abs5 = r.controls.iter().find(|c| c.id == "L3-ABS2-05").unwrap();
     assert_eq!(abs5.verdict, NotApplicable);
     assert!(
-        abs5.reasons.iter().any(|x| x.en.contains("outside the scope")),
+        abs5.reasons
+            .iter()
+            .any(|x| x.en.contains("outside the scope")),
         "{:?}",
         abs5.reasons
     );

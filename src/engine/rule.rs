@@ -338,7 +338,8 @@ impl<'r: 'i, 'i> RuleRun<'r, 'i> {
             },
             origin: o,
         };
-        if !scope.is_empty() && !scope.contains(rule, v, o.account) && !self.attached(&node, scope) {
+        if !scope.is_empty() && !scope.contains(rule, v, o.account) && !self.attached(&node, scope)
+        {
             return Judged::OutOfScope;
         }
         let joins = Lookup(&self.joins, scope);

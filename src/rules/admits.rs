@@ -105,7 +105,9 @@ pub fn admits<N: Notes>(
     }
     let decided = admits_rules(&rules, want, trace);
     if decided == Truth::False && unknown {
-        trace.unknown("whether a prefix list a rule names admits any address could not be read".into());
+        trace.unknown(
+            "whether a prefix list a rule names admits any address could not be read".into(),
+        );
         return Truth::Unknown;
     }
     decided

@@ -416,9 +416,10 @@ pub fn compile_in(
             format!("`check` belongs to all / any / none / count, not to `{form}`"),
         );
     }
-    let logic_or_quant =
-        matches!(form, "all_of" | "any_of" | "not" | "ports" | "admits" | "in_scope" | "use")
-            || is_quant;
+    let logic_or_quant = matches!(
+        form,
+        "all_of" | "any_of" | "not" | "ports" | "admits" | "in_scope" | "use"
+    ) || is_quant;
     if logic_or_quant && s.path.is_some() {
         return err(&span, format!("`{form}` does not take `path`"));
     }
@@ -629,7 +630,11 @@ fn use_definition(
             span,
             format!(
                 "no condition named `{name}` is defined ([[define]] tables of this provider: {})",
-                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
             ),
         );
     };

@@ -316,10 +316,8 @@ fn definitions(
             located.push((f, provider, d.name, span));
         }
     }
-    let defs: std::collections::HashMap<String, Defs> = specs
-        .into_iter()
-        .map(|(p, s)| (p, Defs::new(s)))
-        .collect();
+    let defs: std::collections::HashMap<String, Defs> =
+        specs.into_iter().map(|(p, s)| (p, Defs::new(s))).collect();
     for (f, provider, name, span) in located {
         let d = &defs[provider];
         let mut joins = Vec::new();
@@ -329,7 +327,11 @@ fn definitions(
             format!("{}:{l}:{c}", f.display)
         };
         if let Err(e) = result {
-            errors.push(format!("{}: condition `{name}`: {}", at(e.span.start), e.message));
+            errors.push(format!(
+                "{}: condition `{name}`: {}",
+                at(e.span.start),
+                e.message
+            ));
         }
         for j in &joins {
             if !j.probe.starts_with(&format!("{provider}.")) || probes.get(&j.probe).is_none() {

@@ -88,8 +88,7 @@ async fn elbv2_describe_target_health(c: Call) -> PageResult {
         .elbv2
         .describe_target_health()
         .target_group_arn(c.key());
-    req
-        .customize()
+    req.customize()
         .interceptor(c.rec)
         .send()
         .await
