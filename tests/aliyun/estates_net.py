@@ -173,4 +173,15 @@ def t_unscoped_extra_instance(e):
     hz["instances"].append(extra)
 
 
+
+
+def t_ipv6_ssh(e):
+    # i-hz-app1 has no public IPv4 but an IPv6 address; its group opens SSH to ::/0.
+    i = _instance(e, "i-hz-app1")
+    i["NetworkInterfaces"] = {"NetworkInterface": [{
+        "NetworkInterfaceId": "eni-hz-app1", "Type": "Primary", "MacAddress": "00:16:3e:00:00:01",
+        "PrimaryIpAddress": "172.16.1.11", "Ipv6Sets": {"Ipv6Set": [{"Ipv6Address": "2408:4005:3b4:f100::11"}]}}]}
+    _group(e, "sg-hz-app")["_permissions"].append(perm("Accept", 1, "TCP", "22/22", src6="::/0"))
+
+
 TWEAKS = {name[2:].replace("_", "-"): fn for name, fn in dict(globals()).items() if name.startswith("t_")}

@@ -31,15 +31,26 @@ macro_rules! page {
     }};
 }
 
-async fn describe_managed_prefix_lists(c: Call) -> PageResult {
-    let req = c
-        .clients
-        .ec2
-        .describe_managed_prefix_lists()
-        .max_results(c.page(100))
-        .set_next_token(c.token.clone());
-    page!(c, req, next_token)
+/// A paged list call: `$op` of client `$client`, page size `$size($n)` (or the manifest's), continuing from
+/// the page token with `$from`, the next page's token read from `$next`.
+macro_rules! list {
+    ($name:ident, $client:ident . $op:ident, $size:ident($n:expr), $from:ident -> $next:ident) => {
+        async fn $name(c: Call) -> PageResult {
+            let req = c
+                .clients
+                .$client
+                .$op()
+                .$size(c.page($n))
+                .$from(c.token.clone());
+            page!(c, req, $next)
+        }
+    };
 }
+
+list!(describe_managed_prefix_lists, ec2.describe_managed_prefix_lists, max_results(100), set_next_token -> next_token);
+list!(elb_describe_load_balancers, elb.describe_load_balancers, page_size(400), set_marker -> next_marker);
+list!(elbv2_describe_load_balancers, elbv2.describe_load_balancers, page_size(400), set_marker -> next_marker);
+list!(elbv2_describe_target_groups, elbv2.describe_target_groups, page_size(400), set_marker -> next_marker);
 
 async fn get_managed_prefix_list_entries(c: Call) -> PageResult {
     let req = c
@@ -50,36 +61,6 @@ async fn get_managed_prefix_list_entries(c: Call) -> PageResult {
         .max_results(c.page(100))
         .set_next_token(c.token.clone());
     page!(c, req, next_token)
-}
-
-async fn elb_describe_load_balancers(c: Call) -> PageResult {
-    let req = c
-        .clients
-        .elb
-        .describe_load_balancers()
-        .page_size(c.page(400))
-        .set_marker(c.token.clone());
-    page!(c, req, next_marker)
-}
-
-async fn elbv2_describe_load_balancers(c: Call) -> PageResult {
-    let req = c
-        .clients
-        .elbv2
-        .describe_load_balancers()
-        .page_size(c.page(400))
-        .set_marker(c.token.clone());
-    page!(c, req, next_marker)
-}
-
-async fn elbv2_describe_target_groups(c: Call) -> PageResult {
-    let req = c
-        .clients
-        .elbv2
-        .describe_target_groups()
-        .page_size(c.page(400))
-        .set_marker(c.token.clone());
-    page!(c, req, next_marker)
 }
 
 async fn elbv2_describe_target_health(c: Call) -> PageResult {
