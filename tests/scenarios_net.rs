@@ -126,7 +126,8 @@ fn aliyun_ports_prefix_lists_and_allow_all() {
 #[test]
 fn aliyun_isolation_sharing_and_scale() {
     let Some(py) = aliyun::python() else { return };
-    let cases: &[(&[&str], &[(&str, Verdict)])] = &[
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, Verdict)]);
+    let cases: &[Case] = &[
         // Peering or CEN to another account's network: not isolated from that account.
         (&["foreign-peering"], &[("L3-CNS2-02", CNS2_NOT_ISOLATED)]),
         (&["own-peering"], &[("L3-CNS2-02", Compliant)]),

@@ -249,7 +249,7 @@ pub enum Start<'r, 'i> {
 pub struct RuleRun<'r, 'i> {
     joins: Joins<'i>,
     /// The joins of `scope_via`, built only when a scope is given.
-    scope_joins: Option<Joins<'i>>,
+    scope_joins: Option<Box<Joins<'i>>>,
     partial: Partial<'r>,
 }
 
@@ -295,7 +295,7 @@ impl<'r: 'i, 'i> RuleRun<'r, 'i> {
             )));
         }
         let scope_joins = match (&rule.scope_via, scope.is_empty()) {
-            (Some(_), false) => Some(Joins::build(&rule.scope_joins, idx)?),
+            (Some(_), false) => Some(Box::new(Joins::build(&rule.scope_joins, idx)?)),
             _ => None,
         };
         Ok(Start::Running(RuleRun {
