@@ -146,7 +146,7 @@ pub fn write_pack(dir: &Path, regions: &[&str], calls: Vec<Call>) -> Pack {
             request_id: Some(format!("req-{i}")),
             http_status: Some(if error.is_some() { 400 } else { 200 }),
             media_type: media.into(),
-            sha256: String::new(),
+            sha256: Default::default(),
             size: 0,
             error,
         };
