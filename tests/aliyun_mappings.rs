@@ -57,7 +57,8 @@ fn partial_estate() {
             ("L3-CES2-01", Manual),
             ("L3-CES2-03", PartiallyCompliant),
             ("L3-CES2-06", PartiallyCompliant),
-            ("L3-CES2-09", PartiallyCompliant),
+            // Issue #15: the guide defines only 符合/不符合 for CES2-09; an unencrypted snapshot is 不符合.
+            ("L3-CES2-09", NonCompliant),
             // Issue #15: trail logs delivered abroad (trail-logs-abroad) are data stored outside China;
             // 部分符合 needs "机房的部署、数据存储位置均位于中国境内".
             ("L3-CES2-10", NonCompliant),
@@ -68,8 +69,12 @@ fn partial_estate() {
             ("L3-CES2-15", Compliant),
             // Issue #15: the criteria are the provider's documents; the tenant's choices are context.
             ("L3-CES2-16", Manual),
-            ("L3-CNS2-02", PartiallyCompliant),
-            ("L3-SMC2-02", PartiallyCompliant),
+            // Issue #15: CNS2-02 has only 符合 (系统部署在独立VPC中) / 不符合; the default VPC is still the
+            // tenant's own VPC, isolated from other tenants, so an instance in it is context, not a finding.
+            ("L3-CNS2-02", Compliant),
+            // Issue #15: SMC2-02 has only 符合/不符合; management and business ports open to the internet on one
+            // group is management traffic not separated: 不符合.
+            ("L3-SMC2-02", NonCompliant),
             ("L3-SMC2-03", PartiallyCompliant),
             ("L3-PES2-01", Compliant),
             ("L3-CES2-05", Compliant),
@@ -112,9 +117,11 @@ fn noncompliant_estate() {
             // only-service-keys: no tenant-created HSM key, "未部署经国家密码管理局检测认证的硬件加密机".
             ("L3-CES2-13", NonCompliant),
             ("L3-CES2-16", Manual),
-            ("L3-CNS2-02", PartiallyCompliant),
+            // Issue #15: instances in the default VPC are context for CNS2-02 (only 符合/不符合; the default
+            // VPC is the tenant's own); ABS2-02 still counts them.
+            ("L3-CNS2-02", Compliant),
             ("L3-ABS2-02", PartiallyCompliant),
-            ("L3-SMC2-02", PartiallyCompliant),
+            ("L3-SMC2-02", NonCompliant),
         ],
     );
     // The unreachable Cloud Firewall did not decide ABS2-04: the free Security Center edition did.
@@ -157,7 +164,9 @@ fn empty_estate() {
             // trail, the former finding, is judged under ABS2-07/SMC2-03).
             ("L3-MMS2-01", Compliant),
             ("L3-ABS2-03", NonCompliant),
-            ("L3-CES2-09", PartiallyCompliant),
+            // Issue #15: a region's disk encryption by default is context (it decides no existing image or
+            // snapshot), and an empty estate has no image or snapshot to judge.
+            ("L3-CES2-09", NotApplicable),
             // No key at all: "未部署…硬件加密机".
             ("L3-CES2-13", NonCompliant),
         ],

@@ -106,7 +106,10 @@ fn mixed_estate() {
             ("L3-CES2-13", Manual),
             // Issue #15: the single-AZ database is context (the provider's documents decide).
             ("L3-CES2-16", Manual),
-            ("L3-SMC2-02", PartiallyCompliant),
+            // Issue #15: SMC2-02 has only 符合/不符合, and (as for ABS2-01) only a group on an internet-facing
+            // interface puts management traffic on the internet path: mixed's all-open group is on none.
+            // `expose-all` below reaches 不符合.
+            ("L3-SMC2-02", Compliant),
             ("L3-SMC2-03", PartiallyCompliant),
             ("L3-CNS2-02", Compliant),
             // Open groups that are not on a public interface are context, not a finding.
@@ -140,13 +143,15 @@ fn empty_estate() {
             ("L3-ABS2-02", NotApplicable),
             ("L3-ABS2-03", NonCompliant),
             ("L3-ABS2-04", NonCompliant),
-            ("L3-ABS2-05", NonCompliant),
+            // Issue #14 (false fail 3): an empty default VPC carries no VM traffic and needs no flow log.
+            ("L3-ABS2-05", NotApplicable),
             ("L3-ABS2-06", NonCompliant),
             ("L3-ABS2-07", NonCompliant),
             ("L3-CES2-03", NotApplicable),
             ("L3-CES2-05", NonCompliant),
             ("L3-CES2-06", NonCompliant),
-            ("L3-CES2-09", PartiallyCompliant),
+            // Issue #15: default encryption decides no existing image or snapshot (context); none exists.
+            ("L3-CES2-09", NotApplicable),
             ("L3-CES2-10", NotApplicable),
             // No customer-managed key: "未部署…硬件加密机，云服务客户借助此服务实现对加解密密钥的完全控制".
             ("L3-CES2-13", NonCompliant),
@@ -169,16 +174,20 @@ fn tweaks_reach_the_remaining_levels() {
         // An internet-facing group opening SSH to 0.0.0.0/0 and ::/0.
         ("expose-admin", &[("L3-ABS2-01", PartiallyCompliant)]),
         // All traffic from anywhere behind an allow-all ACL: no effective boundary.
-        ("expose-all", &[("L3-ABS2-01", NonCompliant)]),
-        ("single-region-trail", &[("L3-ABS2-07", PartiallyCompliant)]),
+        // SMC2-02 不符合 "不能保证…管理流量与…业务流量分离": SSH and HTTPS reach the public instance on one group.
         (
-            "unencrypted-snapshot",
-            &[("L3-CES2-09", PartiallyCompliant)],
+            "expose-all",
+            &[("L3-ABS2-01", NonCompliant), ("L3-SMC2-02", NonCompliant)],
         ),
+        ("single-region-trail", &[("L3-ABS2-07", PartiallyCompliant)]),
+        // Issue #15: CES2-09 has only 符合/不符合; an unencrypted snapshot is 不符合.
+        ("unencrypted-snapshot", &[("L3-CES2-09", NonCompliant)]),
+        // Issue #15: CNS2-02 has only 符合/不符合 and the default VPC is still the account's own VPC,
+        // isolated from other tenants: context there (符合); ABS2-02 (zones bounded by own VPCs) counts it.
         (
             "default-vpc-instance",
             &[
-                ("L3-CNS2-02", PartiallyCompliant),
+                ("L3-CNS2-02", Compliant),
                 ("L3-ABS2-02", PartiallyCompliant),
             ],
         ),

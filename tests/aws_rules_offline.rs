@@ -181,6 +181,10 @@ fn vpc_pack(dir: &std::path::Path) -> Pack {
             json_body("aws.ec2.describe_flow_logs", "cn-north-1", logs),
             empty("aws.ec2.describe_vpcs"),
             empty("aws.ec2.describe_flow_logs"),
+            // The flow-log rule reads interfaces (an unused default VPC needs no flow log), and under a
+            // scope the instances in each VPC (a VPC holding an in-scope instance is in scope): none here.
+            empty("aws.ec2.describe_network_interfaces"),
+            empty("aws.ec2.describe_instances"),
         ],
     )
 }

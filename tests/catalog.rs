@@ -144,21 +144,6 @@ fn reachable_levels(rule: &dengbao::rules::Rule) -> Vec<dengbao::verdict::Verdic
 /// (rule, item) pairs known to reach a level the item's 判定标准 lacks, each still to be mended under
 /// issue #15 ("the guide's scale"). The list may only shrink; it must be empty when #15 is resolved.
 const KNOWN_OFF_SCALE: &[(&str, &str)] = &[
-    ("aliyun-disk-encryption-by-default", "L3-CES2-09"),
-    ("aliyun-disks-encrypted", "L3-CES2-09"),
-    (
-        "aliyun-management-ports-separate-from-business",
-        "L3-SMC2-02",
-    ),
-    ("aliyun-snapshots-encrypted", "L3-CES2-09"),
-    ("aliyun-workloads-in-own-vpcs", "L3-CNS2-02"),
-    ("aws-amis-encrypted", "L3-CES2-09"),
-    ("aws-ebs-encryption-by-default", "L3-CES2-09"),
-    ("aws-ebs-snapshots-encrypted", "L3-CES2-09"),
-    ("aws-management-ports-separate-from-business", "L3-SMC2-02"),
-    ("aws-tgw-attachments-within-account", "L3-CNS2-02"),
-    ("aws-vpc-peering-within-account", "L3-CNS2-02"),
-    ("aws-workloads-in-own-vpcs", "L3-CNS2-02"),
 ];
 
 /// A mapped item may only reach the levels its criteria define (`error`, `not_applicable` and

@@ -225,7 +225,7 @@ fn evaluate_rules<'r>(
             let idx = &*index;
             let mut runs = Vec::new();
             for &rule in group {
-                match rule::RuleRun::start(rule, idx, regions)? {
+                match rule::RuleRun::start(rule, idx, regions, scope)? {
                     rule::Start::Done(r) => {
                         out.insert(rule.id.as_str(), r);
                     }

@@ -184,6 +184,18 @@ pub trait JoinLookup {
         reads: bool,
         f: &mut dyn FnMut(&Node<'_>) -> bool,
     ) -> Option<String>;
+
+    /// Whether a node whose tags and VPC are read with `tags` and `vpc` belongs to the assessed system
+    /// (`--scope-*`); true when no scope was given.
+    fn in_scope(
+        &self,
+        _value: &Value,
+        _account: &str,
+        _tags: Option<&Query>,
+        _vpc: Option<&Query>,
+    ) -> bool {
+        true
+    }
 }
 
 /// Evaluates `cond` on `node`.
@@ -252,7 +264,17 @@ pub fn eval<N: Notes>(
             span,
             want,
         } => ports(node, protocol, span, want, trace),
-        Condition::Admits { rules, want } => super::admits::admits(node, rules, want, trace),
+        Condition::Admits {
+            rules,
+            want,
+            anywhere,
+        } => super::admits::admits(node, rules, want, anywhere.as_deref(), joins, trace),
+        Condition::InScope { tags, vpc } => Truth::from_bool(joins.in_scope(
+            node.value,
+            node.origin.account,
+            tags.as_ref(),
+            vpc.as_ref(),
+        )),
         Condition::Ip { path, want } => any_value(path, node, trace, |v| {
             let Some(ip) = v.as_str().and_then(super::geoip::address) else {
                 return false;
@@ -597,9 +619,17 @@ fn ports(
             _ => crate::rules::path::scalar_string(p).map(std::borrow::Cow::Owned),
         };
         if let Some(s) = text {
-            if matches!(s.trim(), "-1" | "all" | "ALL" | "All") {
-                trace.loc_with(|| node.location.child(protocol, &rel));
-                return Truth::True;
+            match port_protocol(&s) {
+                PortProtocol::Every => {
+                    trace.loc_with(|| node.location.child(protocol, &rel));
+                    return Truth::True;
+                }
+                // ICMP (`icmp -1/-1` is "all ICMP types", not every port), ICMPv6, GRE, ESP…: no ports.
+                PortProtocol::Portless => {
+                    trace.loc_with(|| node.location.child(protocol, &rel));
+                    return Truth::False;
+                }
+                PortProtocol::Ports => {}
             }
         }
     }
@@ -632,7 +662,7 @@ fn ports(
     let (Some(from), Some(to)) = (from, to) else {
         return Truth::False;
     };
-    // -1/-1 is "all ports" for protocols that have them (Alibaba Cloud, EC2 with protocol -1).
+    // -1/-1 is "all ports" for the protocols that have ports (TCP and UDP).
     let (from, to) = if from < 0.0 && to < 0.0 {
         (0.0, 65535.0)
     } else {
@@ -644,4 +674,25 @@ fn ports(
             .iter()
             .any(|p| from <= f64::from(*p) && f64::from(*p) <= to),
     })
+}
+
+/// What a rule's protocol says about ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PortProtocol {
+    /// Every protocol, every port (`-1`, `all`).
+    Every,
+    /// A protocol with ports (TCP, UDP, by name or number): the range decides.
+    Ports,
+    /// A protocol without ports (ICMP, ICMPv6 `58`, GRE, ESP, …): opens no port.
+    Portless,
+}
+
+/// Classifies a protocol as EC2 (`tcp`, `6`, `-1`, `icmpv6`, `58`) and Alibaba Cloud (`TCP`, `ALL`,
+/// `ICMP`, `ICMPv6`, `GRE`) write it.
+pub(super) fn port_protocol(p: &str) -> PortProtocol {
+    match p.trim().to_ascii_lowercase().as_str() {
+        "-1" | "all" => PortProtocol::Every,
+        "tcp" | "6" | "udp" | "17" | "" => PortProtocol::Ports,
+        _ => PortProtocol::Portless,
+    }
 }

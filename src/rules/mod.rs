@@ -36,7 +36,7 @@ use crate::catalog::{toml_error, Automation, Bilingual, Catalog};
 use crate::embedded::{line_col, SourceFile};
 use crate::probes::ProbeCatalog;
 use crate::verdict::Verdict;
-use condition::{compile, Condition, ConditionSpec, Join};
+use condition::{compile_in, Condition, ConditionSpec, Defs, Join};
 use path::{KeyExpr, Query};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -122,6 +122,19 @@ struct RuleSpec {
     scope_tags: Option<String>,
     #[serde(default)]
     scope_vpc: Option<String>,
+    #[serde(default)]
+    scope_via: Option<Spanned<ConditionSpec>>,
+}
+
+/// A named condition (`[[define]]`), used in rules with `use = "name"`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DefineSpec {
+    name: String,
+    /// What the condition means, for the reader of the rule file.
+    #[allow(dead_code)]
+    description: Option<String>,
+    condition: Spanned<ConditionSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -142,6 +155,8 @@ struct RuleFileSpec {
     rule: Vec<Spanned<RuleSpec>>,
     #[serde(default)]
     control: Vec<Spanned<MappingSpec>>,
+    #[serde(default)]
+    define: Vec<Spanned<DefineSpec>>,
 }
 
 /// A compiled rule.
@@ -167,6 +182,11 @@ pub struct Rule {
     pub scope_tags: Option<Query>,
     /// Where a resource names its VPC, for `--scope-vpc`.
     pub scope_vpc: Option<Query>,
+    /// When a resource is in scope through what it is attached to (`in_scope` on joined items), for
+    /// resources that carry no tags of their own; judged only when a scope is given.
+    pub scope_via: Option<Condition>,
+    /// Every join in `scope_via`, indexed by `Join::slot` (kept apart: built only when a scope is given).
+    pub scope_joins: Vec<Join>,
     /// Every join in `scope` and `require`, indexed by `Join::slot`.
     pub joins: Vec<Join>,
     /// `file:line` where the rule is defined.
@@ -174,7 +194,8 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// Every probe the rule reads: its evidence, then joined probes.
+    /// Every probe the rule reads to judge: its evidence, then joined probes (not those only
+    /// `scope_via` reads, which matter only under a scope).
     pub fn probes(&self) -> Vec<&str> {
         let mut out = vec![self.evidence.as_str()];
         for j in &self.joins {
@@ -232,14 +253,16 @@ pub fn load(
 ) -> Result<RuleSet, Vec<String>> {
     let mut set = RuleSet::default();
     let mut errors = Vec::new();
-    for f in files {
-        let Some((provider, _)) = f.rel.split_once('/') else {
-            continue;
-        };
-        if provider == "controls" {
-            continue;
-        }
-        if let Err(mut e) = load_file(f, provider, catalog, probes, &mut set) {
+    let rule_files: Vec<(&SourceFile, &str)> = files
+        .iter()
+        .filter_map(|f| Some((f, f.rel.split_once('/')?.0)))
+        .filter(|(_, provider)| *provider != "controls")
+        .collect();
+    let defs = definitions(&rule_files, probes, &mut errors);
+    for (f, provider) in rule_files {
+        let empty = Defs::default();
+        let defs = defs.get(provider).unwrap_or(&empty);
+        if let Err(mut e) = load_file(f, provider, catalog, probes, defs, &mut set) {
             errors.append(&mut e);
         }
     }
@@ -286,11 +309,70 @@ pub fn load(
     }
 }
 
+/// The `[[define]]` tables of each provider's files, each checked on its own (problems are reported
+/// where it is defined). A file that does not parse is reported when it is loaded.
+fn definitions(
+    files: &[(&SourceFile, &str)],
+    probes: &ProbeCatalog,
+    errors: &mut Vec<String>,
+) -> std::collections::HashMap<String, Defs> {
+    let mut specs: std::collections::HashMap<String, std::collections::HashMap<_, _>> =
+        Default::default();
+    let mut located: Vec<(&SourceFile, &str, String, std::ops::Range<usize>)> = Vec::new();
+    for (f, provider) in files {
+        let Ok(spec) = toml::from_str::<RuleFileSpec>(&f.text) else {
+            continue;
+        };
+        for d in spec.define {
+            let span = d.span();
+            let d = d.into_inner();
+            let (l, c) = line_col(&f.text, span.start);
+            let mine = specs.entry(provider.to_string()).or_default();
+            if mine.insert(d.name.clone(), d.condition).is_some() {
+                errors.push(format!(
+                    "{}:{l}:{c}: condition `{}` is defined twice for {provider}",
+                    f.display, d.name
+                ));
+            }
+            located.push((f, provider, d.name, span));
+        }
+    }
+    let defs: std::collections::HashMap<String, Defs> =
+        specs.into_iter().map(|(p, s)| (p, Defs::new(s))).collect();
+    for (f, provider, name, span) in located {
+        let d = &defs[provider];
+        let mut joins = Vec::new();
+        let result = compile_in(&d.specs[&name], &mut joins, d);
+        let at = |start: usize| {
+            let (l, c) = line_col(&f.text, start);
+            format!("{}:{l}:{c}", f.display)
+        };
+        if let Err(e) = result {
+            errors.push(format!(
+                "{}: condition `{name}`: {}",
+                at(e.span.start),
+                e.message
+            ));
+        }
+        for j in &joins {
+            if !j.probe.starts_with(&format!("{provider}.")) || probes.get(&j.probe).is_none() {
+                errors.push(format!(
+                    "{}: condition `{name}`: no {provider} probe `{}` is declared",
+                    at(span.start),
+                    j.probe
+                ));
+            }
+        }
+    }
+    defs
+}
+
 fn load_file(
     f: &SourceFile,
     provider: &str,
     catalog: &Catalog,
     probes: &ProbeCatalog,
+    defs: &Defs,
     set: &mut RuleSet,
 ) -> Result<(), Vec<String>> {
     let spec: RuleFileSpec =
@@ -302,7 +384,7 @@ fn load_file(
     };
     for r in &spec.rule {
         let where_ = at(r.span());
-        match compile_rule(r.get_ref(), provider, probes, &f.text, &f.display) {
+        match compile_rule(r.get_ref(), provider, probes, defs, &f.text, &f.display) {
             Ok(mut rule) => {
                 rule.defined_at = where_.clone();
                 if let Some(prev) = set.rules.get(&rule.id) {
@@ -359,6 +441,7 @@ fn compile_rule(
     r: &RuleSpec,
     provider: &str,
     probes: &ProbeCatalog,
+    defs: &Defs,
     text: &str,
     display: &str,
 ) -> Result<Rule, String> {
@@ -381,11 +464,25 @@ fn compile_rule(
     let scope = r
         .scope
         .as_ref()
-        .map(|s| compile(s, &mut joins))
+        .map(|s| compile_in(s, &mut joins, defs))
         .transpose()
         .map_err(|e| format!("{}: rule `{}`, `where`: {}", loc(e.span), r.id, e.message))?;
-    let require = compile(&r.require, &mut joins)
+    let require = compile_in(&r.require, &mut joins, defs)
         .map_err(|e| format!("{}: rule `{}`: {}", loc(e.span), r.id, e.message))?;
+    let mut scope_joins = Vec::new();
+    let scope_via = r
+        .scope_via
+        .as_ref()
+        .map(|s| compile_in(s, &mut scope_joins, defs))
+        .transpose()
+        .map_err(|e| {
+            format!(
+                "{}: rule `{}`, `scope_via`: {}",
+                loc(e.span),
+                r.id,
+                e.message
+            )
+        })?;
     let resources = Query::compile(r.resources.as_deref().unwrap_or("$"))
         .map_err(|m| head(format!("resources: {m}")))?;
     let resource_id = r
@@ -394,7 +491,8 @@ fn compile_rule(
         .map(KeyExpr::parse)
         .transpose()
         .map_err(|m| head(format!("resource_id: {m}")))?;
-    for probe in std::iter::once(&r.evidence).chain(joins.iter().map(|j| &j.probe)) {
+    let joined = joins.iter().chain(&scope_joins).map(|j| &j.probe);
+    for probe in std::iter::once(&r.evidence).chain(joined) {
         if !probe.starts_with(&format!("{provider}.")) {
             return Err(head(format!(
                 "probe `{probe}` is not a {provider} probe (ids start with `{provider}.`)"
@@ -446,6 +544,8 @@ fn compile_rule(
             .transpose()
             .map_err(|m| head(format!("scope_vpc: {m}")))?,
         joins,
+        scope_via,
+        scope_joins,
         defined_at: String::new(),
     })
 }

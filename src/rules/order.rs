@@ -45,7 +45,8 @@ pub fn cost(c: &Condition) -> u32 {
         | Condition::Exists { .. }
         | Condition::SameAs { .. }
         | Condition::AnyAddress { .. }
-        | Condition::OtherAccount { .. } => 1,
+        | Condition::OtherAccount { .. }
+        | Condition::InScope { .. } => 1,
         Condition::Ip { .. } => 2,
         Condition::Decode { check, .. } => 20 + cost(check),
         Condition::Ports { .. } => 3,

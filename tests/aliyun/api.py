@@ -7,7 +7,8 @@ network ACLs give their counts as strings), CurrentPage/PageSize with PageInfo (
 TotalRecordCount/PageRecordCount (RDS), Marker/MaxItems/IsTruncated (RAM).
 """
 
-REGIONAL_VERSIONS = {"2014-05-26", "2016-04-28", "2020-07-06", "2016-01-20", "2014-08-15"}
+REGIONAL_VERSIONS = {"2014-05-26", "2016-04-28", "2020-07-06", "2016-01-20", "2014-08-15",
+                     "2014-05-15", "2020-06-16", "2022-04-30", "2022-01-01"}
 
 
 class ApiError(Exception):
@@ -96,6 +97,8 @@ def ecs(estate, action, q, cap):
                 "TotalCount": len(img["_accounts"]), "PageNumber": p, "PageSize": n}
     if action == "DescribeDiskEncryptionByDefaultStatus":
         return {"Encrypted": bool(reg.get("encryption_by_default", False))}
+    if action in NET_ECS:
+        return NET_ECS[action](reg, q, cap)
     if action == "DescribeAutoSnapshotPolicyEx":
         pols = reg.get("snapshot_policies", [])
         page, p, n = number_page(pols, q, cap)
@@ -105,6 +108,8 @@ def ecs(estate, action, q, cap):
 
 def vpc(estate, action, q, cap):
     reg = region_of(estate, "2016-04-28", q)
+    if action in NET_VPC:
+        return NET_VPC[action](reg, q, cap)
     key = {"DescribeVpcs": "vpcs", "DescribeFlowLogs": "flow_logs", "DescribeNetworkAcls": "acls"}[action]
     items = reg.get(key, [])
     page, p, n = number_page(items, q, cap, maximum=50)
@@ -230,9 +235,12 @@ def sts(estate, action, q, cap):
             "IdentityType": "RAMUser", "Arn": f"acs:ram::{acct}:user/dengbao-scanner"}
 
 
+from api_net import NET_ECS, NET_VPC, slb, alb, nlb, vpcpeer, cbn  # noqa: E402
+
 PRODUCTS = {
     "2014-05-26": ecs, "2016-04-28": vpc, "2020-07-06": actiontrail, "2018-12-03": sas, "2017-12-07": cloudfw,
     "2016-01-20": kms, "2015-05-01": ram, "2019-08-15": ims, "2014-08-15": rds, "2015-04-01": sts,
+    "2014-05-15": slb, "2020-06-16": alb, "2022-04-30": nlb, "2022-01-01": vpcpeer, "2017-09-12": cbn,
 }
 
 

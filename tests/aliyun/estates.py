@@ -161,7 +161,7 @@ def clean():
             "images": [{"ImageId": "m-hz-golden", "ImageName": "golden", "ImageOwnerAlias": "self", "ImageOwnerId": int(ACCOUNT),
                         "IsPublic": False, "IsSelfShared": "", "OSType": "linux", "Status": "Available", "Size": 40,
                         "CreationTime": T0, "Architecture": "x86_64", "Tags": tags(),
-                        "_share_groups": [], "_accounts": [{"AliyunId": "2222333344445555", "SharedTime": T0}]}],
+                        "_share_groups": [], "_accounts": []}],
             "encryption_by_default": True,
             "snapshot_policies": [{"AutoSnapshotPolicyId": "sp-hz-daily", "AutoSnapshotPolicyName": "daily", "RegionId": hz,
                                    "Status": "Normal", "TimePoints": '["1"]', "RepeatWeekdays": '["1","2","3","4","5","6","7"]',
@@ -411,6 +411,10 @@ def t_no_instances(e):
 
 
 TWEAKS = {name[2:].replace("_", "-"): fn for name, fn in dict(globals()).items() if name.startswith("t_")}
+
+import estates_net  # noqa: E402  (the "net" topic's tweaks; it imports this module's helpers)
+
+TWEAKS.update(estates_net.TWEAKS)
 
 BUNDLES = {
     "partial": ["expose-ssh", "mgmt-and-business-open", "basic-group-shared", "agent-offline", "public-unwatched",

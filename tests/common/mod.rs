@@ -168,3 +168,24 @@ pub fn evaluate(pack: &Pack, rule_text: &str) -> Results {
 pub fn control<'a>(r: &'a Results, id: &str) -> &'a dengbao::results::ControlResult {
     r.controls.iter().find(|c| c.id == id).unwrap()
 }
+
+/// The items of `r` whose verdict is not the one `table` expects, each with its reasons, as one message
+/// (empty when every item matches).
+pub fn verdict_mismatches(
+    r: &Results,
+    scenario: &str,
+    table: &[(&str, dengbao::verdict::Verdict)],
+) -> String {
+    let mut wrong = Vec::new();
+    for (id, want) in table {
+        let c = r.controls.iter().find(|c| c.id == *id).unwrap();
+        if c.verdict != *want {
+            let reasons: Vec<&String> = c.reasons.iter().map(|x| &x.en).collect();
+            wrong.push(format!(
+                "{scenario} {id}: expected {want}, got {} — {reasons:?}",
+                c.verdict
+            ));
+        }
+    }
+    wrong.join("\n")
+}

@@ -4,6 +4,7 @@
 
 mod data;
 mod ec2;
+mod net;
 mod other;
 mod s3;
 
@@ -18,6 +19,8 @@ use std::pin::Pin;
 pub struct Clients {
     pub sts: aws_sdk_sts::Client,
     pub ec2: aws_sdk_ec2::Client,
+    pub elb: aws_sdk_elasticloadbalancing::Client,
+    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
     pub cloudtrail: aws_sdk_cloudtrail::Client,
     pub config: aws_sdk_config::Client,
     pub guardduty: aws_sdk_guardduty::Client,
@@ -52,6 +55,8 @@ impl Clients {
         Self {
             sts: guarded!(aws_sdk_sts, conf, guard),
             ec2: guarded!(aws_sdk_ec2, conf, guard),
+            elb: guarded!(aws_sdk_elasticloadbalancing, conf, guard),
+            elbv2: guarded!(aws_sdk_elasticloadbalancingv2, conf, guard),
             cloudtrail: guarded!(aws_sdk_cloudtrail, conf, guard),
             config: guarded!(aws_sdk_config, conf, guard),
             guardduty: guarded!(aws_sdk_guardduty, conf, guard),
@@ -143,6 +148,7 @@ where
 /// The function implementing `probe`, if there is one.
 pub fn function(probe: &str) -> Option<fn(Call) -> CallFuture> {
     ec2::function(probe)
+        .or_else(|| net::function(probe))
         .or_else(|| s3::function(probe))
         .or_else(|| other::function(probe))
         .or_else(|| data::function(probe))
