@@ -10,6 +10,7 @@
 //! | any address | `path`, `any_address = true` | some selected value is a CIDR meaning every address (`0.0.0.0/0`, `::/0`) |
 //! | ports | `ports = { overlap = [22, 3389] }` or `ports = { all = true }` (+ `from`, `to`, `protocol` or `range` paths) | the rule opens one of those ports / every port |
 //! | admits | `admits = { ports = [22, 3389] }` or `admits = { all = true }` (+ `rules`, default `$.Permissions.Permission[*]`) | an Alibaba Cloud security group, after its priorities, lets any address (`0.0.0.0/0` or `::/0`) reach one of those TCP ports / everything (see [`AdmitsSpec`]) |
+//! | prefix overlap | `path`, `prefix_overlaps = { folder = KEY, then = "AWSLogs/" }` | some key prefix selected by `path` (none: the empty prefix) and the prefix `folder/then` select keys in common (one starts with the other): a lifecycle rule that reaches a trail's log files (see [`super::prefix`]) |
 //! | logic | `all_of = [...]`, `any_of = [...]`, `not = {...}` | as named |
 //! | quantifier | `all`, `any` or `none` = a *selection*, and `check = {...}` | every / at least one / no selected item satisfies `check` (`all` over nothing is true) |
 //! | count | `count` = a *selection*, optional `check`, and one of `eq`, `ne`, `gt`, `ge`, `lt`, `le` (a number) | the number of selected items (satisfying `check`) compares so |
@@ -58,6 +59,7 @@ pub struct ConditionSpec {
     pub any_address: Option<bool>,
     pub ports: Option<PortsSpec>,
     pub admits: Option<AdmitsSpec>,
+    pub prefix_overlaps: Option<super::prefix::PrefixSpec>,
     pub all_of: Option<Vec<Spanned<ConditionSpec>>>,
     pub any_of: Option<Vec<Spanned<ConditionSpec>>>,
     pub not: Option<Box<Spanned<ConditionSpec>>>,
@@ -188,6 +190,7 @@ pub enum Condition {
         rules: Query,
         want: PortWant,
     },
+    PrefixOverlaps(super::prefix::PrefixOverlap),
     AllOf(Group),
     AnyOf(Group),
     Not(Box<Condition>),
@@ -304,6 +307,7 @@ pub fn compile(
         ("any_address", s.any_address.is_some()),
         ("ports", s.ports.is_some()),
         ("admits", s.admits.is_some()),
+        ("prefix_overlaps", s.prefix_overlaps.is_some()),
         ("all_of", s.all_of.is_some()),
         ("any_of", s.any_of.is_some()),
         ("not", s.not.is_some()),
@@ -342,7 +346,7 @@ pub fn compile(
         });
     }
     if forms.len() != 1 {
-        let known = "eq, ne, same_as, gt, ge, lt, le, in, not_in, contains, matches, exists, any_address, ports, admits, all_of, any_of, not, all, any, none, count";
+        let known = "eq, ne, same_as, gt, ge, lt, le, in, not_in, contains, matches, exists, any_address, ports, admits, prefix_overlaps, all_of, any_of, not, all, any, none, count";
         return if forms.is_empty() {
             err(
                 &span,
@@ -484,6 +488,15 @@ pub fn compile(
                     message: m,
                 })?;
             Condition::Admits { rules, want }
+        }
+        "prefix_overlaps" => {
+            let spec = s.prefix_overlaps.as_ref().expect("checked");
+            Condition::PrefixOverlaps(
+                super::prefix::PrefixOverlap::compile(path()?, spec).map_err(|m| CompileError {
+                    span: span.clone(),
+                    message: m,
+                })?,
+            )
         }
         "all_of" | "any_of" => {
             let list = if form == "all_of" {

@@ -253,6 +253,7 @@ pub fn eval<N: Notes>(
             want,
         } => ports(node, protocol, span, want, trace),
         Condition::Admits { rules, want } => super::admits::admits(node, rules, want, trace),
+        Condition::PrefixOverlaps(p) => p.eval(node, trace),
         Condition::AllOf(group) => {
             let mut result = Truth::True;
             let mut sub = N::default();

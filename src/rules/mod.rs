@@ -29,6 +29,7 @@ pub mod eval;
 pub mod location;
 mod order;
 pub mod path;
+pub mod prefix;
 mod quant;
 
 use crate::catalog::{toml_error, Automation, Bilingual, Catalog};

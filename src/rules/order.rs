@@ -44,7 +44,8 @@ pub fn cost(c: &Condition) -> u32 {
         | Condition::Matches { .. }
         | Condition::Exists { .. }
         | Condition::SameAs { .. }
-        | Condition::AnyAddress { .. } => 1,
+        | Condition::AnyAddress { .. }
+        | Condition::PrefixOverlaps(_) => 1,
         Condition::Ports { .. } => 3,
         Condition::Admits { .. } => 6 * ITEMS,
         Condition::AllOf(g) | Condition::AnyOf(g) => g.items.iter().map(cost).sum(),
