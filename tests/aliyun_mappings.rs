@@ -64,7 +64,9 @@ fn partial_estate() {
             ("L3-SMC2-02", PartiallyCompliant),
             ("L3-SMC2-03", PartiallyCompliant),
             ("L3-PES2-01", Compliant),
-            ("L3-CES2-05", Compliant),
+            // The bundle's single-region trail detects launches in cn-hangzhou only: no longer 符合 (issue #14: one
+            // trail must cover every region); the CloudMonitor alert is there, so 部分符合, not 不符合.
+            ("L3-CES2-05", PartiallyCompliant),
             ("L3-CNS2-04", Compliant),
             ("L3-MMS2-01", Compliant),
         ],
@@ -96,7 +98,9 @@ fn noncompliant_estate() {
             ("L3-CES2-06", NonCompliant),
             ("L3-CES2-09", NonCompliant),
             ("L3-MMS2-01", NonCompliant),
-            ("L3-SMC2-03", NonCompliant),
+            // No trail, but the provider audits its own part: 部分符合 "云服务客户不能收集自身的日志"; 不符合 needs
+            // both sides collecting nothing (issue #15: was NonCompliant).
+            ("L3-SMC2-03", PartiallyCompliant),
             ("L3-CES2-03", PartiallyCompliant),
             ("L3-CES2-13", PartiallyCompliant),
             ("L3-CES2-16", PartiallyCompliant),
@@ -138,7 +142,9 @@ fn empty_estate() {
             ("L3-CES2-01", Compliant),
             ("L3-ABS2-07", NonCompliant),
             ("L3-CES2-05", NonCompliant),
-            ("L3-SMC2-03", NonCompliant),
+            // No trail, but the provider audits its own part: 部分符合 "云服务客户不能收集自身的日志"; 不符合 needs
+            // both sides collecting nothing (issue #15: was NonCompliant).
+            ("L3-SMC2-03", PartiallyCompliant),
             ("L3-MMS2-01", NonCompliant),
             ("L3-ABS2-03", NonCompliant),
             ("L3-CES2-09", PartiallyCompliant),

@@ -102,6 +102,9 @@ fn clean_scan_pages_every_style_and_keeps_no_secret() {
                 | "DescribeVersionConfig"
                 | "DescribeCloudCenterInstances"
                 | "DescribeAssetList"
+                | "DescribeNoticeConfig"
+                | "DescribeEventRuleList"
+                | "DescribeEventRuleTargetList"
         );
         assert_eq!(q.get("RegionId").is_some(), regional, "{req}");
         assert!(req.get("rejected").is_none(), "{req}");

@@ -4,6 +4,7 @@
 //! Every expected verdict is written from the guide's 判定标准, quoted beside it.
 
 mod common;
+use common::aliyun;
 use common::moto::{self, Moto, MOTO};
 use common::{write_provider_pack, Call};
 use dengbao::results::{ControlResult, Results, RuleOutcome};
@@ -310,4 +311,103 @@ fn a_probe_never_run_leaves_each_region_undecided_not_failing() {
     let c = control(&r, "L3-CES2-05");
     assert_eq!(c.verdict, Error, "{:?}", c.reasons);
     assert!(c.reasons.iter().any(|x| x.en.contains("EvidenceMissing")));
+}
+
+// --- Alibaba Cloud: the local endpoint's estates (tests/aliyun/estates_audit.py) --------------------
+
+/// Scans the `clean` estate with these tweaks on the local Alibaba Cloud endpoint.
+fn aliyun_scanned(py: &str, tweaks: &[&str]) -> Results {
+    let mut args = vec!["--estate", "clean"];
+    for t in tweaks {
+        args.extend(["--tweak", t]);
+    }
+    let s = aliyun::start(py, &args);
+    let d = tempfile::tempdir().unwrap();
+    let (code, log) = aliyun::scan(&s.endpoint, d.path(), &[], &[]);
+    assert_eq!(code, 0, "{tweaks:?}: {log}");
+    assert!(
+        s.requests().iter().all(|r| r.get("rejected").is_none()),
+        "the server refused a signature"
+    );
+    aliyun::results(d.path())
+}
+
+#[test]
+fn aliyun_trails_are_judged_one_at_a_time() {
+    let Some(py) = aliyun::python() else { return };
+    // The clean estate: one trail, all regions, read and write events, delivering; a CloudMonitor rule
+    // on ECS state changes to a contact group; security alerts by SMS and e-mail. Everything 符合.
+    let all_met = [
+        ("L3-ABS2-07", Compliant),
+        ("L3-CES2-05", Compliant),
+        ("L3-SMC2-03", Compliant),
+        ("L3-ABS2-06", Compliant),
+        ("L3-CES2-06", Compliant),
+    ];
+    expect(&aliyun_scanned(&py, &[]), "clean", &all_met);
+    // An organization trail: GetTrailStatus finds it only with IsOrganizationTrail=true; asked so, it
+    // is judged like any trail (it used to be `error`, TrailNotFoundException).
+    expect(
+        &aliyun_scanned(&py, &["organization-trail"]),
+        "organization trail",
+        &all_met,
+    );
+    // EventRW=Write is enough: deletions and restarts are writes (ABS2-07 符合).
+    expect(
+        &aliyun_scanned(&py, &["write-only-trail"]),
+        "write-only trail",
+        &[("L3-ABS2-07", Compliant), ("L3-SMC2-03", Compliant)],
+    );
+    // Two half trails: all regions but reads only, and writes in cn-hangzhou only. ABS2-07 部分符合
+    // "…部分执行特权命令进行审计"; SMC2-03 部分符合; CES2-05 detects in one region only: 部分符合.
+    expect(
+        &aliyun_scanned(&py, &["split-trails"]),
+        "split trails",
+        &[
+            ("L3-ABS2-07", PartiallyCompliant),
+            ("L3-SMC2-03", PartiallyCompliant),
+            ("L3-CES2-05", PartiallyCompliant),
+        ],
+    );
+    // The trail logs but its OSS bucket refuses the logs (OssBucketStatus false): the audit records
+    // are not kept. ABS2-07 and SMC2-03 部分符合.
+    let r = aliyun_scanned(&py, &["oss-delivery-failing"]);
+    expect(
+        &r,
+        "OSS delivery failing",
+        &[
+            ("L3-ABS2-07", PartiallyCompliant),
+            ("L3-SMC2-03", PartiallyCompliant),
+        ],
+    );
+}
+
+#[test]
+fn aliyun_alerts_must_reach_a_person() {
+    let Some(py) = aliyun::python() else { return };
+    // The ECS rule on the third page of DescribeEventRuleList: the account is judged, not the page.
+    expect(
+        &aliyun_scanned(&py, &["alert-rules-on-page-three"]),
+        "rule on page three",
+        &[("L3-CES2-05", Compliant)],
+    );
+    // CES2-05 部分符合 "能检测非授权新建虚拟机或者重新启用虚拟机, 但不能进行告警": the rule sends to a
+    // message queue only, or it is disabled.
+    for tweak in ["alert-rule-to-queue", "alert-rule-disabled"] {
+        expect(
+            &aliyun_scanned(&py, &[tweak]),
+            tweak,
+            &[("L3-CES2-05", PartiallyCompliant)],
+        );
+    }
+    // Security alerts only as console messages: ABS2-06 部分符合 "能检测到网络攻击行为、异常流量情况,
+    // 但不能进行告警"; CES2-06 部分符合 "…并进行日志记录, 但不能进行告警".
+    expect(
+        &aliyun_scanned(&py, &["security-alerts-console-only"]),
+        "console-only security alerts",
+        &[
+            ("L3-ABS2-06", PartiallyCompliant),
+            ("L3-CES2-06", PartiallyCompliant),
+        ],
+    );
 }

@@ -51,6 +51,7 @@ SDK_MODELS = {
     "2019-08-15": "alibabacloud_ims20190815",
     "2014-08-15": "alibabacloud_rds20140815",
     "2015-04-01": "alibabacloud_sts20150401",
+    "2019-01-01": "alibabacloud_cms20190101",
 }
 
 REQUIRED_SIGNED = ["host", "x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256"]
