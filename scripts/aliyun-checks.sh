@@ -11,7 +11,8 @@
 # changes. Everything runs on 127.0.0.1; nothing here talks to Alibaba Cloud.
 #
 # Exports DENGBAO_ALIYUN_PYTHON (the venv's python; tests start tests/aliyun/server.py with it),
-# DENGBAO_ALIYUN_VECTORS (the vectors just written by tests/aliyun/gen_vectors.py) and
+# DENGBAO_ALIYUN_VECTORS (the vectors just written by tests/aliyun/gen_vectors.py), DENGBAO_ALIYUN_SLS_VECTORS
+# (the SLS signature vectors written by tests/aliyun/gen_sls_vectors.py) and
 # DENGBAO_REQUIRE_ALIYUN=1: with it the Alibaba Cloud tests fail, rather than skip, when a piece is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,7 +51,16 @@ if ! cmp -s "$vectors" tests/aliyun/vectors.json; then
     exit 1
 fi
 
-exports="export DENGBAO_ALIYUN_PYTHON='$python' DENGBAO_ALIYUN_VECTORS='$vectors' DENGBAO_REQUIRE_ALIYUN=1"
+# The SLS signature (LOG scheme) from the official SLS SDK's own gateway signer; same rule.
+sls_vectors="${DENGBAO_ALIYUN_SLS_VECTORS:-$venv/sls_vectors.json}"
+"$python" tests/aliyun/gen_sls_vectors.py "$sls_vectors"
+if ! cmp -s "$sls_vectors" tests/aliyun/sls_vectors.json; then
+    log "the SLS SDK writes different vectors than tests/aliyun/sls_vectors.json holds:"
+    diff -u tests/aliyun/sls_vectors.json "$sls_vectors" >&2 || true
+    exit 1
+fi
+
+exports="export DENGBAO_ALIYUN_PYTHON='$python' DENGBAO_ALIYUN_VECTORS='$vectors' DENGBAO_ALIYUN_SLS_VECTORS='$sls_vectors' DENGBAO_REQUIRE_ALIYUN=1"
 if [ "$mode" = --env ]; then
     echo "$exports"
     exit 0

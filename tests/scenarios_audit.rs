@@ -35,7 +35,10 @@ fn expect(r: &Results, scenario: &str, table: &[(&str, Verdict)]) {
         .map(|(id, want)| {
             let c = control(r, id);
             let why: Vec<&String> = c.reasons.iter().map(|x| &x.en).collect();
-            format!("{scenario} {id}: expected {want}, got {} — {why:?}", c.verdict)
+            format!(
+                "{scenario} {id}: expected {want}, got {} — {why:?}",
+                c.verdict
+            )
         })
         .collect();
     assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
@@ -87,7 +90,11 @@ fn two_half_trails_are_not_one_whole_trail() {
         ],
     );
     assert_eq!(
-        moto::failing(&r, "L3-ABS2-06", "aws-findings-alert-to-confirmed-subscribers"),
+        moto::failing(
+            &r,
+            "L3-ABS2-06",
+            "aws-findings-alert-to-confirmed-subscribers"
+        ),
         vec!["cn-northwest-1".to_string()]
     );
 }
@@ -284,7 +291,8 @@ fn alarm_calls(alarm: Value) -> Vec<Call> {
 #[test]
 fn an_alarm_without_alarm_actions_alerts_no_one() {
     // ActionsEnabled is true by default; without AlarmActions the alarm only changes state.
-    let silent = json!({"AlarmName": "launches", "MetricName": "InstanceLaunches", "ActionsEnabled": true});
+    let silent =
+        json!({"AlarmName": "launches", "MetricName": "InstanceLaunches", "ActionsEnabled": true});
     let r = judge(alarm_calls(silent));
     expect(
         &r,

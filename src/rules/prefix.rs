@@ -125,7 +125,10 @@ mod tests {
         assert!(overlaps("", &logs), "no prefix: the whole bucket");
         assert!(overlaps("audit/", &logs));
         assert!(overlaps("aud", &logs));
-        assert!(overlaps("audit/AWSLogs/111122223333/CloudTrail/cn-north-1/", &logs));
+        assert!(overlaps(
+            "audit/AWSLogs/111122223333/CloudTrail/cn-north-1/",
+            &logs
+        ));
         assert!(!overlaps("tmp/", &logs));
         assert!(!overlaps("audit-archive/", &logs));
         assert_eq!(objects_prefix("", "AWSLogs/"), "AWSLogs/");
