@@ -14,17 +14,17 @@ Content-MD5, Content-Type and Date) and its `authorization`.
 tests/aliyun_signing.rs recomputes each with dengbao's SLS signer (src/aliyun/sign_sls.rs) and requires a
 byte-identical Authorization.
 """
-import json
 import sys
 from pathlib import Path
 
 from alibabacloud_sls20201230 import models as sls_models
 from alibabacloud_sls20201230.client import Client
 from alibabacloud_tea_openapi import utils_models as oa_models
-from alibabacloud_tea_openapi.utils import Utils
 from alibabacloud_tea_util.client import Client as UtilClient
-from darabonba.core import DaraCore
 from darabonba.runtime import RuntimeOptions
+
+sys.path.insert(0, str(Path(__file__).parent))
+from gen_vectors import capture_request, write_vectors  # noqa: E402
 
 CASES = [
     {
@@ -60,33 +60,16 @@ CASES = [
 ]
 
 
-class Captured(Exception):
-    pass
-
-
 def sdk_request(case):
-    seen = {}
-
-    def capture(request, runtime):
-        seen["request"] = request
-        raise Captured()
-
-    DaraCore.do_action = staticmethod(capture)
+    """The request the SLS SDK builds for `case`, captured before sending."""
     UtilClient.get_date_utcstring = staticmethod(lambda: case["date"])
-    # The default user agent names the local platform and Python; fixed, the file is the same everywhere.
-    Utils.get_user_agent = staticmethod(lambda _ua=None: "AlibabaCloud TeaDSL/2 dengbao-vectors")
     key_id, secret = case["key"]
     config = oa_models.Config(access_key_id=key_id, access_key_secret=secret, security_token=case.get("token"),
                               endpoint=case["endpoint"], protocol=case.get("protocol", "https"),
                               user_agent="dengbao-vectors")
     client = Client(config)
     method, args = case["call"]
-    try:
-        getattr(client, method + "_with_options")(*args, {}, RuntimeOptions())
-    except Exception as e:  # noqa: BLE001 - the capture aborts the call; the SDK wraps it
-        if "request" not in seen:
-            raise RuntimeError(f"{case['name']}: the SDK failed before sending: {e.__dict__.get('inner_exception')!r}")
-    return seen["request"]
+    return capture_request(lambda: getattr(client, method + "_with_options")(*args, {}, RuntimeOptions()))
 
 
 def vector(case):
@@ -107,15 +90,8 @@ def vector(case):
 
 
 def main():
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).with_name("sls_vectors.json")
-    from importlib.metadata import version
-    doc = {
-        "generator": "tests/aliyun/gen_sls_vectors.py",
-        "sdk": {n: version(n) for n in ("alibabacloud-sls20201230", "alibabacloud-gateway-sls")},
-        "cases": [vector(c) for c in CASES],
-    }
-    out.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {len(doc['cases'])} SLS vectors to {out}", file=sys.stderr)
+    write_vectors("sls_vectors.json", "tests/aliyun/gen_sls_vectors.py",
+                  ("alibabacloud-sls20201230", "alibabacloud-gateway-sls"), [vector(c) for c in CASES])
 
 
 if __name__ == "__main__":
