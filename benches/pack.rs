@@ -40,7 +40,7 @@ fn record(i: usize) -> EvidenceRecord {
         request_id: Some(format!("req-{i}")),
         http_status: Some(200),
         media_type: "text/xml;charset=UTF-8".into(),
-        sha256: String::new(),
+        sha256: Default::default(),
         size: 0,
         error: None,
     }

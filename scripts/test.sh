@@ -64,6 +64,17 @@ step "Alibaba Cloud checks: a venv with the official SDK (pinned); signature vec
 aliyun_env="$(bash scripts/aliyun-checks.sh --env)"   # an assignment, so set -e sees a failure
 eval "$aliyun_env"
 
+step "strace (Debian): the hostile-pack test checks every path dengbao opens"
+# tests/hostile_packs.rs runs verify/evaluate/report under strace; with DENGBAO_REQUIRE_STRACE=1 a
+# missing strace fails that test instead of skipping it.
+if ! command -v strace >/dev/null 2>&1; then
+    as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y strace >/dev/null \
+        || { as_root apt-get update >/dev/null && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y strace >/dev/null; }
+fi
+strace -V | head -n1
+export DENGBAO_REQUIRE_STRACE=1
+
 step "cargo test"
 log="$(mktemp)"
 cargo test --locked 2>&1 | tee "$log"

@@ -24,6 +24,19 @@ pub struct SourceFile {
     pub text: String,
 }
 
+/// A mapping or probe file's text, refused beyond [`crate::limits::MAX_TOML_FILE_BYTES`] (the `toml`
+/// crate bounds its nesting itself).
+fn read_toml(path: &Path) -> Result<String> {
+    let limit = crate::limits::MAX_TOML_FILE_BYTES;
+    let bytes = crate::limits::read_file(
+        path,
+        limit,
+        "a mapping or probe file",
+        "MAX_TOML_FILE_BYTES",
+    )?;
+    String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8 text", path.display()))
+}
+
 /// All `.toml` files of a tree, sorted by relative path: from `dir` on disk when given, else embedded.
 pub fn toml_files(
     embedded: &'static Dir<'static>,
@@ -42,8 +55,7 @@ pub fn toml_files(
                     && entry.path().extension().is_some_and(|e| e == "toml")
                 {
                     let rel = rel_string(entry.path().strip_prefix(root)?);
-                    let text = std::fs::read_to_string(entry.path())
-                        .with_context(|| format!("reading {}", entry.path().display()))?;
+                    let text = read_toml(entry.path())?;
                     out.push(SourceFile {
                         display: entry.path().display().to_string(),
                         rel,

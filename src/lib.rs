@@ -20,6 +20,8 @@ pub mod embedded;
 pub mod engine;
 pub mod heap;
 pub mod interrupt;
+pub mod limits;
+pub mod out_dir;
 pub mod pack;
 pub mod probes;
 pub mod report;

@@ -50,7 +50,7 @@ fn aws_pack(dir: &std::path::Path, bodies: Vec<Body>) -> Pack {
             request_id: None,
             http_status: Some(200),
             media_type: b.media_type.into(),
-            sha256: String::new(),
+            sha256: Default::default(),
             size: 0,
             error: None,
         };

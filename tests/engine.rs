@@ -228,7 +228,7 @@ fn unparsable_body_is_error() {
         request_id: None,
         http_status: Some(200),
         media_type: "application/json".into(),
-        sha256: String::new(),
+        sha256: Default::default(),
         size: 0,
         error: None,
     };
@@ -452,7 +452,7 @@ rationale = { zh = "理由", en = "why" }
         request_id: None,
         http_status: Some(if failed { 403 } else { 200 }),
         media_type: "application/json".into(),
-        sha256: String::new(),
+        sha256: Default::default(),
         size: 0,
         error: failed.then(|| dengbao::pack::ProbeError {
             code: "AccessDenied".into(),

@@ -21,7 +21,7 @@ fn pack_dir() -> tempfile::TempDir {
 
 fn first_blob(d: &std::path::Path) -> std::path::PathBuf {
     let pack = dengbao::pack::Pack::open(d).unwrap();
-    d.join(blob_rel_path(pack.manifest.records[0].hex()))
+    d.join(blob_rel_path(&pack.manifest.records[0].sha256))
 }
 
 #[test]

@@ -506,7 +506,7 @@ fn hostile_reports(dir: &Path) -> (Results, Vec<dengbao::report::Output>) {
     );
     let results = evaluate(&pack, HOSTILE);
     let catalog = catalog();
-    let evidence = EvidenceSet::from_pack(&pack, &results);
+    let evidence = EvidenceSet::from_pack(&pack, &results).unwrap();
     let input = ReportInput {
         results: &results,
         catalog: &catalog,

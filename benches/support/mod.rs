@@ -223,7 +223,7 @@ fn record(probe: &str, op: &str, region: &str, parameters: Value) -> EvidenceRec
         request_id: Some("bench".into()),
         http_status: Some(200),
         media_type: "text/xml;charset=UTF-8".into(),
-        sha256: String::new(),
+        sha256: Default::default(),
         size: 0,
         error: None,
     }

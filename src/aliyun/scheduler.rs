@@ -178,7 +178,7 @@ impl Scheduler {
                 request_id: resp.request_id,
                 http_status: Some(resp.status),
                 media_type: (resp.media_type).into(),
-                sha256: String::new(),
+                sha256: Default::default(),
                 size: 0,
                 error: error.clone(),
             }),

@@ -220,7 +220,7 @@ impl Scheduler {
             request_id: cap.request_id.clone(),
             http_status: Some(cap.status),
             media_type: (cap.media_type.clone()).into(),
-            sha256: String::new(),
+            sha256: Default::default(),
             size: 0,
             error: error.clone(),
         };
@@ -247,17 +247,17 @@ impl Scheduler {
     fn store(&self, answer: &Answer) {
         if let Some(rec) = &answer.record {
             match self.blobs.put(&answer.body) {
-                Ok(hex) => self.add_stored(rec.clone(), &hex, answer.body.len() as u64),
+                Ok(digest) => self.add_stored(rec.clone(), digest, answer.body.len() as u64),
                 Err(e) => tracing::error!("could not write evidence: {e:#}"),
             }
         }
     }
 
-    fn add_stored(&self, rec: EvidenceRecord, hex: &str, size: u64) {
+    fn add_stored(&self, rec: EvidenceRecord, digest: crate::pack::Digest, size: u64) {
         self.writer
             .lock()
             .expect("writer lock")
-            .add_stored_record(rec, hex, size);
+            .add_stored_record(rec, digest, size);
     }
 
     /// Stores one answer's body on the blocking pool (hashing, writing and syncing a large page must
@@ -267,7 +267,7 @@ impl Scheduler {
         let blobs = self.blobs.clone();
         let size = body.len() as u64;
         match tokio::task::spawn_blocking(move || blobs.put(&body)).await {
-            Ok(Ok(hex)) => self.add_stored(rec, &hex, size),
+            Ok(Ok(digest)) => self.add_stored(rec, digest, size),
             Ok(Err(e)) => tracing::error!("could not write evidence: {e:#}"),
             Err(e) => tracing::error!("could not write evidence: {e}"),
         }

@@ -142,9 +142,12 @@ pub(super) enum Command {
     Evaluate {
         /// The pack directory.
         pack: PathBuf,
-        /// Output directory for `results.json`.
+        /// Output directory for `results.json` (never inside the pack).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// Replace a results.json in the output directory that was computed from another pack.
+        #[arg(long)]
+        force: bool,
         /// Also render reports into the output directory: html, xlsx, csv, md, ocsf (comma-separated) or all.
         #[arg(long, value_name = "LIST", value_parser = parse_formats)]
         format: Option<Formats>,
@@ -160,7 +163,7 @@ pub(super) enum Command {
         /// Formats: html, xlsx, csv, md, ocsf (comma-separated) or all.
         #[arg(long, value_name = "LIST", value_parser = parse_formats, default_value = "all")]
         format: Formats,
-        /// Output directory for the reports.
+        /// Output directory for the reports (never inside the pack).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
         /// The evidence pack the results came from (default: `pack/` beside results.json, if present).

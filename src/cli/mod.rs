@@ -193,14 +193,15 @@ fn run(cmd: Command) -> Result<u8> {
             let pack = Pack::open(&pack_dir)?;
             let results = evaluate_and_write(&pack, &loaded, &out, &scope.scope()?)?;
             if let Some(formats) = format {
-                let evidence = EvidenceSet::from_pack(&pack, &results);
+                let evidence = EvidenceSet::from_pack(&pack, &results)?;
                 write_reports(&formats.0, &results, &loaded.catalog, &evidence, &out)?;
             }
             Ok(0)
         }
         Command::Evaluate {
-            pack,
+            pack: pack_dir,
             out,
+            force,
             scope,
             format,
             data,
@@ -210,10 +211,11 @@ fn run(cmd: Command) -> Result<u8> {
                 data.probes.as_deref(),
                 &data.framework,
             )?;
-            let pack = Pack::open(&pack)?;
+            let pack = Pack::open(&pack_dir)?;
+            crate::out_dir::check(&out, Some(&pack_dir), Some(&pack.digest()), force)?;
             let results = evaluate_and_write(&pack, &loaded, &out, &scope.scope()?)?;
             if let Some(formats) = format {
-                let evidence = EvidenceSet::from_pack(&pack, &results);
+                let evidence = EvidenceSet::from_pack(&pack, &results)?;
                 write_reports(&formats.0, &results, &loaded.catalog, &evidence, &out)?;
             }
             Ok(0)
@@ -225,6 +227,11 @@ fn run(cmd: Command) -> Result<u8> {
             pack,
             mappings,
         } => {
+            let read = pack.clone().or_else(|| {
+                let beside = results.parent().unwrap_or(Path::new(".")).join("pack");
+                beside.is_dir().then_some(beside)
+            });
+            crate::out_dir::check(&out, read.as_deref(), None, false)?;
             let parsed = crate::report::read_results(&results)?;
             let loaded = load(mappings.as_deref(), None, &parsed.framework.id)?;
             let evidence = crate::report::evidence_for_report(&results, pack.as_deref(), &parsed)?;
@@ -441,7 +448,7 @@ fn finish_scan(
     let pack = Pack::open(&pack_dir)?;
     let results = evaluate_and_write(&pack, loaded, out, scope)?;
     if let Some(formats) = formats {
-        let evidence = EvidenceSet::from_pack(&pack, &results);
+        let evidence = EvidenceSet::from_pack(&pack, &results)?;
         write_reports(&formats.0, &results, &loaded.catalog, &evidence, out)?;
     }
     if interrupted {

@@ -12,11 +12,17 @@
 //!   value for value: maps become objects (non-text keys are written as their JSON text), byte strings
 //!   become base64 strings, tagged values (timestamps are tag 1) become their untagged value, and
 //!   floats that are whole numbers stay floats (`1.0`).
+//!
+//! Bodies are untrusted: every conversion is bounded by [`MAX_DOCUMENT_DEPTH`] (XML elements, JSON
+//! and CBOR containers; `serde_json`'s own recursion limit stays on), and none recurses on the stack
+//! in proportion to the input's depth beyond that bound. A body past a limit is a [`ConvertError`]
+//! naming the limit, which makes it an `UnparsableResponse` of its probe.
 
 mod xml;
 
 pub use xml::{xml_to_json, xml_to_json_watching, ListWatch, ALWAYS_LIST_ELEMENTS, XML_CONVERSION};
 
+use crate::limits::MAX_DOCUMENT_DEPTH;
 use serde_json::Value;
 
 /// Why a body could not be turned into a document.
@@ -25,6 +31,16 @@ use serde_json::Value;
 pub struct ConvertError {
     pub kind: &'static str,
     pub message: String,
+}
+
+impl ConvertError {
+    /// A body too large to be read (see [`crate::limits::MAX_BODY_BYTES`]).
+    pub fn over_limit(over: crate::pack::OverLimit) -> Self {
+        ConvertError {
+            kind: "oversized",
+            message: over.to_string(),
+        }
+    }
 }
 
 /// Converts a raw body to the JSON document rules read.
@@ -67,9 +83,17 @@ pub fn to_document_watching(
             message: e,
         });
     }
-    serde_json::from_slice(body).map_err(|e| ConvertError {
-        kind: "JSON",
-        message: e.to_string(),
+    serde_json::from_slice(body).map_err(|e| {
+        let mut message = e.to_string();
+        if message.starts_with("recursion limit exceeded") {
+            message.push_str(&format!(
+                " (documents nest at most {MAX_DOCUMENT_DEPTH} deep: MAX_DOCUMENT_DEPTH)"
+            ));
+        }
+        ConvertError {
+            kind: "JSON",
+            message,
+        }
     })
 }
 
@@ -108,7 +132,15 @@ pub fn cbor_to_json(body: &[u8]) -> Result<Value, String> {
             _ => Value::Null,
         }
     }
-    let v: C = ciborium::de::from_reader(body).map_err(|e| e.to_string())?;
+    let v: C =
+        ciborium::de::from_reader_with_recursion_limit(body, MAX_DOCUMENT_DEPTH).map_err(|e| {
+            match e {
+                ciborium::de::Error::RecursionLimitExceeded => format!(
+                    "nested deeper than {MAX_DOCUMENT_DEPTH} (the limit MAX_DOCUMENT_DEPTH)"
+                ),
+                e => e.to_string(),
+            }
+        })?;
     Ok(conv(v))
 }
 

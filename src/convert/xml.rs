@@ -19,7 +19,11 @@
 //!    and text keeps the text under `"#text"`.
 //!
 //! Namespace prefixes are stripped from element names.
+//!
+//! Elements may nest at most [`MAX_DOCUMENT_DEPTH`] deep; a deeper body is an error naming the limit.
+//! Open elements are kept on an explicit stack, never the call stack.
 
+use crate::limits::MAX_DOCUMENT_DEPTH;
 use serde_json::{Map, Value};
 
 /// Identifier of this conversion; recorded in results so a reader knows how documents were derived.
@@ -135,7 +139,14 @@ pub fn xml_to_json_watching(
         match reader.read_event() {
             Err(e) => return Err(format!("at byte {pos}: {e}")),
             Ok(Event::Eof) => break,
-            Ok(Event::Start(e)) => stack.push(open(&e)?),
+            Ok(Event::Start(e)) => {
+                if stack.len() >= MAX_DOCUMENT_DEPTH {
+                    return Err(format!(
+                        "at byte {pos}: elements nested deeper than {MAX_DOCUMENT_DEPTH} (the limit MAX_DOCUMENT_DEPTH)"
+                    ));
+                }
+                stack.push(open(&e)?)
+            }
             Ok(Event::Empty(e)) => {
                 let frame = open(&e)?;
                 close(&mut stack, &mut root, frame);

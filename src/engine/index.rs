@@ -158,8 +158,10 @@ impl<'p> EvidenceIndex<'p> {
         if rec.error.is_some() {
             return Ok(None);
         }
-        let bytes = self.pack.blob_bytes(rec)?;
-        Ok(Some(to_document(&rec.media_type, &bytes)))
+        Ok(Some(match self.pack.body(rec)? {
+            Ok(bytes) => to_document(&rec.media_type, &bytes),
+            Err(over) => Err(ConvertError::over_limit(over)),
+        }))
     }
 
     /// As [`convert`](Self::convert), showing `watch` the items of its list as they are converted.
@@ -172,12 +174,10 @@ impl<'p> EvidenceIndex<'p> {
         if rec.error.is_some() {
             return Ok(None);
         }
-        let bytes = self.pack.blob_bytes(rec)?;
-        Ok(Some(to_document_watching(
-            &rec.media_type,
-            &bytes,
-            Some(watch),
-        )))
+        Ok(Some(match self.pack.body(rec)? {
+            Ok(bytes) => to_document_watching(&rec.media_type, &bytes, Some(watch)),
+            Err(over) => Err(ConvertError::over_limit(over)),
+        }))
     }
 
     /// Records the unparsable bodies of `probe` found while converting all of its documents (by

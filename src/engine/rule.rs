@@ -333,11 +333,11 @@ impl<'r: 'i, 'i> RuleRun<'r, 'i> {
             .as_ref()
             .and_then(|k| k.first(v, &o.keys()))
             .unwrap_or_else(|| loc_of(&node.location.render()));
-        let mut evidence = vec![records[i].sha256.clone()];
+        let mut evidence = vec![records[i].sha256.to_string()];
         for r in &trace.records {
-            let d = &records[*r].sha256;
-            if !evidence.contains(d) {
-                evidence.push(d.clone());
+            let d = records[*r].sha256.as_str();
+            if !evidence.iter().any(|e| e == d) {
+                evidence.push(d.to_string());
             }
         }
         let (status, reason) = match truth {
@@ -397,7 +397,7 @@ impl Partial<'_> {
                 status: ResourceStatus::Error,
                 evidence: f
                     .record
-                    .map(|r| records[r].sha256.clone())
+                    .map(|r| records[r].sha256.to_string())
                     .into_iter()
                     .collect(),
                 locations: Vec::new(),

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use super::shared_str::SharedStr;
+use super::Digest;
 
 /// Format tag written into every manifest; readers refuse formats they do not know.
 pub const PACK_FORMAT: &str = "dengbao.pack/v1";
@@ -97,7 +98,8 @@ pub struct EvidenceRecord {
     /// Media type of the body as the service declared it.
     pub media_type: SharedStr,
     /// `sha256:<hex>` of the raw body bytes; the blob lives at `blobs/sha256/<hex[..2]>/<hex>`.
-    pub sha256: String,
+    /// Checked when the manifest is parsed: 64 lower-case hex digits, nothing else.
+    pub sha256: Digest,
     /// Size of the body in bytes.
     pub size: u64,
     /// Set when the call failed; the blob then holds the error body (possibly empty).
@@ -108,7 +110,7 @@ pub struct EvidenceRecord {
 impl EvidenceRecord {
     /// Hex part of [`EvidenceRecord::sha256`].
     pub fn hex(&self) -> &str {
-        self.sha256.strip_prefix("sha256:").unwrap_or(&self.sha256)
+        self.sha256.hex()
     }
 }
 

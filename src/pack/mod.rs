@@ -11,23 +11,29 @@
 //! Blobs are content-addressed, so identical answers are stored once and any change to a byte is
 //! caught by [`verify`]. Failed calls are recorded too: a record with an `error` says what could not be
 //! seen, and its blob (when the service sent one) is the error body. Evaluating a pack needs no network.
+//!
+//! A pack is untrusted input and a closed world: every file of it is read through [`closed`] (beneath
+//! the pack directory, never through a link, regular files only, bounded), and every blob path is built
+//! from a [`Digest`] checked when the manifest is parsed.
 
+pub mod closed;
+mod digest;
 mod manifest;
 mod reader;
 mod shared_str;
 mod verify;
 mod writer;
 
+pub use digest::{Digest, DigestError, DIGEST_FORM};
 pub use manifest::{
     EvidenceRecord, Manifest, Params, ProbeError, ProbeRun, ProbeStatus, ScanInfo, SharedStr,
     PACK_FORMAT,
 };
-pub use reader::Pack;
+pub use reader::{OverLimit, Pack};
 pub use verify::{verify, VerifyProblem, VerifyReport};
 pub use writer::{copy_pack, BlobStore, PackWriter};
 
-use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use sha2::{Digest as _, Sha256};
 
 /// Name of the manifest file inside a pack.
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -49,9 +55,9 @@ pub(crate) fn hex_lower(bytes: &[u8]) -> String {
     out
 }
 
-/// Where the blob with this hex digest lives, relative to the pack root (`blobs/sha256/ab/ab…`).
-pub fn blob_rel_path(hex: &str) -> PathBuf {
-    Path::new(BLOB_DIR).join(&hex[..2]).join(hex)
+/// Where the blob with this digest lives, relative to the pack root (`blobs/sha256/ab/ab…`).
+pub fn blob_rel_path(digest: &Digest) -> String {
+    digest.blob_path()
 }
 
 /// `sha256:<hex>` — the digest notation used in manifests and results.
@@ -61,10 +67,5 @@ pub fn digest_ref(hex: &str) -> String {
 
 /// Strips `sha256:` from a digest reference, checking it is 64 lower-case hex digits.
 pub fn parse_digest_ref(s: &str) -> Option<&str> {
-    let hex = s.strip_prefix("sha256:")?;
-    (hex.len() == 64
-        && hex
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-    .then_some(hex)
+    Digest::parse(s).ok().map(|_| &s[7..])
 }

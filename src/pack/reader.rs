@@ -1,13 +1,19 @@
 //! Reading packs from a directory, or from the copy embedded in the binary (the demo).
+//!
+//! A directory is read through [`ClosedDir`]: the manifest and every blob beneath the pack directory,
+//! regular files only, never through a link, each within its size limit ([`crate::limits`]).
 
-use super::{blob_rel_path, EvidenceRecord, Manifest, MANIFEST_FILE, PACK_FORMAT};
+use super::closed::{ClosedDir, ClosedError, Refusal};
+use super::{EvidenceRecord, Manifest, MANIFEST_FILE, PACK_FORMAT};
+use crate::limits::{MAX_BODY_BYTES, MAX_MANIFEST_BYTES};
 use anyhow::{bail, Context, Result};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
 /// Where a pack's bytes come from.
 #[derive(Debug, Clone)]
 enum Source {
-    Dir(PathBuf),
+    Dir(Arc<ClosedDir>),
     Embedded(&'static include_dir::Dir<'static>),
 }
 
@@ -22,22 +28,38 @@ pub struct Pack {
     digest: String,
 }
 
+/// A body larger than [`MAX_BODY_BYTES`]: it is not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverLimit {
+    /// The blob's size in bytes.
+    pub size: u64,
+}
+
+impl std::fmt::Display for OverLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the body is {} bytes, over the limit of {} for one body (MAX_BODY_BYTES)",
+            self.size,
+            crate::limits::bytes(MAX_BODY_BYTES)
+        )
+    }
+}
+
 impl Pack {
     /// Opens the pack in directory `root`.
     pub fn open(root: &Path) -> Result<Self> {
-        let path = root.join(MANIFEST_FILE);
-        let bytes = std::fs::read(&path).with_context(|| {
-            format!(
-                "cannot read {}: is {} an evidence pack (a directory written by `dengbao scan`)?",
-                path.display(),
-                root.display()
-            )
-        })?;
-        Self::from_parts(
-            Source::Dir(root.to_path_buf()),
-            bytes,
-            &path.display().to_string(),
-        )
+        let dir = ClosedDir::open(root).map_err(|e| not_a_pack(root, e))?;
+        Self::from_dir(dir)
+    }
+
+    /// Opens the pack in an already opened directory (e.g. `pack/` found beneath another one).
+    pub fn from_dir(dir: ClosedDir) -> Result<Self> {
+        let bytes = dir
+            .read(MANIFEST_FILE, MAX_MANIFEST_BYTES)
+            .map_err(|e| not_a_pack(dir.path(), e))?;
+        let name = dir.path().join(MANIFEST_FILE).display().to_string();
+        Self::from_parts(Source::Dir(Arc::new(dir)), bytes, &name)
     }
 
     /// Opens a pack embedded in the binary with `include_dir!`.
@@ -53,8 +75,7 @@ impl Pack {
     }
 
     fn from_parts(source: Source, manifest_bytes: Vec<u8>, name: &str) -> Result<Self> {
-        let mut manifest: Manifest = serde_json::from_slice(&manifest_bytes)
-            .with_context(|| format!("{name} is not a valid pack manifest"))?;
+        let mut manifest = parse_manifest(&manifest_bytes, name)?;
         // Held for the whole evaluation: without the slack the vector grew with.
         manifest.records.shrink_to_fit();
         if manifest.format != PACK_FORMAT {
@@ -74,8 +95,7 @@ impl Pack {
     /// digest the pack was opened with.
     pub fn manifest_bytes(&self) -> Result<Vec<u8>> {
         let bytes = match &self.source {
-            Source::Dir(root) => std::fs::read(root.join(MANIFEST_FILE))
-                .with_context(|| format!("reading {}", root.join(MANIFEST_FILE).display()))?,
+            Source::Dir(dir) => dir.read(MANIFEST_FILE, MAX_MANIFEST_BYTES)?,
             Source::Embedded(dir) => dir
                 .get_file(dir.path().join(MANIFEST_FILE))
                 .context("embedded pack has no manifest.json")?
@@ -91,7 +111,15 @@ impl Pack {
     /// The directory the pack was opened from (None for the embedded demo).
     pub fn dir(&self) -> Option<&Path> {
         match &self.source {
-            Source::Dir(p) => Some(p),
+            Source::Dir(d) => Some(d.path()),
+            Source::Embedded(_) => None,
+        }
+    }
+
+    /// The pack directory, for reading other sections of it (None for the embedded demo).
+    pub fn closed_dir(&self) -> Option<&ClosedDir> {
+        match &self.source {
+            Source::Dir(d) => Some(d),
             Source::Embedded(_) => None,
         }
     }
@@ -101,22 +129,73 @@ impl Pack {
         self.digest.clone()
     }
 
-    /// The raw bytes of a record's blob.
+    /// The raw bytes of a record's blob; an error when it cannot be read, is not a regular file
+    /// inside the pack, or is larger than [`MAX_BODY_BYTES`].
     pub fn blob_bytes(&self, rec: &EvidenceRecord) -> Result<Vec<u8>> {
-        let rel = blob_rel_path(rec.hex());
+        match self.body(rec)? {
+            Ok(bytes) => Ok(bytes),
+            Err(over) => bail!("blob {} of probe {}: {over}", rec.sha256, rec.probe),
+        }
+    }
+
+    /// As [`blob_bytes`](Self::blob_bytes), but a blob larger than [`MAX_BODY_BYTES`] is
+    /// `Ok(Err(OverLimit))`, not read, so its probe can be judged as failed rather than the whole pack
+    /// refused.
+    pub fn body(&self, rec: &EvidenceRecord) -> Result<std::result::Result<Vec<u8>, OverLimit>> {
+        let rel = rec.sha256.blob_path();
         match &self.source {
-            Source::Dir(root) => {
-                let p = root.join(&rel);
-                std::fs::read(&p).with_context(|| {
-                    format!("blob {} for probe {} is missing", p.display(), rec.probe)
-                })
-            }
+            Source::Dir(dir) => match dir.read(&rel, MAX_BODY_BYTES) {
+                Ok(bytes) => Ok(Ok(bytes)),
+                Err(ClosedError {
+                    refusal: Refusal::TooLarge { size, .. },
+                    ..
+                }) => Ok(Err(OverLimit { size })),
+                Err(e) if e.is_not_found() => {
+                    Err(e).with_context(|| format!("the blob of probe {} is missing", rec.probe))
+                }
+                Err(e) => Err(e).with_context(|| {
+                    format!(
+                        "refusing to read the blob of probe {} (run `dengbao verify`)",
+                        rec.probe
+                    )
+                }),
+            },
             Source::Embedded(dir) => {
                 let p = dir.path().join(&rel);
                 dir.get_file(&p)
-                    .map(|f| f.contents().to_vec())
+                    .map(|f| Ok(f.contents().to_vec()))
                     .with_context(|| format!("embedded blob {} is missing", p.display()))
             }
         }
+    }
+}
+
+/// Parses manifest bytes; an error names the field at fault: `PACK/manifest.json: records[3].sha256:
+/// expected sha256:<64 lower-case hex digits>, found "sha256:a"`. serde_json's recursion limit stays on.
+fn parse_manifest(bytes: &[u8], name: &str) -> Result<Manifest> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let manifest: Manifest = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." {
+            anyhow::anyhow!("{name}: not a valid pack manifest: {inner}")
+        } else {
+            anyhow::anyhow!("{name}: {path}: {inner}")
+        }
+    })?;
+    de.end()
+        .map_err(|e| anyhow::anyhow!("{name}: not a valid pack manifest: {e}"))?;
+    Ok(manifest)
+}
+
+fn not_a_pack(root: &Path, e: ClosedError) -> anyhow::Error {
+    if e.is_not_found() {
+        anyhow::anyhow!(
+            "cannot read {}: is {} an evidence pack (a directory written by `dengbao scan`)?",
+            root.join(MANIFEST_FILE).display(),
+            root.display()
+        )
+    } else {
+        anyhow::Error::new(e)
     }
 }

@@ -1,7 +1,7 @@
 //! Writing packs: blobs go to disk as they arrive; the manifest is written at the end (and can be
 //! written again at any time, so an interrupted scan still leaves a readable pack of what it collected).
 
-use super::{blob_rel_path, digest_ref, sha256_hex, EvidenceRecord, Manifest, ProbeRun, ScanInfo};
+use super::{Digest, EvidenceRecord, Manifest, ProbeRun, ScanInfo};
 use super::{MANIFEST_FILE, PACK_FORMAT};
 use anyhow::{Context, Result};
 use std::fs;
@@ -41,8 +41,8 @@ impl PackWriter {
         &self.root
     }
 
-    /// Stores `body` as a blob (if not already present) and returns its hex SHA-256.
-    pub fn put_blob(&self, body: &[u8]) -> Result<String> {
+    /// Stores `body` as a blob (if not already present) and returns its digest.
+    pub fn put_blob(&self, body: &[u8]) -> Result<Digest> {
         self.blobs().put(body)
     }
 
@@ -57,14 +57,14 @@ impl PackWriter {
 
     /// Stores `body` and adds a record for it. `record.sha256` and `record.size` are filled in here.
     pub fn add_record(&mut self, record: EvidenceRecord, body: &[u8]) -> Result<()> {
-        let hex = self.put_blob(body)?;
-        self.add_stored_record(record, &hex, body.len() as u64);
+        let digest = self.put_blob(body)?;
+        self.add_stored_record(record, digest, body.len() as u64);
         Ok(())
     }
 
-    /// Adds a record whose body a [`BlobStore`] of this pack stored as `hex` (`size` bytes).
-    pub fn add_stored_record(&mut self, mut record: EvidenceRecord, hex: &str, size: u64) {
-        record.sha256 = digest_ref(hex);
+    /// Adds a record whose body a [`BlobStore`] of this pack stored as `digest` (`size` bytes).
+    pub fn add_stored_record(&mut self, mut record: EvidenceRecord, digest: Digest, size: u64) {
+        record.sha256 = digest;
         record.size = size;
         self.records.push(record);
     }
@@ -172,10 +172,11 @@ pub struct BlobStore {
 }
 
 impl BlobStore {
-    /// Stores `body` as a blob (if not already present) and returns its hex SHA-256.
-    pub fn put(&self, body: &[u8]) -> Result<String> {
-        let hex = sha256_hex(body);
-        let path = self.root.join(blob_rel_path(&hex));
+    /// Stores `body` as a blob (if not already present) and returns its digest.
+    pub fn put(&self, body: &[u8]) -> Result<Digest> {
+        let digest = Digest::of(body);
+        let hex = digest.hex();
+        let path = self.root.join(digest.blob_path());
         if !path.exists() {
             let dir = path.parent().expect("blob path has a parent");
             fs::create_dir_all(dir)?;
@@ -191,7 +192,7 @@ impl BlobStore {
             f.sync_data().ok();
             fs::rename(&tmp, &path)?;
         }
-        Ok(hex)
+        Ok(digest)
     }
 }
 
@@ -199,8 +200,7 @@ impl BlobStore {
 pub fn copy_pack(src: &super::Pack, dest: &Path) -> Result<()> {
     fs::create_dir_all(dest)?;
     for rec in &src.manifest.records {
-        let rel = blob_rel_path(rec.hex());
-        let to = dest.join(&rel);
+        let to = dest.join(rec.sha256.blob_path());
         fs::create_dir_all(to.parent().expect("blob path has a parent"))?;
         fs::write(&to, src.blob_bytes(rec)?)?;
     }
@@ -227,7 +227,7 @@ mod tests {
             request_id: Some("r".into()),
             http_status: Some(200),
             media_type: "text/xml".into(),
-            sha256: String::new(),
+            sha256: Default::default(),
             size: 0,
             error: None,
         }

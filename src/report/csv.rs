@@ -31,10 +31,13 @@ pub const FINDINGS_FILE: &str = "findings.csv";
 const BOM: &str = "\u{feff}";
 
 /// Makes a text field safe to open in a spreadsheet (see the module documentation).
+/// Text longer than [`crate::limits::MAX_FIELD_CHARS`] is cut first (a spreadsheet cell holds at most
+/// 32,767 characters).
 pub fn guard(s: &str) -> String {
+    let s = crate::limits::clip(s, crate::limits::MAX_FIELD_CHARS);
     match s.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
-        _ => s.to_string(),
+        _ => s.into_owned(),
     }
 }
 
@@ -156,7 +159,7 @@ fn findings(input: &ReportInput<'_>) -> Result<Vec<u8>> {
                     guard(&r.region),
                     status_str(r.status).to_string(),
                     guard(r.reason.as_deref().unwrap_or("")),
-                    r.evidence.join("\n"),
+                    guard(&r.evidence.join("\n")),
                     guard(&r.locations.join("\n")),
                 ])?;
             }

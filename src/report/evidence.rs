@@ -6,16 +6,15 @@
 //! the digest it is filed under; otherwise the report says why the body is missing. Bodies are
 //! untrusted text: the renderers escape them, this module only reformats them.
 
+use super::pretty::{cut_text, pretty_json_capped, pretty_xml_capped, CappedWriter};
 use crate::catalog::Bilingual;
+use crate::pack::closed::ClosedError;
 use crate::pack::{EvidenceRecord, Pack};
 use crate::results::Results;
+use anyhow::Result;
 use std::collections::BTreeMap;
 
-/// Longest pretty-printed body (in characters) a report embeds; longer bodies are cut and marked.
-pub const MAX_BODY_CHARS: usize = 200_000;
-/// Most body text (in characters) one report embeds in all; once it is used up, later bodies (in
-/// manifest order) are listed without their text, so a huge scan still gives a page a browser opens.
-pub const MAX_TOTAL_BODY_CHARS: usize = 16_000_000;
+pub use crate::limits::{MAX_BODY_CHARS, MAX_DOCUMENT_VIEW_BYTES, MAX_TOTAL_BODY_CHARS};
 
 /// Whether the pack's bodies are available to the renderers.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +47,8 @@ pub enum Body {
     Unavailable,
     /// Not embedded: the report's budget for body text ([`MAX_TOTAL_BODY_CHARS`]) was used up.
     OverBudget { size: u64 },
+    /// Not read: the blob is larger than [`crate::limits::MAX_BODY_BYTES`].
+    TooLarge { size: u64 },
 }
 
 /// One evidence blob and every record that produced it.
@@ -116,8 +117,9 @@ impl EvidenceSet {
     }
 
     /// Evidence from `pack`. When the pack is not the one the results were computed from, returns
-    /// the digest-only set with the reason.
-    pub fn from_pack(pack: &Pack, results: &Results) -> Self {
+    /// the digest-only set with the reason. Errs when a blob is refused (a link, or not a regular
+    /// file inside the pack): a report never shows what such a pack points at.
+    pub fn from_pack(pack: &Pack, results: &Results) -> Result<Self> {
         let digest = pack.digest();
         if digest != results.scan.pack_digest {
             let why = Bilingual {
@@ -130,7 +132,7 @@ impl EvidenceSet {
                     results.scan.pack_digest
                 ),
             };
-            return Self::without_pack(results, why);
+            return Ok(Self::without_pack(results, why));
         }
         let wanted: std::collections::BTreeSet<String> =
             referenced_digests(results).into_iter().collect();
@@ -138,18 +140,18 @@ impl EvidenceSet {
         let mut index: BTreeMap<String, usize> = BTreeMap::new();
         let mut budget = MAX_TOTAL_BODY_CHARS;
         for rec in &pack.manifest.records {
-            if !wanted.contains(&rec.sha256) {
+            if !wanted.contains(rec.sha256.as_str()) {
                 continue;
             }
-            if let Some(&i) = index.get(&rec.sha256) {
+            if let Some(&i) = index.get(rec.sha256.as_str()) {
                 items[i].records.push(rec.clone());
                 continue;
             }
-            index.insert(rec.sha256.clone(), items.len());
+            index.insert(rec.sha256.to_string(), items.len());
             let body = if (rec.size as usize) > budget {
                 Body::OverBudget { size: rec.size }
             } else {
-                let body = read_body(pack, rec);
+                let body = read_body(pack, rec)?;
                 if let Body::Text {
                     pretty, document, ..
                 } = &body
@@ -160,7 +162,7 @@ impl EvidenceSet {
                 body
             };
             items.push(Evidence {
-                digest: rec.sha256.clone(),
+                digest: rec.sha256.to_string(),
                 records: vec![rec.clone()],
                 body,
             });
@@ -176,7 +178,7 @@ impl EvidenceSet {
                 });
             }
         }
-        Self::from_items(Availability::Pack, items)
+        Ok(Self::from_items(Availability::Pack, items))
     }
 
     fn from_items(availability: Availability, items: Vec<Evidence>) -> Self {
@@ -220,210 +222,77 @@ impl EvidenceSet {
     }
 }
 
-fn read_body(pack: &Pack, rec: &EvidenceRecord) -> Body {
-    let Ok(bytes) = pack.blob_bytes(rec) else {
-        return Body::Unavailable;
+/// A body as shown: read (within its size limit), checked against its digest, and re-indented up to
+/// [`MAX_BODY_CHARS`]. A missing blob is `Unavailable`; a refused one (a link, not a regular file
+/// inside the pack) is an error.
+fn read_body(pack: &Pack, rec: &EvidenceRecord) -> Result<Body> {
+    let bytes = match pack.body(rec) {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(over)) => return Ok(Body::TooLarge { size: over.size }),
+        Err(e)
+            if e.downcast_ref::<ClosedError>()
+                .is_none_or(ClosedError::is_not_found) =>
+        {
+            return Ok(Body::Unavailable)
+        }
+        Err(e) => return Err(e),
     };
-    let actual = crate::pack::digest_ref(&crate::pack::sha256_hex(&bytes));
+    let actual = crate::pack::Digest::of(&bytes);
     if actual != rec.sha256 {
-        return Body::Altered { actual };
+        return Ok(Body::Altered {
+            actual: actual.to_string(),
+        });
     }
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return Body::Empty;
+        return Ok(Body::Empty);
     }
     let Ok(text) = std::str::from_utf8(&bytes) else {
-        return Body::Binary {
+        return Ok(Body::Binary {
             size: bytes.len() as u64,
-        };
+        });
     };
     let trimmed = text.trim_start();
-    let (syntax, pretty) = if trimmed.starts_with('<') {
-        ("xml", pretty_xml(text).unwrap_or_else(|| text.to_string()))
+    let ((pretty, truncated), syntax) = if trimmed.starts_with('<') {
+        let pretty = pretty_xml_capped(text, MAX_BODY_CHARS)
+            .unwrap_or_else(|| cut_text(text, MAX_BODY_CHARS));
+        (pretty, "xml")
     } else if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        ("json", pretty_json(text))
+        (pretty_json_capped(text, MAX_BODY_CHARS), "json")
     } else {
-        ("text", text.to_string())
+        (cut_text(text, MAX_BODY_CHARS), "text")
     };
     let document = (syntax == "xml")
-        .then(|| crate::convert::to_document(&rec.media_type, &bytes).ok())
-        .flatten()
-        .and_then(|v| serde_json::to_string_pretty(&v).ok())
-        .map(|s| cut(s).0);
-    let (pretty, truncated) = cut(pretty);
-    Body::Text {
+        .then(|| document_view(rec, &bytes))
+        .flatten();
+    Ok(Body::Text {
         syntax,
         pretty,
         truncated,
         document,
-    }
+    })
 }
 
-/// Cuts `s` to [`MAX_BODY_CHARS`] characters.
-fn cut(s: String) -> (String, bool) {
-    match s.char_indices().nth(MAX_BODY_CHARS) {
-        Some((i, _)) => (s[..i].to_string(), true),
-        None => (s, false),
+/// The converted document of an XML body, pretty-printed and cut at [`MAX_BODY_CHARS`]: only for
+/// bodies up to [`MAX_DOCUMENT_VIEW_BYTES`] (converting builds the whole document), and written
+/// through a capped writer, so the cut happens while it is written.
+fn document_view(rec: &EvidenceRecord, bytes: &[u8]) -> Option<String> {
+    if bytes.len() > MAX_DOCUMENT_VIEW_BYTES {
+        return None;
     }
+    let doc = crate::convert::to_document(&rec.media_type, bytes).ok()?;
+    // Four bytes per character at most: enough bytes for MAX_BODY_CHARS characters.
+    let mut w = CappedWriter::new(MAX_BODY_CHARS * 4);
+    let _ = serde_json::to_writer_pretty(&mut w, &doc);
+    Some(cut_text(&String::from_utf8_lossy(&w.buf), MAX_BODY_CHARS).0)
 }
 
-/// Re-indents JSON text token by token, so key order and number spelling stay exactly as received
-/// (parsing and re-serializing would sort keys and normalize numbers). Invalid JSON is re-indented
-/// as far as it goes; nothing is dropped.
+/// Re-indents JSON text (see [`pretty_json_capped`]), up to [`MAX_BODY_CHARS`].
 pub fn pretty_json(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 4);
-    let mut depth: usize = 0;
-    let mut in_string = false;
-    let mut escaped = false;
-    let mut chars = text.trim().chars().peekable();
-    let newline = |out: &mut String, depth: usize| {
-        out.push('\n');
-        out.extend(std::iter::repeat_n(' ', depth * 2));
-    };
-    while let Some(c) = chars.next() {
-        if in_string {
-            out.push(c);
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_string = false;
-            }
-            continue;
-        }
-        match c {
-            '"' => {
-                in_string = true;
-                out.push(c);
-            }
-            '{' | '[' => {
-                out.push(c);
-                // Keep empty containers on one line.
-                while chars.peek().is_some_and(|n| n.is_whitespace()) {
-                    chars.next();
-                }
-                if matches!(chars.peek(), Some('}') | Some(']')) {
-                    out.push(chars.next().unwrap_or(' '));
-                } else {
-                    depth += 1;
-                    newline(&mut out, depth);
-                }
-            }
-            '}' | ']' => {
-                depth = depth.saturating_sub(1);
-                newline(&mut out, depth);
-                out.push(c);
-            }
-            ',' => {
-                out.push(c);
-                newline(&mut out, depth);
-            }
-            ':' => out.push_str(": "),
-            c if c.is_whitespace() => {}
-            c => out.push(c),
-        }
-    }
-    out
+    pretty_json_capped(text, MAX_BODY_CHARS).0
 }
 
-/// Re-indents XML with two spaces per level. Tags, attributes and text are written back exactly as
-/// they were (still escaped; entity references kept); an element holding only text stays on one line.
-/// Whitespace between elements is dropped. Returns None when the XML does not parse.
+/// Re-indents XML text (see [`pretty_xml_capped`]), up to [`MAX_BODY_CHARS`]; None when it does not
+/// parse.
 pub fn pretty_xml(text: &str) -> Option<String> {
-    use quick_xml::events::Event;
-    let raw = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    let mut reader = quick_xml::Reader::from_str(text);
-    let mut out = String::with_capacity(text.len() + text.len() / 4);
-    let mut depth = 0usize;
-    // Text (and references) since the last tag, and whether the last line is a start tag that the
-    // text and the matching end tag may still join.
-    let mut pending = String::new();
-    let mut open_line = false;
-    let line = |out: &mut String, depth: usize, s: &str| {
-        if !out.is_empty() {
-            out.push('\n');
-        }
-        out.extend(std::iter::repeat_n(' ', depth * 2));
-        out.push_str(s);
-    };
-    // Mixed content: text before a child element gets its own line.
-    let flush = |out: &mut String, pending: &mut String, depth: usize, open_line: &mut bool| {
-        let t = pending.trim();
-        if !t.is_empty() {
-            line(out, depth, t);
-        }
-        pending.clear();
-        *open_line = false;
-    };
-    loop {
-        match reader.read_event().ok()? {
-            Event::Eof => break,
-            Event::Start(e) => {
-                flush(&mut out, &mut pending, depth, &mut open_line);
-                line(&mut out, depth, &format!("<{}>", raw(&e)));
-                depth += 1;
-                open_line = true;
-            }
-            Event::End(e) => {
-                depth = depth.saturating_sub(1);
-                let end = format!("</{}>", raw(e.name().as_ref()));
-                if open_line {
-                    out.push_str(pending.trim());
-                    out.push_str(&end);
-                    pending.clear();
-                } else {
-                    flush(&mut out, &mut pending, depth + 1, &mut open_line);
-                    line(&mut out, depth, &end);
-                }
-                open_line = false;
-            }
-            Event::Empty(e) => {
-                flush(&mut out, &mut pending, depth, &mut open_line);
-                line(&mut out, depth, &format!("<{}/>", raw(&e)));
-            }
-            Event::Text(t) => pending.push_str(&raw(&t)),
-            Event::GeneralRef(r) => pending.push_str(&format!("&{};", raw(&r))),
-            Event::CData(c) => pending.push_str(&format!("<![CDATA[{}]]>", raw(&c))),
-            other => {
-                flush(&mut out, &mut pending, depth, &mut open_line);
-                let s = match other {
-                    Event::Decl(d) => format!("<?{}?>", raw(&d)),
-                    Event::PI(p) => format!("<?{}?>", raw(&p)),
-                    Event::Comment(c) => format!("<!--{}-->", raw(&c)),
-                    Event::DocType(d) => format!("<!DOCTYPE {}>", raw(&d)),
-                    _ => String::new(),
-                };
-                line(&mut out, depth, &s);
-            }
-        }
-    }
-    flush(&mut out, &mut pending, depth, &mut open_line);
-    Some(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_keeps_key_order_and_numbers() {
-        let s = pretty_json(r#"{"b":1.50,"a":[],"c":{"x":"a,\"b:{"},"d":[1,2]}"#);
-        assert_eq!(
-            s,
-            "{\n  \"b\": 1.50,\n  \"a\": [],\n  \"c\": {\n    \"x\": \"a,\\\"b:{\"\n  },\n  \"d\": [\n    1,\n    2\n  ]\n}"
-        );
-    }
-
-    #[test]
-    fn xml_is_indented_and_text_kept_escaped() {
-        let s = pretty_xml(
-            "<?xml version=\"1.0\"?>\n<a>\n <b x=\"1\">x &lt;script&gt; &#65;</b><c/><d></d>\n<e>t<f/></e></a>",
-        )
-        .unwrap();
-        assert_eq!(
-            s,
-            "<?xml version=\"1.0\"?>\n<a>\n  <b x=\"1\">x &lt;script&gt; &#65;</b>\n  <c/>\n  <d></d>\n  <e>\n    t\n    <f/>\n  </e>\n</a>"
-        );
-        assert!(pretty_xml("<a><b></a>").is_none());
-    }
+    pretty_xml_capped(text, MAX_BODY_CHARS).map(|(s, _)| s)
 }

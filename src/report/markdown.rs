@@ -21,7 +21,9 @@ pub const FILE: &str = "summary.md";
 pub const MAX_RESOURCES: usize = 20;
 
 /// Escapes text for CommonMark (inline context, one line).
+/// Text longer than [`crate::limits::MAX_FIELD_CHARS`] is cut before it is escaped.
 pub fn escape(s: &str) -> String {
+    let s = crate::limits::clip(s, crate::limits::MAX_FIELD_CHARS);
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -40,8 +42,9 @@ pub fn escape(s: &str) -> String {
 }
 
 /// A code span holding `s` verbatim (fenced with enough backticks; newlines become spaces).
+/// Text longer than [`crate::limits::MAX_FIELD_CHARS`] is cut first.
 pub fn code(s: &str) -> String {
-    let s = s.replace(['\n', '\r'], " ");
+    let s = crate::limits::clip(s, crate::limits::MAX_FIELD_CHARS).replace(['\n', '\r'], " ");
     let mut longest = 0;
     let mut run = 0;
     for c in s.chars() {

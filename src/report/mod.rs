@@ -25,11 +25,13 @@ pub mod evidence;
 pub mod html;
 pub mod markdown;
 pub mod ocsf;
+pub mod pretty;
 pub mod xlsx;
 
 pub use evidence::{Availability, Body, Evidence, EvidenceSet};
 
 use crate::catalog::{Bilingual, Catalog, Control};
+use crate::pack::closed::ClosedDir;
 use crate::pack::Pack;
 use crate::results::{ControlResult, ResourceStatus, Results};
 use crate::verdict::Verdict;
@@ -167,7 +169,9 @@ pub fn write_outputs(dir: &Path, outputs: &[Output]) -> Result<Vec<PathBuf>> {
 
 /// The evidence for `dengbao report RESULTS`: the pack given with `--pack`, else `pack/` beside
 /// `results.json` when it exists. An explicit pack that is not the one the results were computed
-/// from is an error; a mismatching or missing default pack only means "no bodies".
+/// from is an error; a mismatching or missing default pack only means "no bodies". A default pack is
+/// looked up beneath the results' directory without following links, like any pack file; one that is
+/// a link, or whose manifest cannot be read, is an error, not silently skipped.
 pub fn evidence_for_report(
     results_path: &Path,
     explicit_pack: Option<&Path>,
@@ -183,27 +187,39 @@ pub fn evidence_for_report(
                 results.scan.pack_digest
             );
         }
-        return Ok(EvidenceSet::from_pack(&pack, results));
+        return EvidenceSet::from_pack(&pack, results);
     }
-    let dir = results_path.parent().unwrap_or(Path::new("."));
-    let candidate = dir.join("pack");
-    if candidate.join(crate::pack::MANIFEST_FILE).is_file() {
-        if let Ok(pack) = Pack::open(&candidate) {
-            return Ok(EvidenceSet::from_pack(&pack, results));
+    let dir = match results_path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let beside = ClosedDir::open(dir)
+        .and_then(|d| d.subdir("pack"))
+        .and_then(|d| d.open_file(crate::pack::MANIFEST_FILE).map(|_| d));
+    match beside {
+        Ok(pack_dir) => {
+            let pack = Pack::from_dir(pack_dir)?;
+            EvidenceSet::from_pack(&pack, results)
         }
+        Err(e) if e.is_not_found() => Ok(EvidenceSet::without_pack(
+            results,
+            Bilingual {
+                zh: "results.json 旁没有证据包 (pack/)：本报告只列出证据摘要，不含原始响应内容。".into(),
+                en: "No evidence pack (pack/) beside results.json: this report lists evidence digests only, without the raw bodies.".into(),
+            },
+        )),
+        Err(e) => Err(anyhow::Error::new(e).context(format!(
+            "the pack beside {} cannot be used (give another with --pack)",
+            results_path.display()
+        ))),
     }
-    Ok(EvidenceSet::without_pack(
-        results,
-        Bilingual {
-            zh: "results.json 旁没有证据包 (pack/)：本报告只列出证据摘要，不含原始响应内容。".into(),
-            en: "No evidence pack (pack/) beside results.json: this report lists evidence digests only, without the raw bodies.".into(),
-        },
-    ))
 }
 
-/// Reads and checks a `results.json`.
+/// Reads and checks a `results.json` (at most [`crate::limits::MAX_RESULTS_BYTES`]; serde_json's
+/// recursion limit applies).
 pub fn read_results(path: &Path) -> Result<Results> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let limit = crate::limits::MAX_RESULTS_BYTES;
+    let bytes = crate::limits::read_file(path, limit, "a results file", "MAX_RESULTS_BYTES")?;
     let results: Results = serde_json::from_slice(&bytes)
         .with_context(|| format!("{} is not a dengbao results file", path.display()))?;
     if results.schema != crate::results::RESULTS_SCHEMA {

@@ -157,7 +157,7 @@ pub fn write_provider_pack(
             request_id: Some(format!("req-{i}")),
             http_status: Some(if error.is_some() { 400 } else { 200 }),
             media_type: media.into(),
-            sha256: String::new(),
+            sha256: Default::default(),
             size: 0,
             error,
         };

@@ -167,6 +167,16 @@ fn body(o: &mut String, body: &Body, conversion: &str) {
                 )
             );
         }
+        Body::TooLarge { size } => {
+            let _ = write!(
+                o,
+                "<p class=\"warn\">{}</p>",
+                bi(
+                    &format!("原始响应过大（{size} 字节），超过单个响应的上限，未读取；其规则判定为无法判定。"),
+                    &format!("The body is too large ({size} bytes, over the limit for one body); not read, and the rules reading it could not judge it.")
+                )
+            );
+        }
         Body::Unavailable => {
             let _ = write!(
                 o,
