@@ -77,7 +77,9 @@ fn partial_estate() {
             ("L3-SMC2-02", NonCompliant),
             ("L3-SMC2-03", PartiallyCompliant),
             ("L3-PES2-01", Compliant),
-            ("L3-CES2-05", Compliant),
+            // The bundle's single-region trail detects launches in cn-hangzhou only: no longer 符合 (issue #14: one
+            // trail must cover every region); the CloudMonitor alert is there, so 部分符合, not 不符合.
+            ("L3-CES2-05", PartiallyCompliant),
             ("L3-CNS2-04", Compliant),
             ("L3-MMS2-01", Compliant),
         ],
@@ -112,7 +114,9 @@ fn noncompliant_estate() {
             ("L3-CES2-09", NonCompliant),
             // A console sign-in from 8.8.8.8 (signin-abroad, added to this bundle): operation from abroad.
             ("L3-MMS2-01", NonCompliant),
-            ("L3-SMC2-03", NonCompliant),
+            // No trail, but the provider audits its own part: 部分符合 "云服务客户不能收集自身的日志"; 不符合 needs
+            // both sides collecting nothing (issue #15: was NonCompliant).
+            ("L3-SMC2-03", PartiallyCompliant),
             ("L3-CES2-03", PartiallyCompliant),
             // only-service-keys: no tenant-created HSM key, "未部署经国家密码管理局检测认证的硬件加密机".
             ("L3-CES2-13", NonCompliant),
@@ -159,9 +163,11 @@ fn empty_estate() {
             ("L3-CES2-01", Manual),
             ("L3-ABS2-07", NonCompliant),
             ("L3-CES2-05", NonCompliant),
-            ("L3-SMC2-03", NonCompliant),
+            // No trail, but the provider audits its own part: 部分符合 "云服务客户不能收集自身的日志"; 不符合 needs
+            // both sides collecting nothing (issue #15: was NonCompliant).
+            ("L3-SMC2-03", PartiallyCompliant),
             // Issue #15: MMS2-01's 不符合 is operation from abroad; no sign-in at all shows none (a missing
-            // trail, the former finding, is judged under ABS2-07/SMC2-03).
+            // trail, the former finding, is judged under ABS2-07 and SMC2-03).
             ("L3-MMS2-01", Compliant),
             ("L3-ABS2-03", NonCompliant),
             // Issue #15: a region's disk encryption by default is context (it decides no existing image or

@@ -107,6 +107,9 @@ fn clean_scan_pages_every_style_and_keeps_no_secret() {
                 | "DescribeAssetList"
                 | "DescribeCens"
                 | "DescribeCenAttachedChildInstances"
+                | "DescribeNoticeConfig"
+                | "DescribeEventRuleList"
+                | "DescribeEventRuleTargetList"
         );
         assert_eq!(q.get("RegionId").is_some(), regional, "{req}");
         assert!(req.get("rejected").is_none(), "{req}");

@@ -110,7 +110,10 @@ fn mixed_estate() {
             // interface puts management traffic on the internet path: mixed's all-open group is on none.
             // `expose-all` below reaches 不符合.
             ("L3-SMC2-02", Compliant),
-            ("L3-SMC2-03", PartiallyCompliant),
+            // One multi-region, logging, delivering trail is a single account's centralized audit
+            // collection: 符合 "云服务商和云服务客户收集各自控制部分的审计数据并实现各自的集中审计". Config
+            // recording only in Beijing is SMC2-04's finding, no longer SMC2-03's (issue #14: was partial).
+            ("L3-SMC2-03", Compliant),
             ("L3-CNS2-02", Compliant),
             // Open groups that are not on a public interface are context, not a finding.
             ("L3-ABS2-01", Compliant),
@@ -158,9 +161,12 @@ fn empty_estate() {
             // No backup copy anywhere; every location asked was answered (the capability is shown).
             ("L3-CES2-15", Compliant),
             ("L3-CES2-16", Manual),
-            ("L3-SMC2-03", NonCompliant),
+            // No trail, but the provider audits its own part (its platform assessment): the guide's
+            // 部分符合 "云服务商收集控制部分的审计数据并实现集中审计。云服务客户不能收集自身的日志"; 不符合
+            // needs both sides collecting nothing (issue #15: was NonCompliant).
+            ("L3-SMC2-03", PartiallyCompliant),
             // Issue #15: MMS2-01's 不符合 is operation from abroad, and no sign-in shows none; the missing
-            // trail (the former finding) stays a finding of ABS2-07 and SMC2-03.
+            // trail (the former finding) stays a finding of ABS2-07.
             ("L3-MMS2-01", Compliant),
         ],
     );

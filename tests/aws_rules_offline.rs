@@ -99,9 +99,14 @@ fn cbor(v: &Value) -> Vec<u8> {
     out
 }
 
+/// `n` alarms that notify an SNS topic. (Issue #14 changed this helper: alarms used to have only
+/// `ActionsEnabled`, which is the default and notifies no one, so they no longer count.)
 fn alarms(region: &'static str, n: usize) -> Body {
     let list: Vec<Value> = (0..n)
-        .map(|i| json!({"AlarmName": format!("a{i}"), "ActionsEnabled": true}))
+        .map(|i| {
+            json!({"AlarmName": format!("a{i}"), "ActionsEnabled": true,
+                   "AlarmActions": [format!("arn:aws-cn:sns:{region}:111122223333:ops")]})
+        })
         .collect();
     Body {
         probe: "aws.cloudwatch.describe_alarms",

@@ -9,6 +9,7 @@ pub mod client;
 pub mod credentials;
 mod scheduler;
 pub mod sign;
+pub mod sign_sls;
 
 use crate::aws::now_rfc3339;
 use crate::interrupt::or_interrupt;

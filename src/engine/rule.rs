@@ -507,9 +507,18 @@ fn per_region(resources: Vec<ResourceResult>, regions: &[String]) -> Vec<Resourc
             all.insert(&r.region);
         }
     }
+    // Errors of no region (a probe the rule reads was not run) leave every region undecided.
+    let everywhere: Vec<&ResourceResult> = resources
+        .iter()
+        .filter(|r| r.region.is_empty() && r.status == ResourceStatus::Error)
+        .collect();
     let mut out = Vec::new();
     for region in all {
-        let mine: Vec<&ResourceResult> = resources.iter().filter(|r| r.region == region).collect();
+        let mine: Vec<&ResourceResult> = resources
+            .iter()
+            .filter(|r| r.region == region)
+            .chain(everywhere.iter().copied())
+            .collect();
         let pick = |s: ResourceStatus| {
             mine.iter()
                 .filter(|r| r.status == s)

@@ -15,6 +15,7 @@
 //! | decode | `decode = PATH`, `check = {...}` | the string at PATH holds JSON (possibly percent-encoded, as IAM policy documents are) and `check` holds on it; a string that does not parse is unknown |
 //! | in scope | `in_scope = { tags = "$.tagSet[*]", vpc = "$.vpcId" }` | the node is inside the scope given with `--scope-*` (always, when none is given); see [`InScopeSpec`] |
 //! | named | `use = "name"` | the condition a `[[define]]` table of the provider's rule files names so holds |
+//! | prefix overlap | `path`, `prefix_overlaps = { folder = KEY, then = "AWSLogs/" }` | some key prefix selected by `path` (none: the empty prefix) and the prefix `folder/then` select keys in common (one starts with the other): a lifecycle rule that reaches a trail's log files (see [`super::prefix`]) |
 //! | logic | `all_of = [...]`, `any_of = [...]`, `not = {...}` | as named |
 //! | quantifier | `all`, `any` or `none` = a *selection*, and `check = {...}` | every / at least one / no selected item satisfies `check` (`all` over nothing is true) |
 //! | count | `count` = a *selection*, optional `check`, and one of `eq`, `ne`, `gt`, `ge`, `lt`, `le` (a number) | the number of selected items (satisfying `check`) compares so |
@@ -69,6 +70,7 @@ pub struct ConditionSpec {
     pub in_scope: Option<InScopeSpec>,
     #[serde(rename = "use")]
     pub use_: Option<String>,
+    pub prefix_overlaps: Option<super::prefix::PrefixSpec>,
     pub all_of: Option<Vec<Spanned<ConditionSpec>>>,
     pub any_of: Option<Vec<Spanned<ConditionSpec>>>,
     pub not: Option<Box<Spanned<ConditionSpec>>>,
@@ -260,6 +262,7 @@ pub enum Condition {
         path: Query,
         check: Box<Condition>,
     },
+    PrefixOverlaps(super::prefix::PrefixOverlap),
     AllOf(Group),
     AnyOf(Group),
     Not(Box<Condition>),
@@ -397,6 +400,7 @@ pub fn compile_in(
         ("decode", s.decode.is_some()),
         ("in_scope", s.in_scope.is_some()),
         ("use", s.use_.is_some()),
+        ("prefix_overlaps", s.prefix_overlaps.is_some()),
         ("all_of", s.all_of.is_some()),
         ("any_of", s.any_of.is_some()),
         ("not", s.not.is_some()),
@@ -435,7 +439,7 @@ pub fn compile_in(
         });
     }
     if forms.len() != 1 {
-        let known = "eq, ne, same_as, gt, ge, lt, le, in, not_in, contains, matches, exists, any_address, ports, admits, ip, other_account, decode, in_scope, use, all_of, any_of, not, all, any, none, count";
+        let known = "eq, ne, same_as, gt, ge, lt, le, in, not_in, contains, matches, exists, any_address, ports, admits, ip, other_account, decode, in_scope, use, prefix_overlaps, all_of, any_of, not, all, any, none, count";
         return if forms.is_empty() {
             err(
                 &span,
@@ -636,6 +640,15 @@ pub fn compile_in(
                 path: q,
                 check: Box::new(compile_in(check, joins, defs)?),
             }
+        }
+        "prefix_overlaps" => {
+            let spec = s.prefix_overlaps.as_ref().expect("checked");
+            Condition::PrefixOverlaps(
+                super::prefix::PrefixOverlap::compile(path()?, spec).map_err(|m| CompileError {
+                    span: span.clone(),
+                    message: m,
+                })?,
+            )
         }
         "all_of" | "any_of" => {
             let list = if form == "all_of" {

@@ -294,6 +294,7 @@ pub fn eval<N: Notes>(
             })
         }
         Condition::Decode { path, check } => decode(path, check, node, joins, trace),
+        Condition::PrefixOverlaps(p) => p.eval(node, trace),
         Condition::AllOf(group) => {
             let mut result = Truth::True;
             let mut sub = N::default();

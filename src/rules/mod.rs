@@ -30,6 +30,7 @@ pub mod geoip;
 pub mod location;
 mod order;
 pub mod path;
+pub mod prefix;
 mod quant;
 
 use crate::catalog::{toml_error, Automation, Bilingual, Catalog};

@@ -46,7 +46,8 @@ pub fn cost(c: &Condition) -> u32 {
         | Condition::SameAs { .. }
         | Condition::AnyAddress { .. }
         | Condition::OtherAccount { .. }
-        | Condition::InScope { .. } => 1,
+        | Condition::InScope { .. }
+        | Condition::PrefixOverlaps(_) => 1,
         Condition::Ip { .. } => 2,
         Condition::Decode { check, .. } => 20 + cost(check),
         Condition::Ports { .. } => 3,

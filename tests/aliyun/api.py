@@ -129,7 +129,10 @@ def actiontrail(estate, action, q, cap):
         listed = [t for t in trails if t["HomeRegion"] == region or (shadows and t["TrailRegion"] == "All")]
         return {"TrailList": [public(t) for t in listed]}
     if action == "GetTrailStatus":
-        t = next((t for t in trails if t["Name"] == q.get("Name") and t["HomeRegion"] == region), None)
+        # An organization (multi-account) trail is only found when asked with IsOrganizationTrail=true.
+        org = q.get("IsOrganizationTrail", "false").lower() == "true"
+        t = next((t for t in trails if t["Name"] == q.get("Name") and t["HomeRegion"] == region
+                  and bool(t.get("IsOrganizationTrail")) == org), None)
         if t is None:
             raise ApiError(404, "TrailNotFoundException", "The specified trail does not exist.")
         return t["_status"]
@@ -141,6 +144,8 @@ def sas(estate, action, q, cap):
         v = estate["sas_version"]
         return {"Version": v, "HighestVersion": v, "IsTrialVersion": 0, "AssetLevel": 30, "InstanceId": "sas-3b1m5kcl1fbi",
                 "MVAuthCount": 0, "IsPostpay": False, "OpenTime": 1700000000000, "ReleaseTime": 1900000000000}
+    if action == "DescribeNoticeConfig":
+        return api_audit.notice_config(estate)
     if action == "DescribeCloudCenterInstances":
         items = [i for i in estate["sas_instances"] if q.get("MachineTypes") in (None, "ecs")]
         page, p, n = number_page(items, q, cap, default=20, page="CurrentPage")
@@ -236,11 +241,13 @@ def sts(estate, action, q, cap):
 
 
 from api_net import NET_ECS, NET_VPC, slb, alb, nlb, vpcpeer, cbn  # noqa: E402
+import api_audit  # noqa: E402  (the audit topic's actions; it imports this module's helpers)
 
 PRODUCTS = {
     "2014-05-26": ecs, "2016-04-28": vpc, "2020-07-06": actiontrail, "2018-12-03": sas, "2017-12-07": cloudfw,
     "2016-01-20": kms, "2015-05-01": ram, "2019-08-15": ims, "2014-08-15": rds, "2015-04-01": sts,
     "2014-05-15": slb, "2020-06-16": alb, "2022-04-30": nlb, "2022-01-01": vpcpeer, "2017-09-12": cbn,
+    "2019-01-01": api_audit.cms,
 }
 
 

@@ -9,6 +9,8 @@ Fields starting with `_` are the estate's own bookkeeping and never served.
 import copy
 import zlib
 
+import estates_audit
+
 ACCOUNT = "1234567890123456"
 T0 = "2024-03-01T08:00:00Z"
 MAINLAND = ["cn-hangzhou", "cn-shanghai"]
@@ -212,12 +214,13 @@ def clean():
         "cloudfw_assets": [cloudfw_asset("i-hz-web", hz, "47.96.10.1")],
         "users": [user("alice"), user("bob", console=False, mfa=False), user("carol")],
         "root_mfa": True,
+        **estates_audit.alerting(),
     }
 
 
 def empty():
     return {"account": ACCOUNT, "all_regions": MAINLAND, "regions": {}, "trails": [], "sas_version": 1,
-            "sas_instances": [], "cloudfw_assets": None, "users": [], "root_mfa": True}
+            "sas_instances": [], "cloudfw_assets": None, "users": [], "root_mfa": True, **estates_audit.no_alerting()}
 
 
 def _region(e, r):
@@ -411,6 +414,7 @@ def t_no_instances(e):
 
 
 TWEAKS = {name[2:].replace("_", "-"): fn for name, fn in dict(globals()).items() if name.startswith("t_")}
+TWEAKS.update(estates_audit.TWEAKS)
 
 import estates_net  # noqa: E402  (the "net" topic's tweaks; it imports this module's helpers)
 

@@ -56,6 +56,7 @@ SDK_MODELS = {
     "2022-04-30": "alibabacloud_nlb20220430",
     "2022-01-01": "alibabacloud_vpcpeer20220101",
     "2017-09-12": "alibabacloud_cbn20170912",
+    "2019-01-01": "alibabacloud_cms20190101",
 }
 
 REQUIRED_SIGNED = ["host", "x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256"]

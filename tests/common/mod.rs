@@ -99,9 +99,20 @@ pub fn failed(probe: &'static str, region: &'static str, code: &'static str) -> 
 
 /// Writes a pack of provider `t` with these calls into `dir`.
 pub fn write_pack(dir: &Path, regions: &[&str], calls: Vec<Call>) -> Pack {
+    write_provider_pack(dir, ("t", "t"), regions, calls)
+}
+
+/// Writes a pack of `(provider, partition)` with these calls into `dir` (a hand-made pack of a real
+/// provider, for what its emulator cannot produce; the service is the probe id's second part).
+pub fn write_provider_pack(
+    dir: &Path,
+    (provider, partition): (&str, &str),
+    regions: &[&str],
+    calls: Vec<Call>,
+) -> Pack {
     let scan = ScanInfo {
-        provider: "t".into(),
-        partition: "t".into(),
+        provider: provider.into(),
+        partition: partition.into(),
         accounts: vec!["111122223333".into()],
         regions: regions.iter().map(|s| s.to_string()).collect(),
         started_at: "2026-01-01T00:00:00Z".into(),
@@ -135,11 +146,11 @@ pub fn write_pack(dir: &Path, regions: &[&str], calls: Vec<Call>) -> Pack {
         };
         let rec = EvidenceRecord {
             probe: c.probe.into(),
-            provider: "t".into(),
-            partition: "t".into(),
+            provider: provider.into(),
+            partition: partition.into(),
             account: "111122223333".into(),
             region: c.region.into(),
-            service: "svc".into(),
+            service: c.probe.split('.').nth(1).unwrap_or("svc").into(),
             operation: "List".into(),
             parameters: c.params.into(),
             captured_at: format!("2026-01-01T00:00:{i:02}Z"),
