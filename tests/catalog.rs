@@ -141,11 +141,6 @@ fn reachable_levels(rule: &dengbao::rules::Rule) -> Vec<dengbao::verdict::Verdic
     v
 }
 
-/// (rule, item) pairs known to reach a level the item's 判定标准 lacks, each still to be mended under
-/// issue #15 ("the guide's scale"). The list may only shrink; it must be empty when #15 is resolved.
-const KNOWN_OFF_SCALE: &[(&str, &str)] = &[
-];
-
 /// A mapped item may only reach the levels its criteria define (`error`, `not_applicable` and
 /// `manual` aside: they say that the scale could not be applied, not where on it the item stands).
 #[test]
@@ -153,7 +148,6 @@ fn every_mapped_item_reaches_only_the_levels_its_criteria_define() {
     use dengbao::verdict::Verdict;
     let loaded = dengbao::cli::load(None, None, "mlps2-l3-cloud").expect("built-in data loads");
     let mut off_scale = std::collections::BTreeSet::new();
-    let mut unexpected = std::collections::BTreeSet::new();
     for m in &loaded.rules.mappings {
         let item = loaded.catalog.get(&m.control).expect("mapped item exists");
         for rule in m.rules.iter().map(|r| &loaded.rules.rules[r]) {
@@ -169,30 +163,19 @@ fn every_mapped_item_reaches_only_the_levels_its_criteria_define() {
                 if defined {
                     continue;
                 }
-                off_scale.insert((rule.id.clone(), item.id.clone()));
-                if !KNOWN_OFF_SCALE.contains(&(rule.id.as_str(), item.id.as_str())) {
-                    unexpected.insert(format!(
-                        "{} ({}) can give {} to {}, whose criteria define only 符合 and 不符合",
-                        rule.id,
-                        rule.defined_at,
-                        level.as_str(),
-                        item.id
-                    ));
-                }
+                off_scale.insert(format!(
+                    "{} ({}) can give {} to {}, whose criteria define only 符合 and 不符合",
+                    rule.id,
+                    rule.defined_at,
+                    level.as_str(),
+                    item.id
+                ));
             }
         }
     }
     assert!(
-        unexpected.is_empty(),
+        off_scale.is_empty(),
         "levels the guide does not define for these items:\n  {}",
-        unexpected.into_iter().collect::<Vec<_>>().join("\n  ")
-    );
-    let mended: Vec<_> = KNOWN_OFF_SCALE
-        .iter()
-        .filter(|(r, i)| !off_scale.contains(&(r.to_string(), i.to_string())))
-        .collect();
-    assert!(
-        mended.is_empty(),
-        "mended pairs still listed in KNOWN_OFF_SCALE (remove them): {mended:?}"
+        off_scale.into_iter().collect::<Vec<_>>().join("\n  ")
     );
 }

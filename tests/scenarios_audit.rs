@@ -325,19 +325,7 @@ fn a_probe_never_run_leaves_each_region_undecided_not_failing() {
 
 /// Scans the `clean` estate with these tweaks on the local Alibaba Cloud endpoint.
 fn aliyun_scanned(py: &str, tweaks: &[&str]) -> Results {
-    let mut args = vec!["--estate", "clean"];
-    for t in tweaks {
-        args.extend(["--tweak", t]);
-    }
-    let s = aliyun::start(py, &args);
-    let d = tempfile::tempdir().unwrap();
-    let (code, log) = aliyun::scan(&s.endpoint, d.path(), &[], &[]);
-    assert_eq!(code, 0, "{tweaks:?}: {log}");
-    assert!(
-        s.requests().iter().all(|r| r.get("rejected").is_none()),
-        "the server refused a signature"
-    );
-    aliyun::results(d.path())
+    aliyun::scan_estate(py, tweaks, &[])
 }
 
 #[test]

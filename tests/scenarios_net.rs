@@ -39,21 +39,9 @@ fn failing(r: &Results, item: &str, rule: &str) -> Vec<String> {
 }
 
 fn aliyun_scan(py: &str, tweaks: &[&str], extra: &[&str]) -> Results {
-    let mut args = vec!["--estate", "clean"];
-    for t in tweaks {
-        args.extend(["--tweak", t]);
-    }
-    let s = aliyun::start(py, &args);
-    let d = tempfile::tempdir().unwrap();
     let mut scan_args = vec!["--regions", "cn-hangzhou,cn-shanghai"];
     scan_args.extend(extra);
-    let (code, log) = aliyun::scan(&s.endpoint, d.path(), &scan_args, &[]);
-    assert_eq!(code, 0, "{tweaks:?}: {log}");
-    assert!(
-        s.requests().iter().all(|r| r.get("rejected").is_none()),
-        "the server refused a signature"
-    );
-    aliyun::results(d.path())
+    aliyun::scan_estate(py, tweaks, &scan_args)
 }
 
 #[test]

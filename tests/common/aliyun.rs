@@ -148,6 +148,24 @@ pub fn results(dir: &Path) -> Results {
     serde_json::from_slice(&std::fs::read(dir.join("results.json")).unwrap()).unwrap()
 }
 
+/// Scans the `clean` estate with these tweaks on a fresh local server (`scan_args` as `dengbao scan`
+/// takes them), asserting the scan succeeded and the server accepted every signature.
+pub fn scan_estate(python: &str, tweaks: &[&str], scan_args: &[&str]) -> Results {
+    let mut args = vec!["--estate", "clean"];
+    for t in tweaks {
+        args.extend(["--tweak", t]);
+    }
+    let s = start(python, &args);
+    let d = tempfile::tempdir().unwrap();
+    let (code, log) = scan(&s.endpoint, d.path(), scan_args, &[]);
+    assert_eq!(code, 0, "{tweaks:?}: {log}");
+    assert!(
+        s.requests().iter().all(|r| r.get("rejected").is_none()),
+        "the server refused a signature"
+    );
+    results(d.path())
+}
+
 /// The test items mapped for aliyun that some rule decides (an item judged by hand whose rules are all
 /// context stays `manual` whatever its evidence, which its reasons name).
 pub fn mapped_controls() -> Vec<String> {
