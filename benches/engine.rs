@@ -47,7 +47,7 @@ fn sizes(scale: usize) -> Sizes {
 }
 
 fn engine(c: &mut Criterion) {
-    let loaded = dengbao::cli::load(None, None, "mlps2-l3-cloud").expect("shipped mappings");
+    let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").expect("shipped mappings");
     let scope = Scope::default();
 
     let dir = tempfile::tempdir().unwrap();
@@ -121,7 +121,7 @@ fn first_item(xml: &str, list: &str) -> Value {
 }
 
 fn conditions(c: &mut Criterion) {
-    let loaded = dengbao::cli::load(None, None, "mlps2-l3-cloud").expect("shipped mappings");
+    let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").expect("shipped mappings");
     let rule = |id: &str| loaded.rules.rules[id].require.clone();
     let params: dengbao::pack::Params = Value::Object(Default::default()).into();
     // Group 7 opens SSH to the internet (so `none` stops at its first permission), group 8 opens

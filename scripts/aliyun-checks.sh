@@ -17,12 +17,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-mode="${1:-run}"
-case "$mode" in
-    run | --env) ;;
-    *) echo "usage: $0 [--env]" >&2; exit 2 ;;
-esac
-log() { printf '==> %s\n' "$*" >&2; }
+# shellcheck source=scripts/checks-lib.sh
+source scripts/checks-lib.sh "$@"
 
 venv="${DENGBAO_ALIYUN_VENV:-$HOME/.cache/dengbao/venv-aliyun}"
 requirements="scripts/aliyun-requirements.txt"
@@ -57,11 +53,5 @@ regenerate "$vectors" tests/aliyun/gen_vectors.py tests/aliyun/vectors.json SDK
 sls_vectors="${DENGBAO_ALIYUN_SLS_VECTORS:-$venv/sls_vectors.json}"
 regenerate "$sls_vectors" tests/aliyun/gen_sls_vectors.py tests/aliyun/sls_vectors.json "SLS SDK"
 
-exports="export DENGBAO_ALIYUN_PYTHON='$python' DENGBAO_ALIYUN_VECTORS='$vectors' DENGBAO_ALIYUN_SLS_VECTORS='$sls_vectors' DENGBAO_REQUIRE_ALIYUN=1"
-if [ "$mode" = --env ]; then
-    echo "$exports"
-    exit 0
-fi
-eval "$exports"
-log "cargo test (Alibaba Cloud: signing, scans against the local server, mappings)"
-cargo test --locked --test aliyun_signing --test aliyun_scan --test aliyun_mappings
+exports_or_test "export DENGBAO_ALIYUN_PYTHON='$python' DENGBAO_ALIYUN_VECTORS='$vectors' DENGBAO_ALIYUN_SLS_VECTORS='$sls_vectors' DENGBAO_REQUIRE_ALIYUN=1" \
+    "Alibaba Cloud: signing, scans against the local server, mappings" --test aliyun_signing --test aliyun_scan --test aliyun_mappings

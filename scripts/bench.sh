@@ -11,6 +11,9 @@
 #   --delay-ms MS           latency the proxy adds to every request (default 50)
 #   --throttle-fraction F   fraction of requests the proxy answers with the service's throttling error
 #   --throttle-rps R        throttle what exceeds R requests/s per service and region (as AWS does)
+#   --throttle-burst B      the proxy's bucket for --throttle-rps (default R)
+#   --throttle-first SPEC   throttle the first N requests of named operations, e.g. the isolated-throttles
+#                           case: GetCallerIdentity=2,DescribeSecurityGroups=3,DescribeSnapshotAttribute=3
 #   --no-paginate           let moto answer its EC2 lists whole (by default the proxy pages them at the
 #                           requested MaxResults, as EC2 does; moto 5.2.5 ignores MaxResults for most)
 #   --concurrency N         dengbao scan --concurrency (default: dengbao's default)
@@ -38,6 +41,8 @@ sizes=small,medium,large
 delay=50
 throttle_fraction=0
 throttle_rps=0
+throttle_burst=0
+throttle_first=""
 paginate=(--paginate)
 concurrency=""
 rate=""
@@ -54,6 +59,8 @@ while [[ $# -gt 0 ]]; do
     --delay-ms) delay="$2"; shift 2 ;;
     --throttle-fraction) throttle_fraction="$2"; shift 2 ;;
     --throttle-rps) throttle_rps="$2"; shift 2 ;;
+    --throttle-burst) throttle_burst="$2"; shift 2 ;;
+    --throttle-first) throttle_first="$2"; shift 2 ;;
     --no-paginate) paginate=(); shift ;;
     --concurrency) concurrency="$2"; shift 2 ;;
     --rate) rate="$2"; shift 2 ;;
@@ -105,6 +112,7 @@ step "moto on 127.0.0.1:$moto_port, proxy on 127.0.0.1:$proxy_port (+${delay} ms
 moto_start bench "$moto_port"
 "$py" tests/moto/latency_proxy.py --port "$proxy_port" --upstream "http://127.0.0.1:$moto_port" \
     --delay-ms "$delay" --throttle-fraction "$throttle_fraction" --throttle-rps "$throttle_rps" \
+    --throttle-burst "$throttle_burst" ${throttle_first:+--throttle-first "$throttle_first"} \
     "${paginate[@]}" >"$work/proxy.log" 2>&1 &
 proxy_pid=$!
 for _ in $(seq 50); do
@@ -120,7 +128,7 @@ for size in "${size_list[@]}"; do
     step "seed: $size"
     "$py" tests/moto/scale_seed.py --endpoint "http://127.0.0.1:$moto_port" --preset "$size" \
         --workers "$workers" >"$work/seed-$size.json"
-    step "scan: $size (concurrency $concurrency, rate $rate/s, +${delay} ms, throttle fraction $throttle_fraction, rps ${throttle_rps})"
+    step "scan: $size (concurrency $concurrency, rate $rate/s, +${delay} ms, throttle fraction $throttle_fraction, rps ${throttle_rps}, first ${throttle_first:-none})"
     "$py" scripts/bench_scan.py --bin "$bin" --endpoint "http://127.0.0.1:$proxy_port" --out "$work/$size" \
         --seed-summary "$work/seed-$size.json" --delay-ms "$delay" --concurrency "$concurrency" --rate "$rate" \
         --results "$results" --label "$size" -- --timeout "$timeout" "${extra[@]}" || printf 'bench.sh: the %s scan failed; see %s\n' "$size" "$work/$size/scan.log" >&2

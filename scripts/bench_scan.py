@@ -18,8 +18,10 @@ The bound is a lower bound on the collection time of this pack by this scheduler
   contention can make `bound_observed` exceed what a scan achieves, so it is an estimate, not a bound);
 * the probe tree (probes/aws/*.toml): GetCallerIdentity goes first; a probe's pages are sequential; a
   fan-out probe starts when its source's pages are done (depth = source depth + own pages x L);
-* the token bucket of each service and region (--rate r per second, burst max(r, 1)): the n calls of a
-  (service, region) group that can only start at t0 need at least t0 + (n - burst)/r + L;
+* the token bucket of each service and region (--rate r per second, burst max(r, 1), EC2's documented 100
+  scaled by r/20 when r < 20; behind the proxy's --throttle-rps R, the smaller of r and R and of the two
+  bursts): the n calls of a (service, region) group that can only start at t0 need at least
+  t0 + (n - burst)/r + L;
 * the semaphore (--concurrency c): every call holds a permit for at least L, so the scan needs at least
   L(sts) + sum(L) / c.
 
@@ -118,7 +120,16 @@ def ts(s: str) -> float:
 
 
 def bound(manifest: dict, specs: dict, proxy: dict, delay: float, conc: int, rate: float, observed: bool) -> dict:
-    burst = max(rate, 1.0)
+    ours = rate
+    proxy_rps, proxy_burst = proxy.get("throttle_rps") or 0.0, proxy.get("throttle_burst") or 0.0
+    if proxy_rps > 0:
+        rate = min(rate, proxy_rps)
+
+    def burst_of(svc: str) -> float:
+        b = 100.0 * min(1.0, ours / 20.0) if svc == "ec2" else max(ours, 1.0)
+        if proxy_rps > 0:
+            b = min(b, proxy_burst or proxy_rps)
+        return max(b, 1.0)
     # Moto's mean service time per (signing service, region, operation) and per (service, region).
     up_op, up_grp = {}, defaultdict(lambda: [0.0, 0])
     for e in proxy.get("by", []):
@@ -192,13 +203,13 @@ def bound(manifest: dict, specs: dict, proxy: dict, delay: float, conc: int, rat
         s = start(probe, region)
         groups[(svc, region)].append((probe, len(recs), s, op_l))
         constraints.append((depth(probe, region), f"pages of {probe} in {region} ({len(recs)} call(s), chain)"))
-        constraints.append((s + max(0.0, len(recs) - burst) / rate + op_l,
+        constraints.append((s + max(0.0, len(recs) - burst_of(svc)) / rate + op_l,
                             f"rate: {len(recs)} {probe} call(s) in {region} at {rate:g}/s after its source"))
     per_group = {}
     for (svc, region), items in sorted(groups.items()):
         n = sum(x[1] for x in items)
         t0 = min(x[2] for x in items)
-        t = t0 + max(0.0, n - burst) / rate + min(x[3] for x in items)
+        t = t0 + max(0.0, n - burst_of(svc)) / rate + min(x[3] for x in items)
         per_group[f"{svc}/{region}"] = {"calls": n, "pages": {p: c for p, c, _, _ in items}, "bound_seconds": round(t, 3)}
         constraints.append((t, f"rate: {n} {svc} call(s) in {region} at {rate:g}/s"))
     constraints.append((sts_l + total / conc, f"concurrency: {len(manifest['records'])} call(s) x latency / {conc}"))
@@ -243,6 +254,7 @@ def table(path: str) -> None:
         ("records", lambda r: f"{r['records']:,}"),
         ("API requests (proxy)", lambda r: f"{r['api_requests']:,}"),
         ("throttled (proxy)", lambda r: f"{r['throttled']:,}"),
+        ("retries (dengbao)", lambda r: f"{r.get('retries', 0):,}"),
         ("scan wall s", lambda r: f"{r['scan']['seconds']:.1f}"),
         ("collection s", lambda r: f"{r['collection_seconds']:.1f}"),
         ("calls/s", lambda r: f"{r['calls_per_second']:.1f}"),
@@ -335,7 +347,7 @@ def main() -> int:
         "seed_seconds": seed.get("seconds"),
         "params": {"delay_ms": a.delay_ms, "concurrency": a.concurrency, "rate": a.rate, "extra": a.extra,
                    "proxy_paginates": bool(proxy.get("paginate")), "throttle_fraction": proxy.get("throttle_fraction"),
-                   "throttle_rps": proxy.get("throttle_rps")},
+                   "throttle_rps": proxy.get("throttle_rps"), "throttle_first": proxy.get("throttle_first")},
         "scan": scan,
         "evaluate": evaluate,
         "collection_seconds": round(collection, 3),
@@ -345,6 +357,10 @@ def main() -> int:
         "api_requests": proxy["requests"],
         "throttled": proxy["throttled"],
         "peak_in_flight": proxy["peak_in_flight"],
+        # What dengbao's rate controllers saw (manifest `rates`, dengbao.pack/v2).
+        "throttles_seen": sum(r["throttles"] for r in manifest.get("rates", [])),
+        "retries": sum(r["retries"] for r in manifest.get("rates", [])),
+        "rates": [r for r in manifest.get("rates", []) if r["throttles"] or r["retries"]],
         "calls_per_second": round(proxy["requests"] / collection, 2) if collection > 0 else 0,
         "pack_bytes": pack_bytes,
         "pack_files": pack_files,
@@ -366,7 +382,7 @@ def main() -> int:
         json.dump(doc, f, indent=1, sort_keys=True)
         f.write("\n")
     os.replace(tmp, a.results)
-    print(f"bench: {a.label}: {entry['records']} records, {proxy['requests']} requests ({proxy['throttled']} throttled), "
+    print(f"bench: {a.label}: {entry['records']} records, {proxy['requests']} requests ({proxy['throttled']} throttled, {entry['retries']} retried), "
           f"collection {collection:.1f}s (scan {scan['seconds']:.1f}s, exit {scan['exit']}), "
           f"bound {b_inj['seconds']:.1f}s injected / {b_obs['seconds']:.1f}s observed -> ratio "
           f"{entry['ratio_injected']} / {entry['ratio_observed']}; peak RSS scan {scan['peak_rss_mib']} MiB, "

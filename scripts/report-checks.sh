@@ -17,31 +17,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-mode="${1:-run}"
-case "$mode" in
-    run | --env) ;;
-    *) echo "usage: $0 [--env]" >&2; exit 2 ;;
-esac
-log() { printf '==> %s\n' "$*" >&2; }
+# shellcheck source=scripts/checks-lib.sh
+source scripts/checks-lib.sh "$@"
 
 venv="${DENGBAO_REPORT_VENV:-$HOME/.cache/dengbao/venv-report}"
 requirements="scripts/report-requirements.txt"
-
-as_root() {
-    if [ "$(id -u)" = 0 ]; then "$@"
-    elif command -v sudo >/dev/null 2>&1; then sudo "$@"
-    else log "need root to run: $*"; return 1
-    fi
-}
-
-apt_install() {
-    log "apt-get install $*"
-    if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "$@" >&2; then
-        log "apt-get update, then retry"
-        as_root apt-get update >&2
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "$@" >&2
-    fi
-}
 
 # Debian packages.
 missing=()
@@ -70,11 +50,5 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import sys' 2>/dev/nu
 fi
 log "venv: $venv ($("$venv/bin/python" -c 'import openpyxl, importlib.metadata as m; print("openpyxl", openpyxl.__version__, "pydantic-ocsf", m.version("pydantic-ocsf"))'))"
 
-exports="export DENGBAO_CHROMIUM='$chromium' DENGBAO_REPORT_PYTHON='$venv/bin/python' DENGBAO_REQUIRE_TOOLS=1"
-if [ "$mode" = --env ]; then
-    echo "$exports"
-    exit 0
-fi
-eval "$exports"
-log "cargo test --test report (browser, openpyxl and OCSF checks required)"
-cargo test --locked --test report -- --nocapture
+exports_or_test "export DENGBAO_CHROMIUM='$chromium' DENGBAO_REPORT_PYTHON='$venv/bin/python' DENGBAO_REQUIRE_TOOLS=1" \
+    "browser, openpyxl and OCSF checks required" --test report -- --nocapture

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls exactly this). Installs what it needs
 # (scripts/report-checks.sh installs chromium and a Python venv for the report checks;
-# scripts/aliyun-checks.sh a venv with Alibaba Cloud's Python SDK for the signing and local-server tests).
+# scripts/aliyun-checks.sh a venv with Alibaba Cloud's Python SDK for the signing and local-server tests;
+# scripts/siem-checks.sh rsyslog, rsyslog-gnutls and openssl for the SIEM delivery tests).
 #
 #   bash scripts/test.sh
 #
@@ -30,7 +31,10 @@ step "cargo deny check licenses bans sources"
 cargo deny check licenses bans sources
 
 step "dengbao rules check (the shipped mappings)"
-cargo run --quiet --locked -- rules check
+# Built with every target, so the binary shares the tests' dependency build: `cargo run` alone resolves
+# features without the dev-dependencies' and would compile every SDK crate a second time.
+cargo build --quiet --locked --all-targets
+"${CARGO_TARGET_DIR:-target}/debug/dengbao" rules check
 
 step "moto (pinned, in a private virtualenv) on 127.0.0.1"
 # A private pid/log directory: concurrent runs (and other checkouts) never share servers.
@@ -41,10 +45,14 @@ moto_install
 trap 'moto_stop_all; rm -f "${log:-}"' EXIT
 main_port="${DENGBAO_MOTO_PORT:-5510}"
 denied_port="${DENGBAO_MOTO_DENIED_PORT:-5511}"
+amis_port="${DENGBAO_MOTO_AMIS_PORT:-5512}"
 moto_start main "$main_port"
 moto_start denied "$denied_port" INITIAL_NO_AUTH_ACTION_COUNT=3
+# Amazon's public AMIs loaded: their snapshots are listed as other accounts' (the fan-out owner filter test).
+moto_start amis "$amis_port" MOTO_EC2_LOAD_DEFAULT_AMIS=true
 export DENGBAO_MOTO_ENDPOINT="http://127.0.0.1:$main_port"
 export DENGBAO_MOTO_DENIED_ENDPOINT="http://127.0.0.1:$denied_port"
+export DENGBAO_MOTO_AMIS_ENDPOINT="http://127.0.0.1:$amis_port"
 export DENGBAO_MOTO_PYTHON="$(moto_venv)/bin/python"
 export DENGBAO_REQUIRE_MOTO=1
 
@@ -74,6 +82,12 @@ if ! command -v strace >/dev/null 2>&1; then
 fi
 strace -V | head -n1
 export DENGBAO_REQUIRE_STRACE=1
+
+step "SIEM receivers: rsyslog + rsyslog-gnutls, openssl, python3"
+# Installs what is missing and exports DENGBAO_REQUIRE_SIEM=1, so the delivery tests of tests/siem.rs
+# (real rsyslog over TCP and TLS, the local HEC endpoint, the webhook receiver) run and fail, never skip.
+siem_env="$(bash scripts/siem-checks.sh --env)"   # an assignment, so set -e sees a failure
+eval "$siem_env"
 
 step "cargo test"
 log="$(mktemp)"

@@ -10,23 +10,28 @@
 //! * [`catalog`] holds the framework's test items; [`rules`] holds the rule language and mappings;
 //!   [`engine`] evaluates a pack against them and produces [`results`].
 //! * [`report`] renders results for people and machines: HTML, XLSX, CSV, Markdown and OCSF.
+//! * [`sinks`] delivers the OCSF findings to SIEMs (syslog, Splunk HEC, webhooks) through a durable spool.
 
 pub mod aliyun;
+pub mod app;
 pub mod aws;
 pub mod catalog;
 pub mod cli;
+pub mod collect;
 pub mod convert;
 pub mod embedded;
 pub mod engine;
+pub mod exit;
 pub mod heap;
-pub mod interrupt;
+pub mod jsonpath;
 pub mod limits;
 pub mod out_dir;
 pub mod pack;
 pub mod probes;
+pub mod providers;
 pub mod report;
 pub mod results;
 pub mod rules;
-pub mod run_ledger;
-pub mod tasks;
+pub mod scope;
+pub mod sinks;
 pub mod verdict;

@@ -12,7 +12,7 @@
 //! scope = "regional"                          # or "global"
 //! iam_action = "ec2:DescribeSnapshotAttribute"
 //! parameters = { Attribute = "createVolumePermission" }
-//! fan_out = { from = "aws.ec2.describe_snapshots", items = "$.snapshotSet[*]", key = "$.snapshotId", param = "SnapshotId" }
+//! fan_out = { from = "aws.ec2.describe_snapshots", items = "$.snapshotSet[*]", owner = "$.ownerId", key = "$.snapshotId", param = "SnapshotId" }
 //! description = "Who may create volumes from each snapshot (group `all` = public)."
 //! ```
 //!
@@ -35,6 +35,10 @@
 //! pagination = { style = "token" }            # NextToken/MaxResults; or { style = "page", items = "$.Disks.Disk[*]" }: PageNumber/PageSize/TotalCount
 //! description = "Cloud disks: encryption, KMS key, zone."
 //! ```
+//!
+//! One probe of each provider has a `role`: `identity` (who is scanning: `reads = { account = "$…",
+//! principal = "$…" }`) or `regions` (what to scan without `--regions`: `reads = { regions = "$…" }`);
+//! the collection core calls them first.
 //!
 //! The manifests drive `dengbao probes list`, the least-privilege policy of `dengbao iam-policy`, the
 //! read-only guard's allow-list, and `rules check` (a rule may only read declared probes).
@@ -69,13 +73,44 @@ pub struct FanOut {
     /// Only keys matching this regex get a call (e.g. only SNS topic ARNs among rule targets).
     #[serde(default)]
     pub key_matches: Option<String>,
-    /// Only items whose value at this JSONPath equals the call's region get a call (e.g. a trail is
-    /// asked about in its `HomeRegion` only; multi-region trails are listed in every region).
+    /// JSONPath (relative to an item) of the item's home region: each key is then asked about once, in
+    /// that region, also when it is not among those scanned (a multi-region trail is listed in every
+    /// region but lives in its `HomeRegion`; an S3 bucket in its location).
     #[serde(default)]
     pub home_region: Option<String>,
+    /// JSONPath (relative to an item) of the account owning it: an item owned by another account than
+    /// the scanned one is not asked about (counted in the manifest's `skipped`). An item without the
+    /// value, or a scan whose account is unknown, is asked about.
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
-/// How an Alibaba Cloud probe's answers are paged.
+/// What the collection core uses a probe for, besides its evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Says who is scanning: `reads.account` (and `reads.principal`, whose partition the provider reads).
+    Identity,
+    /// Lists the regions to scan when `--regions` is not given: `reads.regions`.
+    Regions,
+}
+
+/// The JSONPaths a role's answers are read with.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reads {
+    /// `identity`: the account id.
+    #[serde(default)]
+    pub account: Option<String>,
+    /// `identity`: the scanning principal (e.g. an ARN, whose partition the provider reads).
+    #[serde(default)]
+    pub principal: Option<String>,
+    /// `regions`: the region names.
+    #[serde(default)]
+    pub regions: Option<String>,
+}
+
+/// How a probe's answers are paged, when its provider's client does not say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PageStyle {
@@ -177,9 +212,16 @@ pub struct ProbeSpec {
     /// `ReplicationConfigurationNotFoundError`.
     #[serde(default)]
     pub absent_codes: Vec<String>,
-    /// Alibaba Cloud: how answers are paged (none = one call).
+    /// How answers are paged, read from the answers (none: one call, or pages as the provider's
+    /// client says, with the token under `page_token`).
     #[serde(default)]
     pub pagination: Option<Pagination>,
+    /// What the collection core uses this probe for besides evidence (identity, regions).
+    #[serde(default)]
+    pub role: Option<Role>,
+    /// The JSONPaths the role's answers are read with.
+    #[serde(default)]
+    pub reads: Option<Reads>,
     pub description: String,
     /// Filled from the file.
     #[serde(skip)]
@@ -218,14 +260,22 @@ impl ProbeFile {
             || self.endpoint.is_some()
             || !self.endpoints.is_empty()
             || self.region_param.is_some();
-        if self.provider != "aliyun" {
+        let named =
+            crate::providers::by_name(&self.provider).is_some_and(|p| p.probe_files_name_api);
+        if !named {
             if given {
-                bail!("{at}: api_version, endpoint, endpoints and region_param are for provider aliyun");
+                bail!(
+                    "{at}: api_version, endpoint, endpoints and region_param are for providers whose probe files name their API ({})",
+                    crate::providers::naming_api().join(", ")
+                );
             }
             return Ok(None);
         }
         let (Some(version), Some(endpoint)) = (&self.api_version, &self.endpoint) else {
-            bail!("{at}: an aliyun probe file names the product's `api_version` and `endpoint`");
+            bail!(
+                "{at}: a {} probe file names the product's `api_version` and `endpoint`",
+                self.provider
+            );
         };
         Ok(Some(ApiInfo {
             version: version.clone(),
@@ -265,13 +315,11 @@ impl ProbeCatalog {
                 spec.provider = parsed.provider.clone();
                 spec.service = parsed.service.clone();
                 spec.api = api.clone();
-                if spec.pagination.is_some() && api.is_none() {
-                    bail!("{at}: probe {}: `pagination` is for provider aliyun (AWS probes page with `page_token`)", spec.id);
-                }
                 if let Some(pg) = &spec.pagination {
                     check_pagination(pg, &spec)
                         .map_err(|m| anyhow::anyhow!("{at}: probe {}: {m}", spec.id))?;
                 }
+                check_role(&spec).map_err(|m| anyhow::anyhow!("{at}: probe {}: {m}", spec.id))?;
                 let prefix = format!("{}.{}.", spec.provider, spec.service);
                 if !spec.id.starts_with(&prefix) {
                     bail!("{at}: probe id `{}` must start with `{prefix}`", spec.id);
@@ -293,6 +341,16 @@ impl ProbeCatalog {
             }
         }
         for p in cat.probes.values() {
+            if let Some(twin) = cat.probes.values().find(|q| {
+                q.id < p.id && q.provider == p.provider && q.role.is_some() && q.role == p.role
+            }) {
+                bail!(
+                    "probes {} and {} both declare role {:?}; a provider has one of each",
+                    twin.id,
+                    p.id,
+                    p.role.expect("checked")
+                );
+            }
             if let Some(fo) = &p.fan_out {
                 if !cat.probes.contains_key(&fo.from) {
                     bail!(
@@ -300,6 +358,9 @@ impl ProbeCatalog {
                         p.id,
                         fo.from
                     );
+                }
+                if let Some(Err(e)) = fo.owner.as_deref().map(crate::jsonpath::Query::compile) {
+                    bail!("probe {}: fan_out.owner: {e}", p.id);
                 }
             }
         }
@@ -317,6 +378,50 @@ impl ProbeCatalog {
     ) -> impl Iterator<Item = &'a ProbeSpec> + 'a {
         self.probes.values().filter(move |p| p.provider == provider)
     }
+}
+
+/// A role names the paths its answers are read with, and runs once, in the scan's home region.
+fn check_role(spec: &ProbeSpec) -> Result<(), String> {
+    let Some(role) = spec.role else {
+        return match spec.reads {
+            Some(_) => Err("`reads` needs a `role`".into()),
+            None => Ok(()),
+        };
+    };
+    if spec.scope != Scope::Global || spec.fan_out.is_some() {
+        return Err(format!(
+            "role {role:?} needs scope = \"global\" and no fan_out"
+        ));
+    }
+    let reads = spec.reads.clone().unwrap_or_default();
+    let (needed, allowed): (&Option<String>, &[(&str, bool)]) = match role {
+        Role::Identity => (
+            &reads.account,
+            &[("account", true), ("principal", true), ("regions", false)],
+        ),
+        Role::Regions => (
+            &reads.regions,
+            &[("account", false), ("principal", false), ("regions", true)],
+        ),
+    };
+    let given = [&reads.account, &reads.principal, &reads.regions];
+    if needed.is_none() {
+        let name = allowed.iter().find(|(_, ok)| *ok).expect("one").0;
+        return Err(format!(
+            "role {role:?} reads `{name}`: add reads = {{ {name} = \"$…\" }}"
+        ));
+    }
+    if let Some(((name, _), _)) = allowed
+        .iter()
+        .zip(given)
+        .find(|((_, ok), g)| !ok && g.is_some())
+    {
+        return Err(format!("role {role:?} does not read `{name}`"));
+    }
+    for path in given.into_iter().flatten() {
+        crate::jsonpath::Query::compile(path)?;
+    }
+    Ok(())
 }
 
 fn check_pagination(pg: &Pagination, spec: &ProbeSpec) -> Result<(), String> {
@@ -349,7 +454,7 @@ fn check_pagination(pg: &Pagination, spec: &ProbeSpec) -> Result<(), String> {
         .into_iter()
         .flatten()
     {
-        crate::rules::path::Query::compile(path)?;
+        crate::jsonpath::Query::compile(path)?;
     }
     if pg.style == PageStyle::Page && !spec.parameters.contains_key(pg.size_param()) {
         return Err(format!(
@@ -358,33 +463,6 @@ fn check_pagination(pg: &Pagination, spec: &ProbeSpec) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// The least-privilege policy covering every probe of `provider`: exactly the actions they declare.
-///
-/// `Resource` is `*` because list/describe calls are not resource-scoped. For AWS the same document works
-/// in every partition (aws, aws-cn, aws-us-gov); for Alibaba Cloud it is a RAM policy (`Version` "1",
-/// actions such as `ecs:DescribeInstances`; RAM statements take no `Sid`).
-pub fn least_privilege_policy(catalog: &ProbeCatalog, provider: &str) -> serde_json::Value {
-    let actions: std::collections::BTreeSet<&str> = catalog
-        .of_provider(provider)
-        .map(|p| p.iam_action.as_str())
-        .collect();
-    if provider == "aliyun" {
-        return serde_json::json!({
-            "Version": "1",
-            "Statement": [{ "Effect": "Allow", "Action": actions, "Resource": "*" }],
-        });
-    }
-    serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "DengbaoReadOnlyEvidenceCollection",
-            "Effect": "Allow",
-            "Action": actions,
-            "Resource": "*",
-        }],
-    })
 }
 
 #[cfg(test)]
@@ -416,15 +494,5 @@ mod tests {
             assert!(err.contains("not a read operation"), "{op}: {err}");
         }
         assert!(ProbeCatalog::from_files(&[file("DescribeVpcs")]).is_ok());
-    }
-
-    #[test]
-    fn policy_lists_exactly_the_declared_actions() {
-        let cat = ProbeCatalog::from_files(&[file("DescribeVpcs")]).unwrap();
-        let p = least_privilege_policy(&cat, "aws");
-        assert_eq!(
-            p["Statement"][0]["Action"],
-            serde_json::json!(["ec2:DescribeVpcs"])
-        );
     }
 }

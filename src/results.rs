@@ -56,7 +56,7 @@ pub struct Scan {
     pub document_conversion: String,
     /// The evaluation scope given by the user (empty: the whole account).
     #[serde(default)]
-    pub scope: crate::engine::Scope,
+    pub scope: crate::scope::Scope,
 }
 
 /// Number of controls per verdict.

@@ -21,18 +21,7 @@ fn scanned(py: &str, server_args: &[&str], regions: &str) -> Results {
 }
 
 fn expect(r: &Results, scenario: &str, table: &[(&str, Verdict)]) {
-    let mut wrong = Vec::new();
-    for (id, want) in table {
-        let c = r.controls.iter().find(|c| c.id == *id).unwrap();
-        if c.verdict != *want {
-            wrong.push(format!(
-                "{scenario} {id}: expected {want}, got {} — {:?}",
-                c.verdict,
-                c.reasons.iter().map(|x| &x.en).collect::<Vec<_>>()
-            ));
-        }
-    }
-    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+    common::expect_verdicts(r, scenario, table);
 }
 
 const HZ_SH: &str = "cn-hangzhou,cn-shanghai";

@@ -1,23 +1,13 @@
 //! `dengbao scan --provider aliyun` against the local test server (tests/aliyun/server.py), which checks
 //! every signature with the official SDK and answers as the API reference shows: paging in every style,
 //! STS tokens, profiles and AssumeRole, retries, failures, and no secret anywhere in what is kept.
-//! The read-only guard test needs no server.
+//! The read-only guard test needs no server. What every provider's scan promises (fan-out and home
+//! regions, failures, UpstreamFailed, Ctrl-C, no secret, reproducible results) is tests/scan_contract.rs.
 
 mod common;
 use common::aliyun::*;
 use dengbao::pack::Pack;
 use dengbao::verdict::Verdict;
-
-fn all_files(dir: &std::path::Path) -> String {
-    let mut text = String::new();
-    for e in walkdir::WalkDir::new(dir) {
-        let e = e.unwrap();
-        if e.file_type().is_file() {
-            text.push_str(&String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()));
-        }
-    }
-    text
-}
 
 fn records<'a>(
     pack: &'a Pack,
@@ -32,15 +22,13 @@ fn records<'a>(
 }
 
 #[test]
-fn clean_scan_pages_every_style_and_keeps_no_secret() {
+fn clean_scan_pages_in_every_style_and_names_regions_on_regional_calls() {
     let Some(py) = python() else { return };
     let s = start(&py, &["--estate", "clean"]);
     let d = tempfile::tempdir().unwrap();
     let (code, log) = scan(&s.endpoint, d.path(), &[], &[]);
     assert_eq!(code, 0, "{log}");
-    let pack_dir = d.path().join("pack");
-    assert!(dengbao::pack::verify(&pack_dir).unwrap().is_ok());
-    let pack = Pack::open(&pack_dir).unwrap();
+    let pack = Pack::open(&d.path().join("pack")).unwrap();
     let m = &pack.manifest;
     assert_eq!(m.scan.provider, "aliyun");
     assert_eq!(m.scan.accounts, vec!["1234567890123456".to_string()]);
@@ -82,12 +70,6 @@ fn clean_scan_pages_every_style_and_keeps_no_secret() {
     assert_eq!(lp.len(), 3);
     assert!(lp.iter().all(|r| r.error.is_none()));
     assert!(lp.iter().any(|r| r.http_status == Some(404)));
-    // The trail is asked about in its home region only.
-    assert_eq!(
-        records(&pack, "aliyun.actiontrail.get_trail_status", "cn-hangzhou").len(),
-        1
-    );
-    assert!(records(&pack, "aliyun.actiontrail.get_trail_status", "cn-shanghai").is_empty());
     // Regional calls name their region; global ones do not.
     for req in s.requests() {
         let q = &req["query"];
@@ -114,37 +96,14 @@ fn clean_scan_pages_every_style_and_keeps_no_secret() {
         assert_eq!(q.get("RegionId").is_some(), regional, "{req}");
         assert!(req.get("rejected").is_none(), "{req}");
     }
-    // No secret, signature or key id in the pack, the results or the output.
-    let kept = all_files(d.path()) + &log;
-    for secret in [
-        SECRET,
-        KEY_ID,
-        "ACS3-HMAC-SHA256",
-        "Signature=",
-        "x-acs-signature-nonce",
-    ] {
-        assert!(!kept.contains(secret), "{secret} leaked");
-    }
+    // The AccessKey id is in no file and no output either.
+    assert!(!(common::files_text(d.path()) + &log).contains(KEY_ID));
     // Every mapped item is compliant on the clean estate.
     let r = results(d.path());
     for id in mapped_controls() {
         let c = r.controls.iter().find(|c| c.id == id).unwrap();
         assert_eq!(c.verdict, Verdict::Compliant, "{id}: {:?}", c.reasons);
     }
-    // Offline evaluation reproduces the live results byte for byte.
-    let e = tempfile::tempdir().unwrap();
-    let o = std::process::Command::new(common::bin())
-        .args(["evaluate"])
-        .arg(&pack_dir)
-        .arg("--out")
-        .arg(e.path())
-        .output()
-        .unwrap();
-    assert!(o.status.success());
-    assert_eq!(
-        std::fs::read(e.path().join("results.json")).unwrap(),
-        std::fs::read(d.path().join("results.json")).unwrap()
-    );
 }
 
 #[test]
@@ -207,7 +166,7 @@ fn sts_token_from_the_environment() {
         .unwrap()
         .iter()
         .any(|h| h == "x-acs-security-token")));
-    assert!(!all_files(d.path()).contains("sts-token-1"));
+    assert!(!common::files_text(d.path()).contains("sts-token-1"));
     // A wrong token is refused by the server, and every call records the refusal.
     let d2 = tempfile::tempdir().unwrap();
     let bad = [
@@ -278,7 +237,7 @@ fn profiles_and_assumed_roles() {
             .all(|r| r.operation != "AssumeRole"),
         "the credential exchange is never recorded"
     );
-    assert!(!all_files(d.path()).contains("profile-secret"));
+    assert!(!common::files_text(d.path()).contains("profile-secret"));
     // --role-arn on top of environment keys.
     let d = tempfile::tempdir().unwrap();
     let (code, log) = scan(
@@ -389,76 +348,6 @@ fn per_product_endpoint_overrides_the_global_one() {
     assert!(failed > 20, "everything else went to the closed port");
 }
 
-#[test]
-fn refused_calls_make_every_mapped_item_an_error() {
-    let Some(py) = python() else { return };
-    let s = start(&py, &["--estate", "clean", "--deny", "all"]);
-    let d = tempfile::tempdir().unwrap();
-    let (code, log) = scan(&s.endpoint, d.path(), &[], &[]);
-    assert_eq!(code, 3, "{log}");
-    let r = results(d.path());
-    for id in mapped_controls() {
-        let c = r.controls.iter().find(|c| c.id == id).unwrap();
-        assert_eq!(c.verdict, Verdict::Error, "{id}");
-        assert!(
-            c.reasons
-                .iter()
-                .any(|x| x.en.contains("Forbidden.RAM") || x.en.contains("UpstreamFailed")),
-            "{id}: {:?}",
-            c.reasons
-        );
-    }
-}
-
-#[test]
-fn a_failed_source_marks_its_fan_out_upstream_failed() {
-    let Some(py) = python() else { return };
-    let s = start(
-        &py,
-        &["--estate", "clean", "--deny", "DescribeSecurityGroups"],
-    );
-    let d = tempfile::tempdir().unwrap();
-    let (code, log) = scan(&s.endpoint, d.path(), &[], &[]);
-    assert_eq!(code, 0, "{log}");
-    let pack = Pack::open(&d.path().join("pack")).unwrap();
-    let run = pack
-        .manifest
-        .probes
-        .iter()
-        .find(|p| {
-            p.id == "aliyun.ecs.describe_security_group_attribute" && p.region == "cn-hangzhou"
-        })
-        .unwrap();
-    assert_eq!(run.error.as_ref().unwrap().code, "UpstreamFailed");
-    let r = results(d.path());
-    let abs1 = r.controls.iter().find(|c| c.id == "L3-ABS2-01").unwrap();
-    assert_eq!(abs1.verdict, Verdict::Error, "{:?}", abs1.reasons);
-}
-
-#[test]
-fn unreachable_endpoint_records_every_failure() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let d = tempfile::tempdir().unwrap();
-    let (code, log) = scan(
-        &format!("http://127.0.0.1:{port}"),
-        d.path(),
-        &["--max-attempts", "2", "--timeout", "5"],
-        &[],
-    );
-    assert_eq!(code, 3, "{log}");
-    let pack = Pack::open(&d.path().join("pack")).unwrap();
-    assert!(pack.manifest.probes.iter().all(|p| p.error.is_some()));
-    let r = results(d.path());
-    for id in mapped_controls() {
-        let c = r.controls.iter().find(|c| c.id == id).unwrap();
-        assert_eq!(c.verdict, Verdict::Error, "{id}");
-    }
-}
-
 #[tokio::test]
 async fn the_guard_refuses_a_write_before_anything_is_sent() {
     use dengbao::aliyun::client::{CallSpec, Endpoints, Guard, OpenApi, Retry};
@@ -466,7 +355,7 @@ async fn the_guard_refuses_a_write_before_anything_is_sent() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let loaded = dengbao::cli::load(None, None, "mlps2-l3-cloud").unwrap();
+    let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").unwrap();
     let probes = dengbao::aliyun::aliyun_probes(&loaded.probes).unwrap();
     let api = OpenApi::new(
         Guard::for_probes(&probes),
@@ -564,7 +453,7 @@ fn ram_policy_lists_exactly_the_probes_actions() {
     ] {
         assert!(actions.contains(&a), "{a}");
     }
-    let loaded = dengbao::cli::load(None, None, "mlps2-l3-cloud").unwrap();
+    let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").unwrap();
     let probes = dengbao::aliyun::aliyun_probes(&loaded.probes).unwrap();
     assert_eq!(
         actions.len(),

@@ -42,7 +42,7 @@ fn config(endpoint: &str) -> aws_types::SdkConfig {
 }
 
 fn guard() -> dengbao::aws::ReadOnlyGuard {
-    let loaded = dengbao::cli::load(None, None, "mlps2-l3-cloud").unwrap();
+    let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").unwrap();
     dengbao::aws::guard_for(&dengbao::aws::aws_probes(&loaded.probes).unwrap())
 }
 

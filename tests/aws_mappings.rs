@@ -21,18 +21,7 @@ fn scanned(m: &Moto, extra: &[&str]) -> Results {
 }
 
 fn expect(r: &Results, scenario: &str, table: &[(&str, Verdict)]) {
-    let mut wrong = Vec::new();
-    for (id, want) in table {
-        let c = control(r, id);
-        if c.verdict != *want {
-            wrong.push(format!(
-                "{scenario} {id}: expected {want}, got {} — {:?}",
-                c.verdict,
-                c.reasons.iter().map(|x| &x.en).collect::<Vec<_>>()
-            ));
-        }
-    }
-    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+    common::expect_verdicts(r, scenario, table);
 }
 
 #[test]
@@ -242,7 +231,9 @@ fn regions_must_match_the_partition() {
     );
     assert_eq!(code, 1, "{log}");
     assert!(
-        log.contains("region ap-east-1 belongs to partition aws, but the caller's ARN says aws-cn"),
+        log.contains(
+            "region ap-east-1 belongs to partition aws, but the caller's identity says aws-cn"
+        ),
         "{log}"
     );
     assert!(
@@ -270,7 +261,7 @@ fn unreadable_evidence_makes_every_mapped_item_an_error() {
     );
     assert_eq!(code, 3);
     let r = results(d.path());
-    let loaded = dengbao::cli::load(None, None, "mlps2-l3-cloud").unwrap();
+    let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").unwrap();
     for m in loaded.rules.mappings.iter().filter(|m| m.provider == "aws") {
         // An item judged by hand whose rules are all context stays `manual`: nothing decides it, and the
         // unread evidence is named in its reasons.

@@ -1,17 +1,19 @@
 //! `dengbao scan --provider aws` against moto on 127.0.0.1, started by scripts/test.sh.
 //!
 //! States are built by tests/moto/seed.py (a separate boto3 client: dengbao itself never writes).
-//! The tests share one moto server, so they take a lock and reset it.
+//! The tests share one moto server, so they take a lock and reset it. What every provider's scan
+//! promises (pages, fan-out, failures, Ctrl-C, no secret, reproducible results) is tests/scan_contract.rs;
+//! here is what is particular to AWS: the partition from the ARN, the wire XML, the estates' traps,
+//! profiles and assumed roles.
 
 mod common;
-use common::bin;
 use common::moto::*;
 use dengbao::pack::{Pack, ProbeStatus};
 use dengbao::verdict::Verdict;
 use std::process::Command;
 
 #[test]
-fn mixed_estate_scan_is_verifiable_reproducible_and_catches_the_traps() {
+fn mixed_estate_scan_names_the_partition_and_catches_the_traps() {
     let Some(m) = moto() else { return };
     let _g = MOTO.lock().unwrap_or_else(|e| e.into_inner());
     let summary = seed(&m, &m.endpoint, &["mixed"]);
@@ -19,23 +21,6 @@ fn mixed_estate_scan_is_verifiable_reproducible_and_catches_the_traps() {
     let out = d.path().join("scan");
     let (code, log) = scan(&m.endpoint, &out, ("testing", "testing"), &[]);
     assert_eq!(code, 0, "{log}");
-
-    // The pack verifies and re-evaluates to the same bytes.
-    let report = dengbao::pack::verify(&out.join("pack")).unwrap();
-    assert!(report.is_ok(), "{:?}", report.problems);
-    let again = d.path().join("again");
-    let st = Command::new(bin())
-        .arg("evaluate")
-        .arg(out.join("pack"))
-        .arg("--out")
-        .arg(&again)
-        .output()
-        .unwrap();
-    assert!(st.status.success());
-    assert_eq!(
-        std::fs::read(out.join("results.json")).unwrap(),
-        std::fs::read(again.join("results.json")).unwrap()
-    );
 
     // Identity and partition come from the caller's ARN.
     let pack = Pack::open(&out.join("pack")).unwrap();
@@ -46,15 +31,8 @@ fn mixed_estate_scan_is_verifiable_reproducible_and_catches_the_traps() {
         vec![summary["caller"]["Account"].as_str().unwrap().to_string()]
     );
     assert_eq!(r.scan.regions, vec!["cn-north-1", "cn-northwest-1"]);
-    // Every record says what was asked, where and when; EC2 bodies are the wire XML.
+    // EC2 bodies are the wire XML.
     for rec in &pack.manifest.records {
-        assert!(
-            rec.partition == "aws-cn"
-                && !rec.captured_at.is_empty()
-                && rec.sha256.starts_with("sha256:"),
-            "{rec:?}"
-        );
-        assert!(rec.parameters.value().is_object());
         if rec.service == "ec2" && rec.error.is_none() {
             let body = pack.blob_bytes(rec).unwrap();
             assert!(
@@ -198,122 +176,6 @@ fn clean_estate_passes_what_it_should() {
 }
 
 #[test]
-fn access_denied_is_an_error_never_a_pass() {
-    let Some(m) = moto() else { return };
-    let _g = MOTO.lock().unwrap_or_else(|e| e.into_inner());
-    let summary = seed(&m, &m.denied, &["denied"]);
-    let key = summary["scanner"]["AccessKeyId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let secret = summary["scanner"]["SecretAccessKey"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let d = tempfile::tempdir().unwrap();
-    let (code, log) = scan(
-        &m.denied,
-        d.path(),
-        (&key, &secret),
-        &["--max-attempts", "2"],
-    );
-    assert_eq!(code, 0, "something was collected: {log}");
-    let pack = Pack::open(&d.path().join("pack")).unwrap();
-    let kms = pack
-        .manifest
-        .probes
-        .iter()
-        .find(|p| p.id == "aws.kms.list_keys" && p.region == "cn-north-1")
-        .unwrap();
-    assert_eq!(kms.status, ProbeStatus::Error);
-    assert!(
-        kms.error.as_ref().unwrap().code.starts_with("AccessDenied"),
-        "{kms:?}"
-    );
-    // The denial is evidence: its body is in the pack.
-    assert!(pack
-        .manifest
-        .records
-        .iter()
-        .any(|r| r.probe == "aws.kms.list_keys"
-            && r.http_status == Some(403)
-            && r.error.is_some()));
-    let r = results(d.path());
-    for id in ["L3-CES2-13", "L3-ABS2-07"] {
-        let c = control(&r, id);
-        assert_eq!(c.verdict, Verdict::Error, "{id}: {:?}", c.reasons);
-        assert!(
-            c.reasons[0].en.contains("AccessDenied"),
-            "{id}: {}",
-            c.reasons[0].en
-        );
-    }
-    // EC2 was allowed, so the boundary item is still judged.
-    assert_ne!(control(&r, "L3-ABS2-01").verdict, Verdict::Error);
-    assert!(r
-        .probes
-        .iter()
-        .any(|p| p.id == "aws.ec2.describe_security_groups" && p.status == "ok"));
-}
-
-#[test]
-fn unreachable_endpoint_writes_the_failures_and_exits_3() {
-    // No moto needed: a closed port on 127.0.0.1.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let d = tempfile::tempdir().unwrap();
-    let (code, log) = scan(
-        &format!("http://127.0.0.1:{port}"),
-        d.path(),
-        ("testing", "testing"),
-        &["--max-attempts", "1", "--timeout", "5"],
-    );
-    assert_eq!(code, 3, "{log}");
-    assert!(log.contains("nothing could be collected"));
-    let pack = Pack::open(&d.path().join("pack")).unwrap();
-    assert!(!pack.manifest.probes.is_empty());
-    assert!(pack
-        .manifest
-        .probes
-        .iter()
-        .all(|p| p.status == ProbeStatus::Error));
-    assert!(
-        pack.manifest.probes.iter().any(|p| p
-            .error
-            .as_ref()
-            .is_some_and(|e| e.code == "ConnectionError")),
-        "{:?}",
-        pack.manifest.probes[0]
-    );
-    assert!(dengbao::pack::verify(&d.path().join("pack"))
-        .unwrap()
-        .is_ok());
-    let r = results(d.path());
-    assert_eq!(
-        r.summary.compliant
-            + r.summary.partially_compliant
-            + r.summary.non_compliant
-            + r.summary.not_applicable,
-        0
-    );
-    assert!(r.summary.error >= 10);
-}
-
-/// Everything a scan wrote, as text (pack, results, stdout/stderr).
-fn all_output(dir: &std::path::Path, log: &str) -> String {
-    let mut text = log.to_string();
-    for e in walkdir::WalkDir::new(dir).into_iter().flatten() {
-        if e.file_type().is_file() {
-            text.push_str(&String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()));
-        }
-    }
-    text
-}
-
-#[test]
 fn profiles_roles_and_no_secret_anywhere() {
     let Some(m) = moto() else { return };
     let _g = MOTO.lock().unwrap_or_else(|e| e.into_inner());
@@ -394,7 +256,7 @@ fn profiles_roles_and_no_secret_anywhere() {
         "the scan ran as the assumed role: {body}"
     );
     // No secret or session token in evidence, results or logs (even at -vvv).
-    let everything = all_output(&out, &log);
+    let everything = common::files_text(&out) + &log;
     assert!(!everything.contains(secret), "the secret key leaked");
     assert!(
         !everything.contains("X-Amz-Security-Token")
@@ -408,62 +270,170 @@ fn profiles_roles_and_no_secret_anywhere() {
     );
 }
 
+/// Control verdicts by id.
+fn verdicts(r: &dengbao::results::Results) -> Vec<(String, Verdict)> {
+    r.controls
+        .iter()
+        .map(|c| (c.id.clone(), c.verdict))
+        .collect()
+}
+
 #[test]
-fn an_interrupted_scan_keeps_what_it_collected() {
-    // An endpoint that accepts connections and never answers: the scan hangs until Ctrl-C.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for c in listener.incoming() {
-            held.push(c); // keep the socket open, say nothing
-        }
-    });
+fn isolated_throttles_are_retried_by_the_rate_controller_and_change_no_verdict() {
+    let Some(m) = moto() else { return };
+    let _g = MOTO.lock().unwrap_or_else(|e| e.into_inner());
+    seed(&m, &m.endpoint, &["mixed"]);
     let d = tempfile::tempdir().unwrap();
-    let child = Command::new(common::bin())
-        .args([
-            "scan",
-            "--provider",
-            "aws",
-            "--regions",
-            "cn-north-1",
-            "--timeout",
-            "60",
-            "--max-attempts",
-            "1",
-        ])
-        .args([
-            "--endpoint-url",
-            &format!("http://127.0.0.1:{port}"),
-            "--out",
-        ])
-        .arg(d.path())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_secs(2));
-    let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (code, log) = scan(
+        &m.endpoint,
+        &d.path().join("quiet"),
+        ("testing", "testing"),
+        &[],
     );
-    // The pack is complete as far as it went, and verifies.
-    assert!(d.path().join("pack/manifest.json").is_file());
-    assert!(dengbao::pack::verify(&d.path().join("pack"))
-        .unwrap()
-        .is_ok());
-    assert!(d.path().join("results.json").is_file());
+    assert_eq!(code, 0, "{log}");
+    let proxy = Proxy::start(
+        &m,
+        &[
+            "--throttle-first",
+            "GetCallerIdentity=2,DescribeSecurityGroups=3,DescribeSnapshotAttribute=3",
+        ],
+    );
+    let out = d.path().join("throttled");
+    let (code, log) = scan(&proxy.endpoint, &out, ("testing", "testing"), &[]);
+    assert_eq!(code, 0, "{log}");
+    // Completed with the same verdicts as without throttling.
+    assert_eq!(
+        verdicts(&results(&out)),
+        verdicts(&results(&d.path().join("quiet")))
+    );
+    // Every throttle recorded, each retried once by the controller (the SDK retried none). Services
+    // moto answers with a 5xx are retried too, so retries are counted where the throttles were.
+    let pack = Pack::open(&out.join("pack")).unwrap();
+    let rates = &pack.manifest.rates;
+    assert_eq!(pack.manifest.format, "dengbao.pack/v2");
+    let total = |f: fn(&dengbao::pack::RateRecord) -> u64| rates.iter().map(f).sum::<u64>();
+    assert_eq!(total(|r| r.throttles), 8, "{rates:?}");
+    let throttled_retries: u64 = rates
+        .iter()
+        .filter(|r| r.throttles > 0)
+        .map(|r| r.retries)
+        .sum();
+    assert_eq!(throttled_retries, 8, "{rates:?}");
+    let sts = rates.iter().find(|r| r.service == "sts").unwrap();
+    assert_eq!((sts.throttles, sts.retries, sts.requests), (2, 2, 3));
+    // It backed off: halved once per congestion (2 throttles in a row: 20 → 10 → 5 at most).
+    assert!(sts.lowest_rate < 20.0 && sts.lowest_rate >= 5.0, "{sts:?}");
+    let ec2_throttles: u64 = rates
+        .iter()
+        .filter(|r| r.service == "ec2")
+        .map(|r| r.throttles)
+        .sum();
+    assert_eq!(ec2_throttles, 6);
+    // Services never throttled stayed at the configured rate.
+    assert!(rates
+        .iter()
+        .filter(|r| r.throttles == 0)
+        .all(|r| r.lowest_rate == 20.0 && r.final_rate == 20.0));
+    // No throttled answer is evidence: only the answers after the retries are recorded.
+    assert!(pack.manifest.records.iter().all(|r| r
+        .error
+        .as_ref()
+        .is_none_or(|e| !e.code.contains("Throttl") && e.code != "RequestLimitExceeded")));
+    assert!(
+        log.contains("throttl"),
+        "the end of the scan says so: {log}"
+    );
+}
+
+#[test]
+fn a_throttle_past_max_attempts_is_a_failed_probe_and_an_error_verdict() {
+    let Some(m) = moto() else { return };
+    let _g = MOTO.lock().unwrap_or_else(|e| e.into_inner());
+    seed(&m, &m.endpoint, &["mixed"]);
+    let proxy = Proxy::start(&m, &["--throttle-first", "DescribeSecurityGroups=1000"]);
+    let d = tempfile::tempdir().unwrap();
+    let (code, log) = scan(
+        &proxy.endpoint,
+        d.path(),
+        ("testing", "testing"),
+        &["--max-attempts", "3"],
+    );
+    assert_eq!(code, 0, "{log}");
+    let pack = Pack::open(&d.path().join("pack")).unwrap();
+    let runs: Vec<_> = pack
+        .manifest
+        .probes
+        .iter()
+        .filter(|p| p.id == "aws.ec2.describe_security_groups")
+        .collect();
+    assert_eq!(runs.len(), 2);
+    for run in runs {
+        assert_eq!(run.status, ProbeStatus::Error);
+        assert_eq!(run.error.as_ref().unwrap().code, "RequestLimitExceeded");
+    }
+    // Three attempts per call in each region, no more: the SDK added none.
+    for rate in pack.manifest.rates.iter().filter(|r| r.service == "ec2") {
+        assert_eq!(rate.throttles, 3, "{rate:?}");
+        assert_eq!(rate.retries, 2, "{rate:?}");
+    }
+    // The boundary control reads the security groups: it could not be judged.
+    let r = results(d.path());
+    assert_eq!(control(&r, "L3-ABS2-01").verdict, Verdict::Error);
+}
+
+#[test]
+fn snapshots_and_images_of_other_accounts_are_not_asked_about() {
+    let Some(m) = moto() else { return };
+    let _g = MOTO.lock().unwrap_or_else(|e| e.into_inner());
+    // moto lists the snapshots of its public Amazon AMIs, owned by other accounts, despite
+    // OwnerIds=self (tests/moto/README.md); the `amis` server has them loaded.
+    seed(&m, &m.amis, &["clean"]);
+    let d = tempfile::tempdir().unwrap();
+    let (code, log) = scan(
+        &m.amis,
+        d.path(),
+        ("testing", "testing"),
+        &["--regions", "us-east-1"],
+    );
+    assert_eq!(code, 0, "{log}");
+    let pack = Pack::open(&d.path().join("pack")).unwrap();
+    let account = pack.manifest.scan.accounts[0].clone();
+    let mut foreign = std::collections::BTreeSet::new();
+    for rec in pack
+        .manifest
+        .records
+        .iter()
+        .filter(|r| r.probe == "aws.ec2.describe_snapshots" && r.error.is_none())
+    {
+        let body = pack.blob_bytes(rec).unwrap();
+        let doc = dengbao::convert::to_document(&rec.media_type, &body).unwrap();
+        for s in doc["snapshotSet"].as_array().into_iter().flatten() {
+            if s["ownerId"].as_str() != Some(account.as_str()) {
+                foreign.insert(s["snapshotId"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    assert!(
+        !foreign.is_empty(),
+        "moto lists no foreign snapshot here any more"
+    );
+    let asked: Vec<String> = pack
+        .manifest
+        .records
+        .iter()
+        .filter(|r| r.probe == "aws.ec2.describe_snapshot_attribute")
+        .filter_map(|r| r.parameters.get("SnapshotId")?.as_str().map(String::from))
+        .collect();
+    assert!(asked.iter().all(|s| !foreign.contains(s)), "{asked:?}");
+    let skipped = pack
+        .manifest
+        .skipped
+        .iter()
+        .find(|s| s.probe == "aws.ec2.describe_snapshot_attribute")
+        .unwrap();
+    assert_eq!(skipped.items, foreign.len() as u64);
+    assert_eq!(
+        skipped.reason,
+        "owner: $.ownerId is not the scanned account"
+    );
 }

@@ -70,7 +70,7 @@ fn aws_pack(dir: &std::path::Path, bodies: Vec<Body>) -> Pack {
 }
 
 fn evaluate(pack: &Pack, scope: &dengbao::engine::Scope) -> Results {
-    let loaded = dengbao::cli::load(None, None, "mlps2-l3-cloud").unwrap();
+    let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").unwrap();
     dengbao::engine::evaluate_scoped(pack, &loaded.catalog, &loaded.rules, scope).unwrap()
 }
 

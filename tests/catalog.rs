@@ -146,7 +146,7 @@ fn reachable_levels(rule: &dengbao::rules::Rule) -> Vec<dengbao::verdict::Verdic
 #[test]
 fn every_mapped_item_reaches_only_the_levels_its_criteria_define() {
     use dengbao::verdict::Verdict;
-    let loaded = dengbao::cli::load(None, None, "mlps2-l3-cloud").expect("built-in data loads");
+    let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").expect("built-in data loads");
     let mut off_scale = std::collections::BTreeSet::new();
     for m in &loaded.rules.mappings {
         let item = loaded.catalog.get(&m.control).expect("mapped item exists");

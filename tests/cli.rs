@@ -242,7 +242,7 @@ fn iam_policy_covers_exactly_the_probes_and_only_reads() {
         .iter()
         .map(|a| a.as_str().unwrap())
         .collect();
-    let loaded = dengbao::cli::load(None, None, "mlps2-l3-cloud").unwrap();
+    let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").unwrap();
     let declared: std::collections::BTreeSet<&str> = loaded
         .probes
         .of_provider("aws")
@@ -259,4 +259,40 @@ fn iam_policy_covers_exactly_the_probes_and_only_reads() {
         );
     }
     assert_eq!(policy["Statement"][0]["Resource"], "*");
+}
+
+#[test]
+fn docs_mappings_md_is_what_rules_list_markdown_prints() {
+    let (code, page, stderr) = run(&["rules", "list", "--markdown"]);
+    assert_eq!(code, 0, "{stderr}");
+    // The page names every rule and every mapped item of every provider.
+    let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").unwrap();
+    for (id, rule) in &loaded.rules.rules {
+        assert!(
+            page.contains(&format!("{id}`")) || page.contains(&format!("*{id}*")),
+            "{id}"
+        );
+        assert!(page.contains(&rule.evidence), "{id}: {}", rule.evidence);
+    }
+    for m in &loaded.rules.mappings {
+        let row = format!("| {} |", m.control);
+        assert!(page.contains(&row), "{} ({})", m.control, m.provider);
+    }
+    for p in dengbao::providers::names() {
+        assert!(page.contains(&format!("(`{p}`)")), "section for {p}");
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/mappings.md");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    if committed != page {
+        let first = committed
+            .lines()
+            .zip(page.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(committed.lines().count().min(page.lines().count()));
+        panic!(
+            "docs/mappings.md is stale (first difference at line {}): regenerate it with \
+             `cargo run -- rules list --markdown > docs/mappings.md` and commit it",
+            first + 1
+        );
+    }
 }

@@ -120,3 +120,54 @@ fn pack_writer_refuses_to_overwrite() {
     let scan = dengbao::pack::Pack::open(d.path()).unwrap().manifest.scan;
     assert!(dengbao::pack::PackWriter::create(d.path(), scan).is_err());
 }
+
+/// The manifest's format policy (docs/formats/pack.md): every format dengbao knows is read, a newer
+/// one is refused with a message that says so, and so are unknown fields.
+#[test]
+fn known_formats_are_read_and_others_refused() {
+    let d = pack_dir();
+    let manifest = d.path().join("manifest.json");
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    let current = format!("\"format\": \"{}\"", dengbao::pack::PACK_FORMAT);
+    assert!(
+        original.contains(&current),
+        "new packs are written as the newest format"
+    );
+    let evaluate = |dir: &std::path::Path| {
+        let out = tempfile::tempdir().unwrap();
+        let o = Command::new(bin())
+            .arg("evaluate")
+            .arg(dir)
+            .arg("--out")
+            .arg(out.path())
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    for format in dengbao::pack::FORMATS {
+        let text = original.replace(dengbao::pack::PACK_FORMAT, format);
+        std::fs::write(&manifest, text).unwrap();
+        assert_eq!(evaluate(d.path()).0, Some(0), "{format} is read");
+    }
+    std::fs::write(
+        &manifest,
+        original.replace(dengbao::pack::PACK_FORMAT, "dengbao.pack/v999"),
+    )
+    .unwrap();
+    let (code, err) = evaluate(d.path());
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains(
+            "pack format `dengbao.pack/v999` is not one this dengbao reads (dengbao.pack/v1"
+        ) && err.contains("a newer dengbao may have written it"),
+        "{err}"
+    );
+    let extra = original.replacen("\"format\"", "\"signed_by\": \"x\",\n  \"format\"", 1);
+    std::fs::write(&manifest, extra).unwrap();
+    let (code, err) = evaluate(d.path());
+    assert_eq!(code, Some(1));
+    assert!(err.contains("unknown field `signed_by`"), "{err}");
+}

@@ -108,7 +108,7 @@ fn duplicate_rule_and_bad_verdict_mapping() {
 
 #[test]
 fn the_shipped_mappings_are_valid() {
-    let loaded = dengbao::cli::load(None, None, "mlps2-l3-cloud").expect("built-in mappings load");
+    let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").expect("built-in mappings load");
     assert!(loaded.rules.rules.len() >= 10);
     for m in &loaded.rules.mappings {
         assert!(

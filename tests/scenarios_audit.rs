@@ -224,7 +224,7 @@ fn trail_calls(status: Value) -> Vec<Call> {
 fn judge(calls: Vec<Call>) -> Results {
     let d = tempfile::tempdir().unwrap();
     let pack = write_provider_pack(d.path(), ("aws", "aws-cn"), &[BJ], calls);
-    let loaded = dengbao::cli::load(None, None, "mlps2-l3-cloud").unwrap();
+    let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").unwrap();
     dengbao::engine::evaluate(&pack, &loaded.catalog, &loaded.rules).unwrap()
 }
 

@@ -43,7 +43,7 @@ fn aws_cn_pack(dir: &std::path::Path, answers: &[(&str, &str, Value, Value)]) ->
             request_id: None,
             http_status: Some(200),
             media_type: "application/json".into(),
-            sha256: String::new(),
+            sha256: Default::default(),
             size: 0,
             error: None,
         };
@@ -64,7 +64,7 @@ fn aws_cn_pack(dir: &std::path::Path, answers: &[(&str, &str, Value, Value)]) ->
 fn judged(answers: &[(&str, &str, Value, Value)]) -> Results {
     let d = tempfile::tempdir().unwrap();
     let pack = aws_cn_pack(d.path(), answers);
-    let loaded = dengbao::cli::load(None, None, "mlps2-l3-cloud").unwrap();
+    let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").unwrap();
     dengbao::engine::evaluate(&pack, &loaded.catalog, &loaded.rules).unwrap()
 }
 

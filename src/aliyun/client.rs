@@ -8,6 +8,7 @@
 
 use super::credentials::{CredentialSource, Credentials};
 use super::sign::{authorization, canonical_query, sha256_hex, SignInput};
+use crate::collect::{Failure, RawAnswer, RetryReason};
 use crate::probes::{ApiInfo, READ_ONLY_PREFIXES};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -80,33 +81,6 @@ pub struct CallSpec<'a> {
     pub params: Vec<(String, String)>,
 }
 
-/// What the last attempt received.
-#[derive(Debug, Clone)]
-pub struct Response {
-    pub status: u16,
-    pub request_id: Option<String>,
-    pub media_type: String,
-    pub body: Vec<u8>,
-    pub captured_at: String,
-    pub attempts: u32,
-}
-
-/// Why a call got no answer at all.
-#[derive(Debug, Clone)]
-pub struct Failure {
-    pub code: String,
-    pub message: String,
-}
-
-impl Failure {
-    fn new(code: &str, message: impl Into<String>) -> Self {
-        Self {
-            code: code.to_string(),
-            message: message.into(),
-        }
-    }
-}
-
 /// Retry and timeout settings.
 #[derive(Debug, Clone, Copy)]
 pub struct Retry {
@@ -142,13 +116,14 @@ pub fn error_from_body(body: &[u8]) -> Option<(String, String)> {
     Some((code.to_string(), message.to_string()))
 }
 
-/// Whether an answer is worth retrying: throttling, a server-side failure.
-pub fn retryable(status: u16, code: Option<&str>) -> bool {
-    status >= 500
-        || status == 429
-        || code.is_some_and(|c| {
-            c.starts_with("Throttling") || c == "ServiceUnavailable" || c == "InternalError"
-        })
+/// How the collection core reads an Alibaba Cloud error answer: the `Throttling*` codes and
+/// `ServiceUnavailable` (the gateway's answer when it sheds load) are throttling; other 5xx are server
+/// errors. The client itself retries none of them (see [`OpenApi::call`]).
+pub fn retry_reason(status: u16, code: Option<&str>) -> Option<RetryReason> {
+    if code.is_some_and(|c| c.starts_with("Throttling") || c == "ServiceUnavailable") {
+        return Some(RetryReason::Throttled);
+    }
+    RetryReason::of_status(status)
 }
 
 static NONCE_SEQ: AtomicU64 = AtomicU64::new(0);
@@ -226,9 +201,11 @@ impl OpenApi {
         &self.http
     }
 
-    /// Sends one call, retrying throttling, 5xx and transport failures. `Ok` carries the last answer
-    /// (which may be an error answer); `Err` means nothing was received.
-    pub async fn call(&self, spec: &CallSpec<'_>) -> Result<Response, Failure> {
+    /// Sends one call, retrying only attempts that received no answer (connection errors, timeouts):
+    /// answers, throttling ones included, go back to the collection core, whose rate controller alone
+    /// sends them again. `Ok` carries the answer (which may be an error answer); `Err` means nothing
+    /// was received.
+    pub async fn call(&self, spec: &CallSpec<'_>) -> Result<RawAnswer, Failure> {
         if !self.guard.allows(spec.product, spec.action) {
             return Err(Failure::new(
                 "RefusedByReadOnlyGuard",
@@ -248,11 +225,11 @@ impl OpenApi {
         }
     }
 
-    async fn attempts(&self, spec: &CallSpec<'_>) -> Result<Response, Failure> {
+    async fn attempts(&self, spec: &CallSpec<'_>) -> Result<RawAnswer, Failure> {
         let base = self.endpoints.url(spec.product, spec.api, spec.region);
         let url = reqwest::Url::parse(&base)
             .map_err(|e| Failure::new("InvalidEndpoint", format!("endpoint `{base}`: {e}")))?;
-        let mut last: Result<Response, Failure> = Err(Failure::new("NoResponse", "not sent"));
+        let mut last: Result<RawAnswer, Failure> = Err(Failure::new("NoResponse", "not sent"));
         for attempt in 1..=self.retry.max_attempts.max(1) {
             if attempt > 1 {
                 tokio::time::sleep(self.backoff(attempt - 1)).await;
@@ -262,13 +239,8 @@ impl OpenApi {
                 Err(e) => return Err(Failure::new("NoCredentials", format!("{e:#}"))),
             };
             last = self.send_once(spec, &url, &creds, attempt).await;
-            let again = match &last {
-                Ok(r) => {
-                    let code = error_from_body(&r.body).map(|(c, _)| c);
-                    r.status >= 300 && retryable(r.status, code.as_deref())
-                }
-                Err(f) => matches!(f.code.as_str(), "ConnectionError" | "Timeout"),
-            };
+            let again =
+                matches!(&last, Err(f) if matches!(f.code.as_str(), "ConnectionError" | "Timeout"));
             if !again {
                 break;
             }
@@ -299,7 +271,7 @@ impl OpenApi {
         url: &reqwest::Url,
         creds: &Credentials,
         attempt: u32,
-    ) -> Result<Response, Failure> {
+    ) -> Result<RawAnswer, Failure> {
         let host = match (url.host_str(), url.port()) {
             (Some(h), Some(p)) => format!("{h}:{p}"),
             (Some(h), None) => h.to_string(),
@@ -389,13 +361,14 @@ impl OpenApi {
                         .map(str::to_string)
                 });
         }
-        Ok(Response {
+        Ok(RawAnswer {
             status,
             request_id,
             media_type,
             body,
-            captured_at: crate::aws::now_rfc3339(),
+            captured_at: crate::collect::now_rfc3339(),
             attempts: attempt,
+            ..RawAnswer::default()
         })
     }
 }

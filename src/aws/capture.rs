@@ -9,6 +9,7 @@
 //!   memory, and copies the status, request id and exact body bytes of the last attempt. Request
 //!   headers (which carry signatures and session tokens) are never looked at.
 
+use crate::collect::RawAnswer;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
     AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextRef,
@@ -97,26 +98,15 @@ impl Intercept for ReadOnlyGuard {
     }
 }
 
-/// What one execution's last attempt received.
-#[derive(Debug, Clone)]
-pub struct Capture {
-    pub status: u16,
-    pub request_id: Option<String>,
-    pub media_type: String,
-    pub body: Vec<u8>,
-    pub captured_at: String,
-    pub attempts: u32,
-}
-
 /// Per-call recorder: attach to one operation with `.customize().interceptor(recorder.clone())`.
 #[derive(Debug, Clone, Default)]
 pub struct Recorder {
-    slot: Arc<Mutex<Option<Capture>>>,
+    slot: Arc<Mutex<Option<RawAnswer>>>,
 }
 
 impl Recorder {
     /// Takes what was captured (None when no response arrived: timeout, connection error, refusal).
-    pub fn take(&self) -> Option<Capture> {
+    pub fn take(&self) -> Option<RawAnswer> {
         self.slot.lock().expect("recorder lock").take()
     }
 }
@@ -147,13 +137,14 @@ impl Intercept for Recorder {
         let body = resp.body().bytes().map(<[u8]>::to_vec).unwrap_or_default();
         let mut slot = self.slot.lock().expect("recorder lock");
         let attempts = slot.as_ref().map(|c| c.attempts + 1).unwrap_or(1);
-        *slot = Some(Capture {
+        *slot = Some(RawAnswer {
             status: resp.status().as_u16(),
             request_id,
             media_type,
             body,
-            captured_at: crate::aws::now_rfc3339(),
+            captured_at: crate::collect::now_rfc3339(),
             attempts,
+            ..RawAnswer::default()
         });
         Ok(())
     }

@@ -30,18 +30,14 @@ pub(super) enum LogFormat {
     Json,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub(super) enum Provider {
-    Aws,
-    Aliyun,
-}
-
-/// Collection options. AWS: the standard configuration chain applies (environment, shared files, SSO,
-/// credential_process, web identity, instance metadata). Alibaba Cloud: ALIBABA_CLOUD_ACCESS_KEY_ID /
-/// _SECRET / _SECURITY_TOKEN, profiles of ~/.aliyun/config.json, the ECS instance RAM role.
+/// How a scan collects, whatever the cloud. AWS: the standard configuration chain applies (environment,
+/// shared files, SSO, credential_process, web identity, instance metadata). Alibaba Cloud:
+/// ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET / _SECURITY_TOKEN, profiles of ~/.aliyun/config.json, the ECS
+/// instance RAM role.
 #[derive(Args, Debug, Clone)]
-pub(super) struct AwsArgs {
-    /// Named profile from the shared config/credentials files.
+#[command(next_help_heading = "Collection")]
+pub(super) struct CollectArgs {
+    /// Named profile (AWS: shared config/credentials files; Alibaba Cloud: ~/.aliyun/config.json).
     #[arg(long)]
     pub(super) profile: Option<String>,
     /// Role to assume for the scan (a read-only role; see `dengbao iam-policy`).
@@ -53,24 +49,54 @@ pub(super) struct AwsArgs {
     /// Regions to scan, comma-separated; default: every region enabled for the account.
     #[arg(long, value_delimiter = ',')]
     pub(super) regions: Vec<String>,
-    /// Send every call to this endpoint (an emulator such as moto); AWS_ENDPOINT_URL works too.
+    /// Send every call to this endpoint (an emulator such as moto); AWS_ENDPOINT_URL works too for AWS.
     #[arg(long, value_name = "URL")]
     pub(super) endpoint_url: Option<String>,
-    /// Alibaba Cloud: send one product's calls to this endpoint (repeatable), e.g. `ecs=https://ecs-vpc.cn-hangzhou.aliyuncs.com`.
-    #[arg(long = "endpoint", value_name = "PRODUCT=URL")]
-    pub(super) endpoints: Vec<String>,
     /// Calls in flight at once.
     #[arg(long, default_value_t = 32)]
     pub(super) concurrency: usize,
     /// Requests per second per service and region (token bucket).
     #[arg(long, default_value_t = 20.0)]
     pub(super) rate: f64,
-    /// Attempts per call, retries included (adaptive retry on throttling).
+    /// Attempts per call, retries included (retried on throttling, 5xx and transport failures).
     #[arg(long, default_value_t = 8)]
     pub(super) max_attempts: u32,
     /// Seconds one call may take, retries included.
     #[arg(long, default_value_t = 120)]
     pub(super) timeout: u64,
+}
+
+/// Alibaba Cloud only.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Alibaba Cloud")]
+pub(super) struct AliyunArgs {
+    /// Send one product's calls to this endpoint (repeatable), e.g. `ecs=https://ecs-vpc.cn-hangzhou.aliyuncs.com`.
+    #[arg(long = "endpoint", value_name = "PRODUCT=URL")]
+    pub(super) endpoints: Vec<String>,
+}
+
+impl CollectArgs {
+    /// The collection options of a scan (with the provider-specific flags that apply).
+    pub(super) fn options(&self, aliyun: &AliyunArgs) -> crate::collect::Options {
+        crate::collect::Options {
+            regions: self
+                .regions
+                .iter()
+                .map(|r| r.trim().to_string())
+                .filter(|r| !r.is_empty())
+                .collect(),
+            concurrency: self.concurrency,
+            rate: self.rate,
+            max_attempts: self.max_attempts,
+            timeout: std::time::Duration::from_secs(self.timeout.max(1)),
+            progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            profile: self.profile.clone(),
+            role_arn: self.role_arn.clone(),
+            external_id: self.external_id.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            endpoints: aliyun.endpoints.clone(),
+        }
+    }
 }
 
 /// Which resources form the assessed system (等级保护对象). Out-of-scope resources never decide a verdict.
@@ -88,17 +114,63 @@ pub(super) struct ScopeArgs {
 }
 
 impl ScopeArgs {
-    pub(super) fn scope(&self) -> Result<crate::engine::Scope> {
+    pub(super) fn scope(&self) -> Result<crate::scope::Scope> {
         let tags = self
             .tags
             .iter()
-            .map(|t| crate::engine::Scope::parse_tag(t).map_err(anyhow::Error::msg))
+            .map(|t| crate::scope::Scope::parse_tag(t).map_err(anyhow::Error::msg))
             .collect::<Result<Vec<_>>>()?;
-        Ok(crate::engine::Scope {
+        Ok(crate::scope::Scope {
             tags,
             vpcs: self.vpcs.clone(),
             accounts: self.accounts.clone(),
         })
+    }
+}
+
+/// Where delivery keeps what waits, and the config file with `[[sink]]` tables (see docs/siem.md).
+#[derive(Args, Debug, Clone, Default)]
+pub(super) struct SpoolArgs {
+    /// Config file with `[[sink]]` tables (and `spool_dir`, `spool_max_bytes`); validated before anything runs.
+    #[arg(long, value_name = "FILE")]
+    pub(super) config: Option<PathBuf>,
+    /// Spool directory (default: $XDG_DATA_HOME/dengbao/spool, else ~/.local/share/dengbao/spool).
+    #[arg(long, value_name = "DIR")]
+    pub(super) spool: Option<PathBuf>,
+    /// Size limit of each sink's spool, in bytes (default 536870912); a full spool refuses new events.
+    #[arg(long, value_name = "BYTES")]
+    pub(super) spool_max_bytes: Option<u64>,
+}
+
+/// `--send URL` on scan and evaluate.
+#[derive(Args, Debug, Clone, Default)]
+pub(super) struct SendArgs {
+    /// After writing results.json, send the findings to this sink (repeatable): syslog+tcp://HOST:PORT,
+    /// syslog+tls://HOST:PORT, splunk-hec+http(s)://HOST:PORT, webhook+http(s)://HOST/PATH.
+    #[arg(long = "send", value_name = "URL")]
+    pub(super) send: Vec<String>,
+    #[command(flatten)]
+    pub(super) spool: SpoolArgs,
+}
+
+impl SendArgs {
+    /// The delivery to run after evaluating, validated now (None: no sink given).
+    pub(super) fn delivery(&self) -> Result<Option<crate::sinks::run::Delivery>> {
+        if self.send.is_empty() && self.spool.config.is_none() {
+            return Ok(None);
+        }
+        self.spool.delivery(&self.send).map(Some)
+    }
+}
+
+impl SpoolArgs {
+    pub(super) fn delivery(&self, urls: &[String]) -> Result<crate::sinks::run::Delivery> {
+        crate::sinks::run::Delivery::configure(
+            urls,
+            self.config.as_deref(),
+            self.spool.as_deref(),
+            self.spool_max_bytes,
+        )
     }
 }
 
@@ -118,62 +190,34 @@ pub(super) struct DataArgs {
 #[derive(Subcommand, Debug)]
 pub(super) enum Command {
     /// Collect evidence into a pack and evaluate it (`--demo` uses the built-in demo pack).
-    Scan {
-        /// Evaluate the built-in demo pack (an aws-cn account with good and bad configuration).
-        #[arg(long, conflicts_with = "provider")]
-        demo: bool,
-        /// Cloud to collect from.
-        #[arg(long, value_enum, required_unless_present = "demo")]
-        provider: Option<Provider>,
-        /// Output directory: receives `pack/` and `results.json`.
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
-        /// Also render reports into the output directory: html, xlsx, csv, md, ocsf (comma-separated) or all.
-        #[arg(long, value_name = "LIST", value_parser = parse_formats)]
-        format: Option<Formats>,
-        #[command(flatten)]
-        aws: AwsArgs,
-        #[command(flatten)]
-        scope: ScopeArgs,
-        #[command(flatten)]
-        data: DataArgs,
-    },
+    Scan(ScanArgs),
     /// Evaluate an existing evidence pack offline.
-    Evaluate {
-        /// The pack directory.
-        pack: PathBuf,
-        /// Output directory for `results.json` (never inside the pack).
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
-        /// Replace a results.json in the output directory that was computed from another pack.
+    Evaluate(EvaluateArgs),
+    /// Send the findings of a results.json to SIEMs (syslog, Splunk HEC, webhooks) through the spool.
+    Send {
+        /// The results.json whose findings to send.
+        #[arg(required_unless_present = "flush", conflicts_with = "flush")]
+        results: Option<PathBuf>,
+        /// A sink (repeatable): syslog+tcp://HOST:PORT, syslog+tls://HOST:PORT,
+        /// splunk-hec+http(s)://HOST:PORT, webhook+http(s)://HOST/PATH; options as ?key=value.
+        #[arg(long = "to", value_name = "URL")]
+        to: Vec<String>,
+        /// Deliver what waits in the spool (every sink there), without new results.
         #[arg(long)]
-        force: bool,
-        /// Also render reports into the output directory: html, xlsx, csv, md, ocsf (comma-separated) or all.
-        #[arg(long, value_name = "LIST", value_parser = parse_formats)]
-        format: Option<Formats>,
-        #[command(flatten)]
-        scope: ScopeArgs,
-        #[command(flatten)]
-        data: DataArgs,
-    },
-    /// Render reports from a results.json: HTML, XLSX 测评记录表, CSV, Markdown, OCSF JSON Lines.
-    Report {
-        /// The results.json to render.
-        results: PathBuf,
-        /// Formats: html, xlsx, csv, md, ocsf (comma-separated) or all.
-        #[arg(long, value_name = "LIST", value_parser = parse_formats, default_value = "all")]
-        format: Formats,
-        /// Output directory for the reports (never inside the pack).
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
+        flush: bool,
         /// The evidence pack the results came from (default: `pack/` beside results.json, if present).
-        /// Its bodies are embedded in the HTML report.
         #[arg(long, value_name = "DIR")]
         pack: Option<PathBuf>,
-        /// Mapping tree to take the catalog from instead of the built-in one.
-        #[arg(long, value_name = "DIR")]
-        mappings: Option<PathBuf>,
+        #[command(flatten)]
+        spool: SpoolArgs,
     },
+    /// The delivery spool.
+    Spool {
+        #[command(subcommand)]
+        command: SpoolCommand,
+    },
+    /// Render reports from a results.json: HTML, XLSX 测评记录表, CSV, Markdown, OCSF JSON Lines.
+    Report(ReportArgs),
     /// Re-hash every blob of a pack and report missing, extra or altered files.
     Verify {
         /// The pack directory.
@@ -199,7 +243,7 @@ pub(super) enum Command {
     },
     /// Print the least-privilege read-only policy covering every probe (IAM for aws, RAM for aliyun).
     IamPolicy {
-        #[arg(long, default_value = "aws")]
+        #[arg(long, default_value = "aws", value_parser = provider_names())]
         provider: String,
         #[command(flatten)]
         data: DataArgs,
@@ -208,6 +252,90 @@ pub(super) enum Command {
     Probes {
         #[command(subcommand)]
         command: ProbesCommand,
+    },
+}
+
+/// `dengbao scan`.
+#[derive(Args, Debug)]
+pub(super) struct ScanArgs {
+    /// Evaluate the built-in demo pack (an aws-cn account with good and bad configuration).
+    #[arg(long, conflicts_with = "provider")]
+    pub(super) demo: bool,
+    /// Cloud to collect from.
+    #[arg(long, required_unless_present = "demo", value_parser = provider_names())]
+    pub(super) provider: Option<String>,
+    #[command(flatten)]
+    pub(super) judge: JudgeArgs,
+    #[command(flatten)]
+    pub(super) collect: CollectArgs,
+    #[command(flatten)]
+    pub(super) aliyun: AliyunArgs,
+}
+
+/// `dengbao evaluate`.
+#[derive(Args, Debug)]
+pub(super) struct EvaluateArgs {
+    /// The pack directory.
+    pub(super) pack: PathBuf,
+    /// Replace a results.json in the output directory that was computed from another pack.
+    #[arg(long)]
+    pub(super) force: bool,
+    #[command(flatten)]
+    pub(super) judge: JudgeArgs,
+}
+
+/// Where and how `scan` and `evaluate` judge: output, reports, scope, data.
+#[derive(Args, Debug)]
+pub(super) struct JudgeArgs {
+    /// Output directory: receives `results.json` (and, for `scan`, the pack in `pack/`); never inside the pack.
+    #[arg(long, value_name = "DIR")]
+    pub(super) out: PathBuf,
+    /// Also render reports into the output directory: html, xlsx, csv, md, ocsf (comma-separated) or all.
+    #[arg(long, value_name = "LIST", value_parser = parse_formats)]
+    pub(super) format: Option<Formats>,
+    #[command(flatten)]
+    pub(super) scope: ScopeArgs,
+    #[command(flatten)]
+    pub(super) data: DataArgs,
+    #[command(flatten)]
+    pub(super) send: SendArgs,
+}
+
+/// `dengbao report`.
+#[derive(Args, Debug)]
+pub(super) struct ReportArgs {
+    /// The results.json to render.
+    pub(super) results: PathBuf,
+    /// Formats: html, xlsx, csv, md, ocsf (comma-separated) or all.
+    #[arg(long, value_name = "LIST", value_parser = parse_formats, default_value = "all")]
+    pub(super) format: Formats,
+    /// Output directory for the reports (never inside the pack).
+    #[arg(long, value_name = "DIR")]
+    pub(super) out: PathBuf,
+    /// The evidence pack the results came from (default: `pack/` beside results.json, if present).
+    /// Its bodies are embedded in the HTML report.
+    #[arg(long, value_name = "DIR")]
+    pub(super) pack: Option<PathBuf>,
+    /// Mapping tree to take the catalog from instead of the built-in one.
+    #[arg(long, value_name = "DIR")]
+    pub(super) mappings: Option<PathBuf>,
+}
+
+/// The providers dengbao knows, for `--provider`.
+fn provider_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(crate::providers::names())
+}
+
+#[derive(Subcommand, Debug)]
+pub(super) enum SpoolCommand {
+    /// Show what waits where: pending and rejected events per sink, the last attempt and its error.
+    Status {
+        /// Spool directory (default: $XDG_DATA_HOME/dengbao/spool, else ~/.local/share/dengbao/spool).
+        #[arg(long, value_name = "DIR")]
+        spool: Option<PathBuf>,
+        /// Config file naming `spool_dir`.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
 }
 

@@ -1,6 +1,6 @@
 //! Terminal rendering of catalogs, probes and results (Chinese and English side by side).
 
-use super::Loaded;
+use crate::app::Loaded;
 use crate::catalog::{Automation, Control};
 use crate::probes::{ProbeCatalog, Scope};
 use crate::results::Results;
@@ -277,6 +277,9 @@ pub fn results_table(r: &Results) -> String {
 
 /// `dengbao rules list`: for each mapped test item, the rules that judge it.
 pub fn rules_list(loaded: &Loaded, provider: Option<&str>, markdown: bool) -> String {
+    if markdown {
+        return super::mappings_page::page(loaded, provider);
+    }
     let mut rows = Vec::new();
     for c in &loaded.catalog.controls {
         for m in loaded
@@ -289,12 +292,10 @@ pub fn rules_list(loaded: &Loaded, provider: Option<&str>, markdown: bool) -> St
                 .rules
                 .iter()
                 .map(|id| {
-                    let context = loaded.rules.rules.get(id).is_some_and(|r| r.context);
-                    match (context, markdown) {
-                        (true, true) => format!("*{id}* (context)"),
-                        (true, false) => format!("{id} (context)"),
-                        (false, true) => format!("`{id}`"),
-                        (false, false) => id.clone(),
+                    if loaded.rules.rules.get(id).is_some_and(|r| r.context) {
+                        format!("{id} (context)")
+                    } else {
+                        id.clone()
                     }
                 })
                 .collect();
@@ -306,15 +307,6 @@ pub fn rules_list(loaded: &Loaded, provider: Option<&str>, markdown: bool) -> St
                 rules,
             ));
         }
-    }
-    if markdown {
-        let mut out = String::from(
-            "| item | control point | provider | automation | rules |\n|---|---|---|---|---|\n",
-        );
-        for (id, cp, p, a, r) in rows {
-            let _ = writeln!(out, "| {id} | {cp} | {p} | {a} | {} |", r.join(", "));
-        }
-        return out;
     }
     let mut t = table(&[
         "测评项 Item",

@@ -18,7 +18,10 @@
 //! in proportion to the input's depth beyond that bound. A body past a limit is a [`ConvertError`]
 //! naming the limit, which makes it an `UnparsableResponse` of its probe.
 
+mod from_toml;
 mod xml;
+
+pub use from_toml::toml_to_json;
 
 pub use xml::{xml_to_json, xml_to_json_watching, ListWatch, ALWAYS_LIST_ELEMENTS, XML_CONVERSION};
 

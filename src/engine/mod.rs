@@ -5,8 +5,9 @@ mod judging;
 mod rule;
 mod scope;
 
+/// The scope now lives in [`crate::scope`] (results record it); the engine applies it.
+pub use crate::scope::Scope;
 pub use index::{EvidenceIndex, Failure};
-pub use scope::Scope;
 
 use crate::catalog::{Automation, Bilingual, Catalog, Control, Responsibility};
 use crate::pack::{Pack, ProbeStatus};

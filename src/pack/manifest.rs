@@ -6,14 +6,11 @@ use serde_json::Value;
 pub use super::shared_str::SharedStr;
 use super::Digest;
 
-/// Format tag written into every manifest; readers refuse formats they do not know.
-pub const PACK_FORMAT: &str = "dengbao.pack/v1";
-
 /// The whole manifest.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
-    /// Always [`PACK_FORMAT`].
+    /// The format version, one of [`super::FORMATS`] (new packs: [`super::PACK_FORMAT`]).
     pub format: String,
     /// The tool and version that wrote the pack, e.g. `dengbao 0.1.0`.
     pub created_by: String,
@@ -23,6 +20,46 @@ pub struct Manifest {
     pub probes: Vec<ProbeRun>,
     /// Every API call whose answer (or failure) is evidence.
     pub records: Vec<EvidenceRecord>,
+    /// Per service and region: requests, throttling answers, retries and rates of the scan's rate
+    /// controller (`dengbao.pack/v2`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rates: Vec<RateRecord>,
+    /// Fan-out items not asked about, per probe and region, and why (`dengbao.pack/v2`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Skipped>,
+}
+
+/// What the rate controller of one service in one region saw (`dengbao.pack/v2`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RateRecord {
+    pub service: String,
+    pub region: String,
+    /// Requests sent, retries included.
+    pub requests: u64,
+    /// Answers the provider classified as throttling.
+    pub throttles: u64,
+    /// Requests that repeated an earlier attempt (after throttling or a server error).
+    pub retries: u64,
+    /// Requests per second between the first request and the last answer.
+    pub effective_rate: f64,
+    /// The lowest rate the controller went down to, and its rate at the end (requests per second).
+    pub lowest_rate: f64,
+    pub final_rate: f64,
+}
+
+/// Fan-out items a probe did not ask about in one region, and why (`dengbao.pack/v2`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Skipped {
+    /// The probe that would have been called for each item.
+    pub probe: String,
+    /// The region the items were listed in.
+    pub region: String,
+    /// How many items.
+    pub items: u64,
+    /// Why, e.g. `owner: $.OwnerId is not the scanned account`.
+    pub reason: String,
 }
 
 /// What was scanned, by whom, when.

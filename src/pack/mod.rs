@@ -18,6 +18,7 @@
 
 pub mod closed;
 mod digest;
+mod format;
 mod manifest;
 mod reader;
 mod shared_str;
@@ -25,9 +26,10 @@ mod verify;
 mod writer;
 
 pub use digest::{Digest, DigestError, DIGEST_FORM};
+pub use format::{FORMATS, PACK_FORMAT};
 pub use manifest::{
-    EvidenceRecord, Manifest, Params, ProbeError, ProbeRun, ProbeStatus, ScanInfo, SharedStr,
-    PACK_FORMAT,
+    EvidenceRecord, Manifest, Params, ProbeError, ProbeRun, ProbeStatus, RateRecord, ScanInfo,
+    SharedStr, Skipped,
 };
 pub use reader::{OverLimit, Pack};
 pub use verify::{verify, VerifyProblem, VerifyReport};

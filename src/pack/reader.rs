@@ -4,7 +4,7 @@
 //! regular files only, never through a link, each within its size limit ([`crate::limits`]).
 
 use super::closed::{ClosedDir, ClosedError, Refusal};
-use super::{EvidenceRecord, Manifest, MANIFEST_FILE, PACK_FORMAT};
+use super::{EvidenceRecord, Manifest, MANIFEST_FILE};
 use crate::limits::{MAX_BODY_BYTES, MAX_MANIFEST_BYTES};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
@@ -78,12 +78,7 @@ impl Pack {
         let mut manifest = parse_manifest(&manifest_bytes, name)?;
         // Held for the whole evaluation: without the slack the vector grew with.
         manifest.records.shrink_to_fit();
-        if manifest.format != PACK_FORMAT {
-            bail!(
-                "{name}: pack format `{}` is not supported (this dengbao reads `{PACK_FORMAT}`)",
-                manifest.format
-            );
-        }
+        super::format::check(&manifest, name)?;
         Ok(Self {
             source,
             manifest,

@@ -1,7 +1,7 @@
 //! Writing packs: blobs go to disk as they arrive; the manifest is written at the end (and can be
 //! written again at any time, so an interrupted scan still leaves a readable pack of what it collected).
 
-use super::{Digest, EvidenceRecord, Manifest, ProbeRun, ScanInfo};
+use super::{Digest, EvidenceRecord, Manifest, ProbeRun, RateRecord, ScanInfo, Skipped};
 use super::{MANIFEST_FILE, PACK_FORMAT};
 use anyhow::{Context, Result};
 use std::fs;
@@ -15,6 +15,8 @@ pub struct PackWriter {
     scan: ScanInfo,
     probes: Vec<ProbeRun>,
     records: Vec<EvidenceRecord>,
+    rates: Vec<RateRecord>,
+    skipped: Vec<Skipped>,
 }
 
 impl PackWriter {
@@ -33,6 +35,8 @@ impl PackWriter {
             scan,
             probes: Vec::new(),
             records: Vec::new(),
+            rates: Vec::new(),
+            skipped: Vec::new(),
         })
     }
 
@@ -88,6 +92,8 @@ impl PackWriter {
             scan: self.scan.clone(),
             probes: view.probes.into_iter().cloned().collect(),
             records: view.records.into_iter().cloned().collect(),
+            rates: self.rates.clone(),
+            skipped: self.skipped.clone(),
         }
     }
 
@@ -103,7 +109,19 @@ impl PackWriter {
             scan: &self.scan,
             probes,
             records,
+            rates: &self.rates,
+            skipped: &self.skipped,
         }
+    }
+
+    /// Sets what the rate controllers saw and which fan-out items were skipped (in canonical order).
+    pub fn set_collection_notes(&mut self, mut rates: Vec<RateRecord>, mut skipped: Vec<Skipped>) {
+        rates.sort_by(|a, b| (&a.service, &a.region).cmp(&(&b.service, &b.region)));
+        skipped.sort_by(|a, b| {
+            (&a.probe, &a.region, &a.reason).cmp(&(&b.probe, &b.region, &b.reason))
+        });
+        self.rates = rates;
+        self.skipped = skipped;
     }
 
     /// Writes `manifest.json` (atomically, streamed: a large scan's manifest is megabytes and is not
@@ -136,6 +154,8 @@ impl PackWriter {
             scan: self.scan.clone(),
             probes: std::mem::take(&mut self.probes),
             records: std::mem::take(&mut self.records),
+            rates: self.rates.clone(),
+            skipped: self.skipped.clone(),
         })
     }
 
@@ -163,6 +183,15 @@ struct ManifestView<'a> {
     scan: &'a ScanInfo,
     probes: Vec<&'a ProbeRun>,
     records: Vec<&'a EvidenceRecord>,
+    #[serde(skip_serializing_if = "is_empty")]
+    rates: &'a [RateRecord],
+    #[serde(skip_serializing_if = "is_empty")]
+    skipped: &'a [Skipped],
+}
+
+/// A v2 list with nothing in it is left out (the manifest then reads like a v1 one, but for `format`).
+fn is_empty<T>(list: &&[T]) -> bool {
+    list.is_empty()
 }
 
 /// Writes blobs into a pack directory; cheap to clone, usable from many threads at once.

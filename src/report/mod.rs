@@ -15,7 +15,7 @@
 //! | `xlsx` | `assessment-record.xlsx` | assessors: the 测评记录表 and an evidence index (证据索引) |
 //! | `csv` | `controls.csv`, `findings.csv` | spreadsheets and scripts (UTF-8 with BOM) |
 //! | `md` | `summary.md` | tickets and pull requests |
-//! | `ocsf` | `findings.ocsf.jsonl` | SIEMs: OCSF 1.5.0 Compliance Finding events, one per line |
+//! | `ocsf` | `findings.ocsf.jsonl` | SIEMs: OCSF 1.7.0 Compliance Finding events, one per line |
 //!
 //! Renderers return [`Output`]s (a file name and its bytes); [`write_outputs`] writes them to a
 //! directory atomically (temporary name, then rename).

@@ -1,9 +1,11 @@
-//! OCSF: `findings.ocsf.jsonl`, one [OCSF 1.5.0](https://schema.ocsf.io/1.5.0/classes/compliance_finding)
+//! OCSF: `findings.ocsf.jsonl`, one [OCSF 1.7.0](https://schema.ocsf.io/1.7.0/classes/compliance_finding)
 //! Compliance Finding event (`class_uid` 2003, category 2 Findings, activity 1 Create,
 //! `type_uid` 200301) per line, for SIEMs and data lakes.
 //!
-//! 1.5.0 is the first OCSF version whose Compliance Finding has `evidences`, which is how each event
-//! points at the evidence pack. The cloud profile is applied (`metadata.profiles = ["cloud"]`).
+//! 1.7.0 is the newest version the validator in the test suite (pydantic-ocsf) supports; 1.5.0 was the
+//! first whose Compliance Finding has `evidences`, which is how each event points at the evidence pack.
+//! The cloud profile is applied (`metadata.profiles = ["cloud"]`). The same events go to SIEMs
+//! ([`crate::sinks`]): this module is the one place they are built.
 //!
 //! **Which events.** For every test item, in results order: one event for the item itself, then one
 //! event per resource that failed or could not be read under the item's rules (a resource failing
@@ -33,7 +35,9 @@
 //! verdict it failed under. The dengbao verdict itself is `compliance.status_code`, the reasons are
 //! `compliance.status_details`. `compliance.standards` is `["GB/T 22239-2019"]`, `compliance.control`
 //! the test-item id, `compliance.requirements` its requirement text. Rules are `compliance.checks`.
-//! `time` (and `finding_info.created_time`) is the scan's `finished_at` in milliseconds. The event
+//! `time` (and `finding_info.created_time`) is the scan's `finished_at` in milliseconds.
+//! `finding_info.first_seen_time` / `last_seen_time` come from a [`SeenTimes`] source (the scan
+//! history) when there is one; without one, both are the scan's time. The event
 //! `status_id` is 1 New: triage status belongs to the consumer.
 //!
 //! `evidences[]` has one entry per evidence digest (`uid` = `sha256:…`), with the JSONPath locations
@@ -51,7 +55,7 @@ use sha2::{Digest, Sha256};
 /// File name of the OCSF JSON Lines output.
 pub const FILE: &str = "findings.ocsf.jsonl";
 /// The OCSF schema version the events follow.
-pub const OCSF_VERSION: &str = "1.5.0";
+pub const OCSF_VERSION: &str = "1.7.0";
 /// Compliance Finding.
 pub const CLASS_UID: u32 = 2003;
 /// Findings.
@@ -110,21 +114,60 @@ fn sha_hex(s: &str) -> String {
     crate::pack::sha256_hex(s.as_bytes())
 }
 
+/// When a finding was first and last seen, in milliseconds since the epoch, by `finding_info.uid`.
+///
+/// The scan history implements it; an event whose uid it does not know was first seen now.
+pub trait SeenTimes {
+    /// `(first_seen, last_seen)` of the finding `uid`, if the history knows it.
+    fn seen(&self, uid: &str) -> Option<(i64, i64)>;
+}
+
+/// No history: every finding is first and last seen at the scan's time.
+pub struct NoHistory;
+
+impl SeenTimes for NoHistory {
+    fn seen(&self, _uid: &str) -> Option<(i64, i64)> {
+        None
+    }
+}
+
+impl SeenTimes for std::collections::HashMap<String, (i64, i64)> {
+    fn seen(&self, uid: &str) -> Option<(i64, i64)> {
+        self.get(uid).copied()
+    }
+}
+
 /// Renders `findings.ocsf.jsonl`.
 pub fn render(input: &ReportInput<'_>) -> Result<Vec<Output>> {
     let mut out = String::new();
-    for e in events(input)? {
+    each_event(input, &NoHistory, &mut |e| {
         out.push_str(&serde_json::to_string(&e)?);
         out.push('\n');
-    }
+        Ok(())
+    })?;
     Ok(vec![Output {
         name: FILE,
         bytes: out.into_bytes(),
     }])
 }
 
-/// Every event, in order (an item's event, then its resources').
+/// Every event, in order (an item's event, then its resources'), without history.
 pub fn events(input: &ReportInput<'_>) -> Result<Vec<Value>> {
+    let mut out = Vec::new();
+    each_event(input, &NoHistory, &mut |e| {
+        out.push(e);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Hands every event to `f`, in order (an item's event, then its resources'), one at a time: a large
+/// scan's events are never all held. `seen` gives first/last-seen times.
+pub fn each_event(
+    input: &ReportInput<'_>,
+    seen: &dyn SeenTimes,
+    f: &mut dyn FnMut(Value) -> Result<()>,
+) -> Result<()> {
     let r = input.results;
     let time = rfc3339_millis(&r.scan.finished_at)
         .with_context(|| format!("scan.finished_at `{}` is not RFC 3339", r.scan.finished_at))?;
@@ -134,9 +177,18 @@ pub fn events(input: &ReportInput<'_>) -> Result<Vec<Value>> {
         r.scan.partition,
         r.scan.accounts.join(",")
     );
-    let mut out = Vec::new();
+    let with_seen = |mut e: Value| {
+        let uid = e["finding_info"]["uid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let (first, last) = seen.seen(&uid).unwrap_or((time, time));
+        e["finding_info"]["first_seen_time"] = json!(first.min(time));
+        e["finding_info"]["last_seen_time"] = json!(last.max(time));
+        e
+    };
     for c in &r.controls {
-        out.push(control_event(input, c, time, &scope));
+        f(with_seen(control_event(input, c, time, &scope)))?;
         for p in problems(c) {
             let key = format!("{scope}/{}/{}", p.region, p.id);
             let uid = finding_uid(&r.framework.id, &c.id, &key);
@@ -221,7 +273,7 @@ pub fn events(input: &ReportInput<'_>) -> Result<Vec<Value>> {
                 .iter()
                 .map(|d| evidence(input, d, &p.locations))
                 .collect();
-            out.push(event(
+            f(with_seen(event(
                 input,
                 &uid,
                 time,
@@ -233,10 +285,10 @@ pub fn events(input: &ReportInput<'_>) -> Result<Vec<Value>> {
                 evidences,
                 Some(&p.region),
                 EVENT_CODE_RESOURCE,
-            ));
+            )))?;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 fn control_event(input: &ReportInput<'_>, c: &ControlResult, time: i64, scope: &str) -> Value {
@@ -373,9 +425,11 @@ fn event(
     let mut cloud = json!({"provider": r.scan.provider, "cloud_partition": r.scan.partition});
     if let [account] = r.scan.accounts.as_slice() {
         let mut a = json!({"uid": account});
-        if r.scan.provider == "aws" {
-            a["type_id"] = json!(10);
-            a["type"] = json!("AWS Account");
+        if let Some((type_id, name)) =
+            crate::providers::by_name(&r.scan.provider).and_then(|p| p.ocsf_account_type)
+        {
+            a["type_id"] = json!(type_id);
+            a["type"] = json!(name);
         }
         cloud["account"] = a;
     }

@@ -38,6 +38,7 @@
 //! is *unknown*, and a rule whose outcome depends on it reports `error`, never a pass.
 
 pub use super::order::Group;
+pub use crate::convert::toml_to_json;
 use crate::rules::path::{KeyExpr, Operand, Query};
 use serde::Deserialize;
 use serde_json::Value;
@@ -338,25 +339,6 @@ fn err<T>(span: &std::ops::Range<usize>, message: impl Into<String>) -> Result<T
         span: span.clone(),
         message: message.into(),
     })
-}
-
-/// Converts a TOML literal to JSON.
-pub fn toml_to_json(v: &toml::Value) -> Value {
-    match v {
-        toml::Value::String(s) => Value::String(s.clone()),
-        toml::Value::Integer(i) => Value::from(*i),
-        toml::Value::Float(f) => serde_json::Number::from_f64(*f)
-            .map(Value::Number)
-            .unwrap_or(Value::Null),
-        toml::Value::Boolean(b) => Value::Bool(*b),
-        toml::Value::Datetime(d) => Value::String(d.to_string()),
-        toml::Value::Array(a) => Value::Array(a.iter().map(toml_to_json).collect()),
-        toml::Value::Table(t) => Value::Object(
-            t.iter()
-                .map(|(k, v)| (k.clone(), toml_to_json(v)))
-                .collect(),
-        ),
-    }
 }
 
 /// Compiles a condition; `joins` collects every join so the engine can index it once per rule.

@@ -2,7 +2,7 @@
 //!
 //! Rule files live in `mappings/<framework>/<provider>/*.toml`. A file holds `[[rule]]` tables (what to
 //! check, on which evidence) and `[[control]]` tables (which rules judge which test item, and why).
-//! The condition language is documented in [`condition`]; README.md has worked examples.
+//! The condition language is documented in [`condition`]; docs/rules.md has worked examples.
 //!
 //! ```toml
 //! [[rule]]
@@ -29,8 +29,10 @@ pub mod eval;
 pub mod geoip;
 pub mod location;
 mod order;
-pub mod path;
 pub mod prefix;
+/// JSONPath queries and keys live below the rule language (collectors use them too); rule code
+/// names them `path`.
+pub use crate::jsonpath as path;
 mod quant;
 
 use crate::catalog::{toml_error, Automation, Bilingual, Catalog};

@@ -5,7 +5,6 @@
 
 use super::bin;
 use dengbao::results::Results;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -61,19 +60,14 @@ pub fn start(python: &str, args: &[&str]) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("requests.jsonl");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/aliyun/server.py");
-    let mut child = Command::new(python)
-        .arg(script)
-        .args(args)
-        .arg("--log")
-        .arg(&log)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start tests/aliyun/server.py");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let (child, line) = super::spawn_first_line(
+        Command::new(python)
+            .arg(script)
+            .args(args)
+            .arg("--log")
+            .arg(&log)
+            .stderr(Stdio::inherit()),
+    );
     let port = line
         .trim()
         .strip_prefix("PORT ")
@@ -169,7 +163,7 @@ pub fn scan_estate(python: &str, tweaks: &[&str], scan_args: &[&str]) -> Results
 /// The test items mapped for aliyun that some rule decides (an item judged by hand whose rules are all
 /// context stays `manual` whatever its evidence, which its reasons name).
 pub fn mapped_controls() -> Vec<String> {
-    let loaded = dengbao::cli::load(None, None, "mlps2-l3-cloud").unwrap();
+    let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").unwrap();
     loaded
         .rules
         .mappings

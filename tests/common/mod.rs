@@ -3,6 +3,7 @@
 
 pub mod aliyun;
 pub mod moto;
+pub mod siem;
 
 use dengbao::catalog::Catalog;
 use dengbao::embedded::SourceFile;
@@ -15,13 +16,28 @@ use dengbao::rules::RuleSet;
 use serde_json::Value;
 use std::path::Path;
 
+/// Spawns `cmd` with stdout piped and returns it with the first line it prints (the test servers
+/// print their port there).
+pub fn spawn_first_line(cmd: &mut std::process::Command) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {cmd:?}: {e}"));
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, line)
+}
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_dengbao")
 }
 
 /// The built-in catalog (controls only).
 pub fn catalog() -> Catalog {
-    let loaded = dengbao::cli::load(None, None, "mlps2-l3-cloud").expect("built-in data loads");
+    let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").expect("built-in data loads");
     loaded.catalog
 }
 
@@ -180,6 +196,17 @@ pub fn control<'a>(r: &'a Results, id: &str) -> &'a dengbao::results::ControlRes
     r.controls.iter().find(|c| c.id == id).unwrap()
 }
 
+/// Every file under `dir` (a scan's pack and results), as text: to check that no secret is kept.
+pub fn files_text(dir: &Path) -> String {
+    let mut text = String::new();
+    for e in walkdir::WalkDir::new(dir).into_iter().flatten() {
+        if e.file_type().is_file() {
+            text.push_str(&String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()));
+        }
+    }
+    text
+}
+
 /// The items of `r` whose verdict is not the one `table` expects, each with its reasons, as one message
 /// (empty when every item matches).
 pub fn verdict_mismatches(
@@ -199,4 +226,10 @@ pub fn verdict_mismatches(
         }
     }
     wrong.join("\n")
+}
+
+/// Asserts the verdict of each test item in `table`, listing every one that differs with its reasons.
+pub fn expect_verdicts(r: &Results, scenario: &str, table: &[(&str, dengbao::verdict::Verdict)]) {
+    let wrong = verdict_mismatches(r, scenario, table);
+    assert!(wrong.is_empty(), "\n{wrong}");
 }

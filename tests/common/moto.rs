@@ -14,6 +14,8 @@ pub static MOTO: Mutex<()> = Mutex::new(());
 pub struct Moto {
     pub endpoint: String,
     pub denied: String,
+    /// A server with moto's public Amazon AMIs (and their snapshots, owned by other accounts) loaded.
+    pub amis: String,
     pub python: String,
 }
 
@@ -22,11 +24,13 @@ pub fn moto() -> Option<Moto> {
     match (
         get("DENGBAO_MOTO_ENDPOINT"),
         get("DENGBAO_MOTO_DENIED_ENDPOINT"),
+        get("DENGBAO_MOTO_AMIS_ENDPOINT"),
         get("DENGBAO_MOTO_PYTHON"),
     ) {
-        (Some(endpoint), Some(denied), Some(python)) => Some(Moto {
+        (Some(endpoint), Some(denied), Some(amis), Some(python)) => Some(Moto {
             endpoint,
             denied,
+            amis,
             python,
         }),
         _ if std::env::var("DENGBAO_REQUIRE_MOTO").as_deref() == Ok("1") => {
@@ -148,4 +152,48 @@ pub fn tweak(m: &Moto, name: &str) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// tests/moto/latency_proxy.py in front of moto, stopped when dropped.
+pub struct Proxy {
+    child: std::process::Child,
+    pub endpoint: String,
+}
+
+impl Proxy {
+    /// Starts the proxy (no added latency) with these options, e.g. `--throttle-first OP=N`.
+    pub fn start(m: &Moto, args: &[&str]) -> Proxy {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/moto/latency_proxy.py");
+        let child = Command::new(&m.python)
+            .arg(script)
+            .args(["--port", &port.to_string(), "--upstream", &m.endpoint])
+            .args(["--delay-ms", "0"])
+            .args(args)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let proxy = Proxy {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return proxy;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("the latency proxy did not start on port {port}");
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
 }

@@ -3,7 +3,7 @@
 
     latency_proxy.py --port PORT --upstream http://127.0.0.1:MOTO_PORT [--delay-ms 50]
                      [--throttle-fraction F] [--throttle-rps R [--throttle-burst B]] [--seed N]
-                     [--paginate]
+                     [--throttle-first OP=N,...] [--paginate]
 
 dengbao is pointed at it with `--endpoint-url http://127.0.0.1:PORT`. Every request waits --delay-ms
 before it is forwarded (the round trip and service time of a real API, which moto does not have), and is
@@ -23,6 +23,8 @@ adaptive retry is exercised:
 --throttle-fraction F throttles a pseudo-random fraction F of requests (deterministic with --seed);
 --throttle-rps R throttles what exceeds R requests per second per service and region (token bucket of
 --throttle-burst B, default R), the way AWS applies its request rate limits.
+--throttle-first OP=N,... throttles the first N requests of each named operation (isolated throttles:
+`GetCallerIdentity=2,DescribeSecurityGroups=3,DescribeSnapshotAttribute=3`).
 
 --paginate pages the EC2 lists that moto 5.2.5 answers whole (it ignores MaxResults for security groups,
 their rules, snapshots, volumes and most other Describe calls): the first request of a listing is
@@ -129,6 +131,24 @@ class Buckets:
             ok = tokens >= 1.0
             self.state[key] = (tokens - 1.0 if ok else tokens, now)
             return ok
+
+
+class FirstN:
+    """Throttles the first N requests of each named operation: take() is True while some are left."""
+
+    def __init__(self, spec: str) -> None:
+        self.left: dict = {}
+        for part in filter(None, (p.strip() for p in spec.split(","))):
+            op, _, n = part.partition("=")
+            self.left[op] = int(n)
+        self.lock = threading.Lock()
+
+    def take(self, op: str) -> bool:
+        with self.lock:
+            if self.left.get(op, 0) > 0:
+                self.left[op] -= 1
+                return True
+            return False
 
 
 def cbor_text(s: str) -> bytes:
@@ -269,7 +289,7 @@ class Pager:
         return head + b"".join(items[start:end]) + tail
 
 
-def make_handler(args, stats: Stats, buckets: Buckets | None, rng: random.Random):
+def make_handler(args, stats: Stats, buckets: Buckets | None, rng: random.Random, first: FirstN | None = None):
     upstream = urllib.parse.urlsplit(args.upstream)
     pager = Pager()
     local = threading.local()
@@ -297,7 +317,9 @@ def make_handler(args, stats: Stats, buckets: Buckets | None, rng: random.Random
             if self.path == "/__proxy/stats":
                 snap = stats.snapshot()
                 snap.update(delay_ms=args.delay_ms, throttle_fraction=args.throttle_fraction,
-                            throttle_rps=args.throttle_rps, paginate=args.paginate)
+                            throttle_rps=args.throttle_rps, throttle_burst=args.throttle_burst or args.throttle_rps,
+                            throttle_first=args.throttle_first,
+                            paginate=args.paginate)
                 self._send(200, {"Content-Type": "application/json"}, json.dumps(snap, indent=1).encode())
             elif self.path == "/__proxy/reset" and self.command == "POST":
                 stats.reset()
@@ -366,6 +388,8 @@ def make_handler(args, stats: Stats, buckets: Buckets | None, rng: random.Random
                 if args.throttle_fraction:
                     with rng_lock:
                         throttled = rng.random() < args.throttle_fraction
+                if not throttled and first is not None:
+                    throttled = first.take(key[2])
                 if not throttled and buckets is not None:
                     throttled = not buckets.take(key[:2])
                 listing = page_size = None
@@ -402,6 +426,7 @@ def main() -> int:
     ap.add_argument("--throttle-fraction", type=float, default=0.0)
     ap.add_argument("--throttle-rps", type=float, default=0.0)
     ap.add_argument("--throttle-burst", type=float, default=0.0)
+    ap.add_argument("--throttle-first", default="", help="OP=N,...: throttle the first N requests of OP")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--paginate", action="store_true", help="page the EC2 lists moto answers whole")
     args = ap.parse_args()
@@ -410,7 +435,8 @@ def main() -> int:
         ap.error(f"--upstream must be http://{HOST}:PORT")
     stats = Stats()
     buckets = Buckets(args.throttle_rps, args.throttle_burst or args.throttle_rps) if args.throttle_rps > 0 else None
-    server = http.server.ThreadingHTTPServer((HOST, args.port), make_handler(args, stats, buckets, random.Random(args.seed)))
+    server = http.server.ThreadingHTTPServer((HOST, args.port), make_handler(
+        args, stats, buckets, random.Random(args.seed), FirstN(args.throttle_first) if args.throttle_first else None))
     server.daemon_threads = True
     server.request_queue_size = 256
     print(f"latency_proxy: http://{HOST}:{args.port} -> {args.upstream}, delay {args.delay_ms} ms, "

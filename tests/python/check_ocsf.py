@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Validates every event of a findings.ocsf.jsonl against OCSF 1.5.0 with third-party validators.
+"""Validates every event of a findings.ocsf.jsonl against OCSF 1.7.0 with third-party validators.
 
     python check_ocsf.py findings.ocsf.jsonl [results.json]
 
@@ -14,7 +14,7 @@
 require attributes the schema makes optional, e.g. api.service.uid and version.)
 
 Every event must also have class_uid 2003, category_uid 2, activity_id 1, type_uid 200301 and
-metadata.version 1.5.0, and finding_info.uid values must be unique. With results.json, it checks the
+metadata.version 1.7.0, and finding_info.uid values must be unique. With results.json, it checks the
 events against the results: exactly one `dengbao.control` event per control, whose compliance.status_code
 is the control's verdict, and one `dengbao.resource` event per (control, resource, region) that failed or
 erred. Exits 1 on any problem.
@@ -26,11 +26,11 @@ from importlib import metadata
 from pathlib import Path
 
 import ocsf
-from ocsf.v1_5_0.events import ComplianceFinding
-from ocsf.v1_5_0.objects import Cloud
+from ocsf.v1_7_0.events import ComplianceFinding
+from ocsf.v1_7_0.objects import Cloud
 from pydantic import BaseModel
 
-SCHEMA = json.loads((Path(ocsf.__file__).parent / "schemas" / "v1_5_0.json").read_text())
+SCHEMA = json.loads((Path(ocsf.__file__).parent / "schemas" / "v1_7_0.json").read_text())
 PROFILE_ATTRS = {"cloud": {"cloud": Cloud}}
 
 
@@ -46,8 +46,11 @@ def walk(model, path, problems):
         return
     if not isinstance(model, BaseModel):
         return
-    for key in (model.model_extra or {}):
-        problems.append(f"{path}.{key}: not an attribute of {type(model).__name__} in OCSF 1.5.0")
+    # `Object` is OCSF's generic object ("used to log objects that are not otherwise defined by the
+    # schema", e.g. `unmapped`): any attribute is allowed in it.
+    extras = {} if type(model).__name__ == "Object" else (model.model_extra or {})
+    for key in extras:
+        problems.append(f"{path}.{key}: not an attribute of {type(model).__name__} in OCSF 1.7.0")
     spec = SCHEMA["objects"].get(snake(type(model).__name__), {})
     for kind, names in (spec.get("constraints") or {}).items():
         present = [n for n in names if getattr(model, n, None) is not None]
@@ -84,8 +87,8 @@ def check_event(line_no, event, problems):
     for key, want in (("class_uid", 2003), ("category_uid", 2), ("type_uid", 200301), ("activity_id", 1)):
         if event.get(key) != want:
             problems.append(f"{where}: {key} is {event.get(key)!r}, expected {want}")
-    if event.get("metadata", {}).get("version") != "1.5.0":
-        problems.append(f"{where}: metadata.version is not 1.5.0")
+    if event.get("metadata", {}).get("version") != "1.7.0":
+        problems.append(f"{where}: metadata.version is not 1.7.0")
 
 
 def main():
@@ -131,7 +134,7 @@ def main():
     for p in problems:
         print(f"ocsf: {p}", file=sys.stderr)
     versions = ", ".join(f"{d} {metadata.version(d)}" for d in ("pydantic-ocsf", "pydantic"))
-    print(f"ocsf: {len(events)} event(s), {len(problems)} problem(s) — validated with {versions} against OCSF 1.5.0")
+    print(f"ocsf: {len(events)} event(s), {len(problems)} problem(s) — validated with {versions} against OCSF 1.7.0")
     return 1 if problems else 0
 
 

@@ -1,7 +1,6 @@
-//! EC2 (EC2 query protocol). Every list asks for the page size its probe manifest sets (`MaxResults`:
-//! what is asked is what the record says was asked), else the largest the API allows.
+//! EC2 (EC2 query protocol). Lists ask for the page size their probe manifest sets (`MaxResults`).
 
-use super::{failure, Call, CallFuture, PageResult};
+use super::{send, Call, CallFuture, PageResult};
 use aws_sdk_ec2::types::{ImageAttributeName, SnapshotAttributeName};
 
 pub fn function(probe: &str) -> Option<fn(Call) -> CallFuture> {
@@ -34,298 +33,77 @@ pub fn function(probe: &str) -> Option<fn(Call) -> CallFuture> {
     })
 }
 
+/// An EC2 list paged with `MaxResults` and `NextToken`, and nothing else asked.
+macro_rules! list {
+    ($($op:ident),+ $(,)?) => {$(
+        async fn $op(c: Call) -> PageResult {
+            let req = c.clients.ec2.$op().set_max_results(c.int("MaxResults"));
+            Ok(send!(c, req.set_next_token(c.token())).next_token)
+        }
+    )+};
+}
+
+list!(
+    describe_vpcs,
+    describe_subnets,
+    describe_security_groups,
+    describe_security_group_rules,
+    describe_network_acls,
+    describe_vpc_peering_connections,
+    describe_transit_gateways,
+    describe_transit_gateway_attachments,
+    describe_instances,
+    describe_volumes,
+    describe_flow_logs,
+    describe_internet_gateways,
+    describe_route_tables,
+    describe_network_interfaces,
+);
+
 async fn describe_regions(c: Call) -> PageResult {
-    c.clients
-        .ec2
-        .describe_regions()
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
+    send!(c, c.clients.ec2.describe_regions());
     Ok(None)
 }
 
-async fn describe_vpcs(c: Call) -> PageResult {
-    let o = c
-        .clients
-        .ec2
-        .describe_vpcs()
-        .max_results(c.page(1000))
-        .set_next_token(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(o.next_token)
-}
-
-async fn describe_subnets(c: Call) -> PageResult {
-    let o = c
-        .clients
-        .ec2
-        .describe_subnets()
-        .max_results(c.page(1000))
-        .set_next_token(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(o.next_token)
-}
-
-async fn describe_security_groups(c: Call) -> PageResult {
-    let o = c
-        .clients
-        .ec2
-        .describe_security_groups()
-        .max_results(c.page(1000))
-        .set_next_token(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(o.next_token)
-}
-
-async fn describe_security_group_rules(c: Call) -> PageResult {
-    let o = c
-        .clients
-        .ec2
-        .describe_security_group_rules()
-        .max_results(c.page(1000))
-        .set_next_token(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(o.next_token)
-}
-
-async fn describe_network_acls(c: Call) -> PageResult {
-    let o = c
-        .clients
-        .ec2
-        .describe_network_acls()
-        .max_results(c.page(1000))
-        .set_next_token(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(o.next_token)
-}
-
-async fn describe_vpc_peering_connections(c: Call) -> PageResult {
-    let o = c
-        .clients
-        .ec2
-        .describe_vpc_peering_connections()
-        .max_results(c.page(1000))
-        .set_next_token(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(o.next_token)
-}
-
-async fn describe_transit_gateways(c: Call) -> PageResult {
-    let o = c
-        .clients
-        .ec2
-        .describe_transit_gateways()
-        .max_results(c.page(1000))
-        .set_next_token(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(o.next_token)
-}
-
-async fn describe_transit_gateway_attachments(c: Call) -> PageResult {
-    let o = c
-        .clients
-        .ec2
-        .describe_transit_gateway_attachments()
-        .max_results(c.page(1000))
-        .set_next_token(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(o.next_token)
-}
-
-async fn describe_instances(c: Call) -> PageResult {
-    let o = c
-        .clients
-        .ec2
-        .describe_instances()
-        .max_results(c.page(1000))
-        .set_next_token(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(o.next_token)
-}
-
-async fn describe_volumes(c: Call) -> PageResult {
-    let o = c
-        .clients
-        .ec2
-        .describe_volumes()
-        .max_results(c.page(500))
-        .set_next_token(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(o.next_token)
-}
-
 async fn describe_snapshots(c: Call) -> PageResult {
-    let o = c
-        .clients
-        .ec2
-        .describe_snapshots()
-        .owner_ids("self")
-        .max_results(c.page(1000))
-        .set_next_token(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(o.next_token)
-}
-
-async fn describe_snapshot_attribute(c: Call) -> PageResult {
     let req = c
         .clients
         .ec2
-        .describe_snapshot_attribute()
-        .snapshot_id(c.key())
-        .attribute(SnapshotAttributeName::CreateVolumePermission);
-    req.customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
+        .describe_snapshots()
+        .set_owner_ids(c.texts("OwnerIds"));
+    let req = req.set_max_results(c.int("MaxResults"));
+    Ok(send!(c, req.set_next_token(c.token())).next_token)
+}
+
+async fn describe_snapshot_attribute(c: Call) -> PageResult {
+    let attribute = c
+        .text("Attribute")
+        .map(|a| SnapshotAttributeName::from(a.as_str()));
+    let req = c.clients.ec2.describe_snapshot_attribute();
+    send!(c, req.snapshot_id(c.key()).set_attribute(attribute));
     Ok(None)
 }
 
 async fn describe_images(c: Call) -> PageResult {
-    let o = c
-        .clients
-        .ec2
-        .describe_images()
-        .owners("self")
-        .max_results(c.page(1000))
-        .set_next_token(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(o.next_token)
-}
-
-async fn describe_image_attribute(c: Call) -> PageResult {
     let req = c
         .clients
         .ec2
-        .describe_image_attribute()
-        .image_id(c.key())
-        .attribute(ImageAttributeName::LaunchPermission);
-    req.customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
+        .describe_images()
+        .set_owners(c.texts("Owners"));
+    let req = req.set_max_results(c.int("MaxResults"));
+    Ok(send!(c, req.set_next_token(c.token())).next_token)
+}
+
+async fn describe_image_attribute(c: Call) -> PageResult {
+    let attribute = c
+        .text("Attribute")
+        .map(|a| ImageAttributeName::from(a.as_str()));
+    let req = c.clients.ec2.describe_image_attribute();
+    send!(c, req.image_id(c.key()).set_attribute(attribute));
     Ok(None)
 }
 
 async fn get_ebs_encryption_by_default(c: Call) -> PageResult {
-    c.clients
-        .ec2
-        .get_ebs_encryption_by_default()
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
+    send!(c, c.clients.ec2.get_ebs_encryption_by_default());
     Ok(None)
-}
-
-async fn describe_flow_logs(c: Call) -> PageResult {
-    let o = c
-        .clients
-        .ec2
-        .describe_flow_logs()
-        .max_results(c.page(1000))
-        .set_next_token(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(o.next_token)
-}
-
-async fn describe_internet_gateways(c: Call) -> PageResult {
-    let o = c
-        .clients
-        .ec2
-        .describe_internet_gateways()
-        .max_results(c.page(1000))
-        .set_next_token(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(o.next_token)
-}
-
-async fn describe_route_tables(c: Call) -> PageResult {
-    let o = c
-        .clients
-        .ec2
-        .describe_route_tables()
-        .max_results(c.page(100))
-        .set_next_token(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(o.next_token)
-}
-
-async fn describe_network_interfaces(c: Call) -> PageResult {
-    let o = c
-        .clients
-        .ec2
-        .describe_network_interfaces()
-        .max_results(c.page(1000))
-        .set_next_token(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(o.next_token)
 }

@@ -1,6 +1,7 @@
-//! One small function per AWS operation: build the request from the probe's key and page token, attach
-//! the recorder, send, and return the next page token from the typed output. Everything else
-//! (what to record, which keys to fan out over) is data: the probe manifests and the recorded bytes.
+//! One small function per AWS operation: build the request from the call's recorded parameters (the
+//! probe manifest's, the fan-out key and the page token: what is sent is what the record says was
+//! asked), attach the recorder, send, and return the next page token from the typed output. Everything
+//! else (what to record, which keys to fan out over) is data: the probe manifests and the recorded bytes.
 
 mod data;
 mod ec2;
@@ -8,9 +9,12 @@ mod net;
 mod other;
 mod s3;
 
-use super::capture::{ReadOnlyGuard, Recorder};
+use super::capture::Recorder;
+use crate::collect::Failure;
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use serde_json::{Map, Value};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -35,40 +39,40 @@ pub struct Clients {
     pub organizations: aws_sdk_organizations::Client,
 }
 
+/// A client of `$krate` for `$conf`, with every interceptor of `$with`.
 macro_rules! guarded {
-    ($krate:ident, $conf:expr, $guard:expr) => {
-        $krate::Client::from_conf(
-            $krate::config::Builder::from($conf)
-                .interceptor($guard.clone())
-                .build(),
-        )
-    };
+    ($krate:ident, $conf:expr, $with:expr) => {{
+        let mut b = $krate::config::Builder::from($conf);
+        b.set_interceptors($with.iter().cloned());
+        b.push_retry_classifier(crate::aws::retry::classifier());
+        $krate::Client::from_conf(b.build())
+    }};
 }
 
 impl Clients {
-    /// Builds the clients for `conf`'s region. `path_style` forces S3 path-style addressing (emulators).
-    pub fn new(conf: &aws_types::SdkConfig, guard: &ReadOnlyGuard, path_style: bool) -> Self {
-        let s3_conf = aws_sdk_s3::config::Builder::from(conf)
-            .interceptor(guard.clone())
-            .force_path_style(path_style)
-            .build();
+    /// Builds the clients for `conf`'s region, each with the interceptors `with` (the read-only guard
+    /// first). `path_style` forces S3 path-style addressing (emulators).
+    pub fn new(conf: &aws_types::SdkConfig, with: &[SharedInterceptor], path_style: bool) -> Self {
+        let mut s3 = aws_sdk_s3::config::Builder::from(conf);
+        s3.set_interceptors(with.iter().cloned());
+        s3.push_retry_classifier(super::retry::classifier());
         Self {
-            sts: guarded!(aws_sdk_sts, conf, guard),
-            ec2: guarded!(aws_sdk_ec2, conf, guard),
-            elb: guarded!(aws_sdk_elasticloadbalancing, conf, guard),
-            elbv2: guarded!(aws_sdk_elasticloadbalancingv2, conf, guard),
-            cloudtrail: guarded!(aws_sdk_cloudtrail, conf, guard),
-            config: guarded!(aws_sdk_config, conf, guard),
-            guardduty: guarded!(aws_sdk_guardduty, conf, guard),
-            kms: guarded!(aws_sdk_kms, conf, guard),
-            s3: aws_sdk_s3::Client::from_conf(s3_conf),
-            iam: guarded!(aws_sdk_iam, conf, guard),
-            rds: guarded!(aws_sdk_rds, conf, guard),
-            logs: guarded!(aws_sdk_cloudwatchlogs, conf, guard),
-            cloudwatch: guarded!(aws_sdk_cloudwatch, conf, guard),
-            events: guarded!(aws_sdk_eventbridge, conf, guard),
-            sns: guarded!(aws_sdk_sns, conf, guard),
-            organizations: guarded!(aws_sdk_organizations, conf, guard),
+            sts: guarded!(aws_sdk_sts, conf, with),
+            ec2: guarded!(aws_sdk_ec2, conf, with),
+            elb: guarded!(aws_sdk_elasticloadbalancing, conf, with),
+            elbv2: guarded!(aws_sdk_elasticloadbalancingv2, conf, with),
+            cloudtrail: guarded!(aws_sdk_cloudtrail, conf, with),
+            config: guarded!(aws_sdk_config, conf, with),
+            guardduty: guarded!(aws_sdk_guardduty, conf, with),
+            kms: guarded!(aws_sdk_kms, conf, with),
+            s3: aws_sdk_s3::Client::from_conf(s3.force_path_style(path_style).build()),
+            iam: guarded!(aws_sdk_iam, conf, with),
+            rds: guarded!(aws_sdk_rds, conf, with),
+            logs: guarded!(aws_sdk_cloudwatchlogs, conf, with),
+            cloudwatch: guarded!(aws_sdk_cloudwatch, conf, with),
+            events: guarded!(aws_sdk_eventbridge, conf, with),
+            sns: guarded!(aws_sdk_sns, conf, with),
+            organizations: guarded!(aws_sdk_organizations, conf, with),
         }
     }
 }
@@ -76,38 +80,77 @@ impl Clients {
 /// What a probe function is given.
 pub struct Call {
     pub clients: Clients,
-    /// Attach with `.customize().interceptor(call.rec)`.
+    /// Attached to the request by [`send!`].
     pub rec: Recorder,
-    /// The fan-out key (snapshot id, bucket name, ...), for probes that fan out.
+    /// The request parameters, exactly as recorded.
+    pub params: Map<String, Value>,
+    /// The fan-out key (snapshot id, bucket name, ...), for probes that fan out: the recorded value of
+    /// the manifest's `fan_out.param`.
     pub key: Option<String>,
-    /// The page token from the previous page.
-    pub token: Option<String>,
-    /// The probe manifest's `MaxResults`, when it sets one: what is asked is what is recorded.
-    pub page_size: Option<i32>,
+    /// The parameter carrying the page token (the manifest's `page_token`).
+    pub token_param: String,
 }
 
 impl Call {
-    /// The page size to ask for: the manifest's `MaxResults`, else `default`.
-    fn page(&self, default: i32) -> i32 {
-        self.page_size.unwrap_or(default)
+    /// A text parameter (a fan-out key, an attribute name); numbers and flags as their text.
+    pub fn text(&self, name: &str) -> Option<String> {
+        match self.params.get(name)? {
+            Value::String(s) => Some(s.clone()),
+            Value::Null | Value::Array(_) | Value::Object(_) => None,
+            v => Some(v.to_string()),
+        }
     }
 
-    fn key(&self) -> String {
+    /// A whole-number parameter (a page size).
+    pub fn int(&self, name: &str) -> Option<i32> {
+        self.params.get(name)?.as_i64()?.try_into().ok()
+    }
+
+    /// A true/false parameter.
+    pub fn flag(&self, name: &str) -> Option<bool> {
+        self.params.get(name)?.as_bool()
+    }
+
+    /// A list of texts; an empty list is what not sending one means, so it is not sent.
+    pub fn texts(&self, name: &str) -> Option<Vec<String>> {
+        let list: Vec<String> = self
+            .params
+            .get(name)?
+            .as_array()?
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        (!list.is_empty()).then_some(list)
+    }
+
+    /// The fan-out key.
+    pub fn key(&self) -> String {
         self.key.clone().unwrap_or_default()
     }
-}
 
-/// Why a call produced no usable answer.
-#[derive(Debug, Clone)]
-pub struct Failure {
-    pub code: String,
-    pub message: String,
+    /// The page token, on every page after the first.
+    pub fn token(&self) -> Option<String> {
+        self.text(&self.token_param)
+    }
 }
 
 /// The answer of one page: the next page's token, if any.
 pub type PageResult = Result<Option<String>, Failure>;
 /// A probe function's future.
 pub type CallFuture = Pin<Box<dyn Future<Output = PageResult> + Send>>;
+
+/// Sends a fluent request with the call's recorder attached, returning its output (`?` on failure).
+macro_rules! send {
+    ($call:ident, $request:expr) => {
+        $request
+            .customize()
+            .interceptor($call.rec)
+            .send()
+            .await
+            .map_err(super::failure)?
+    };
+}
+pub(crate) use send;
 
 /// Classifies an SDK error: the service's code when it answered, else the transport failure.
 pub fn failure<E, R>(e: SdkError<E, R>) -> Failure

@@ -1,8 +1,8 @@
 //! The network paths to an instance beyond its own public address: managed prefix lists (EC2, what a
 //! security group rule naming `pl-…` really admits) and load balancers (Classic ELB, and ALB/NLB through
-//! target groups and their registered targets). Every list asks for its probe manifest's page size.
+//! target groups and their registered targets). Page sizes are the manifest's (`MaxResults`, `PageSize`).
 
-use super::{failure, Call, CallFuture, PageResult};
+use super::{send, Call, CallFuture, PageResult};
 
 pub fn function(probe: &str) -> Option<fn(Call) -> CallFuture> {
     Some(match probe {
@@ -18,61 +18,39 @@ pub fn function(probe: &str) -> Option<fn(Call) -> CallFuture> {
     })
 }
 
-/// Sends `$req` with the recorder attached and gives the answer's `$next` page token.
-macro_rules! page {
-    ($c:ident, $req:expr, $next:ident) => {{
-        let o = $req
-            .customize()
-            .interceptor($c.rec)
-            .send()
-            .await
-            .map_err(failure)?;
-        Ok(o.$next)
-    }};
+async fn describe_managed_prefix_lists(c: Call) -> PageResult {
+    let req = c.clients.ec2.describe_managed_prefix_lists();
+    let req = req.set_max_results(c.int("MaxResults"));
+    Ok(send!(c, req.set_next_token(c.token())).next_token)
 }
-
-/// A paged list call: `$op` of client `$client`, page size `$size($n)` (or the manifest's), continuing from
-/// the page token with `$from`, the next page's token read from `$next`.
-macro_rules! list {
-    ($name:ident, $client:ident . $op:ident, $size:ident($n:expr), $from:ident -> $next:ident) => {
-        async fn $name(c: Call) -> PageResult {
-            let req = c
-                .clients
-                .$client
-                .$op()
-                .$size(c.page($n))
-                .$from(c.token.clone());
-            page!(c, req, $next)
-        }
-    };
-}
-
-list!(describe_managed_prefix_lists, ec2.describe_managed_prefix_lists, max_results(100), set_next_token -> next_token);
-list!(elb_describe_load_balancers, elb.describe_load_balancers, page_size(400), set_marker -> next_marker);
-list!(elbv2_describe_load_balancers, elbv2.describe_load_balancers, page_size(400), set_marker -> next_marker);
-list!(elbv2_describe_target_groups, elbv2.describe_target_groups, page_size(400), set_marker -> next_marker);
 
 async fn get_managed_prefix_list_entries(c: Call) -> PageResult {
-    let req = c
-        .clients
-        .ec2
-        .get_managed_prefix_list_entries()
-        .prefix_list_id(c.key())
-        .max_results(c.page(100))
-        .set_next_token(c.token.clone());
-    page!(c, req, next_token)
+    let req = c.clients.ec2.get_managed_prefix_list_entries();
+    let req = req.prefix_list_id(c.key()).set_max_results(c.int("MaxResults"));
+    Ok(send!(c, req.set_next_token(c.token())).next_token)
 }
 
+async fn elb_describe_load_balancers(c: Call) -> PageResult {
+    let req = c.clients.elb.describe_load_balancers();
+    let req = req.set_page_size(c.int("PageSize"));
+    Ok(send!(c, req.set_marker(c.token())).next_marker)
+}
+
+async fn elbv2_describe_load_balancers(c: Call) -> PageResult {
+    let req = c.clients.elbv2.describe_load_balancers();
+    let req = req.set_page_size(c.int("PageSize"));
+    Ok(send!(c, req.set_marker(c.token())).next_marker)
+}
+
+async fn elbv2_describe_target_groups(c: Call) -> PageResult {
+    let req = c.clients.elbv2.describe_target_groups();
+    let req = req.set_page_size(c.int("PageSize"));
+    Ok(send!(c, req.set_marker(c.token())).next_marker)
+}
+
+/// One target group's registered targets (the API has no pages).
 async fn elbv2_describe_target_health(c: Call) -> PageResult {
-    let req = c
-        .clients
-        .elbv2
-        .describe_target_health()
-        .target_group_arn(c.key());
-    req.customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
+    let req = c.clients.elbv2.describe_target_health();
+    send!(c, req.target_group_arn(c.key()));
     Ok(None)
 }

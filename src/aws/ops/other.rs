@@ -1,7 +1,7 @@
 //! STS, IAM, CloudTrail, Config, GuardDuty, KMS, RDS, CloudWatch, CloudWatch Logs, EventBridge, SNS,
-//! Organizations.
+//! Organizations. Page sizes are the manifest's (`MaxResults`, `MaxRecords`, `Limit`, `limit`).
 
-use super::{failure, Call, CallFuture, PageResult};
+use super::{send, Call, CallFuture, PageResult};
 
 pub fn function(probe: &str) -> Option<fn(Call) -> CallFuture> {
     Some(match probe {
@@ -39,329 +39,158 @@ pub fn function(probe: &str) -> Option<fn(Call) -> CallFuture> {
     })
 }
 
-async fn get_caller_identity(c: Call) -> PageResult {
-    c.clients
-        .sts
-        .get_caller_identity()
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(None)
+/// A read with no parameter and a single page: `(function, client, operation)`.
+macro_rules! single {
+    ($(($name:ident, $client:ident, $op:ident)),+ $(,)?) => {$(
+        async fn $name(c: Call) -> PageResult {
+            send!(c, c.clients.$client.$op());
+            Ok(None)
+        }
+    )+};
 }
 
-async fn get_account_summary(c: Call) -> PageResult {
-    c.clients
-        .iam
-        .get_account_summary()
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(None)
+single!(
+    (get_caller_identity, sts, get_caller_identity),
+    (get_account_summary, iam, get_account_summary),
+    (
+        get_account_password_policy,
+        iam,
+        get_account_password_policy
+    ),
+    (
+        describe_configuration_recorders,
+        config,
+        describe_configuration_recorders
+    ),
+    (
+        describe_configuration_recorder_status,
+        config,
+        describe_configuration_recorder_status
+    ),
+    (
+        describe_delivery_channels,
+        config,
+        describe_delivery_channels
+    ),
+    (describe_organization, organizations, describe_organization),
+);
+
+/// A read of one fan-out item: `(function, client, operation, key setter)`.
+macro_rules! keyed {
+    ($(($name:ident, $client:ident, $op:ident, $key:ident)),+ $(,)?) => {$(
+        async fn $name(c: Call) -> PageResult {
+            send!(c, c.clients.$client.$op().$key(c.key()));
+            Ok(None)
+        }
+    )+};
 }
 
-async fn get_account_password_policy(c: Call) -> PageResult {
-    c.clients
-        .iam
-        .get_account_password_policy()
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(None)
-}
+keyed!(
+    (get_trail_status, cloudtrail, get_trail_status, name),
+    (
+        get_event_selectors,
+        cloudtrail,
+        get_event_selectors,
+        trail_name
+    ),
+    (get_detector, guardduty, get_detector, detector_id),
+    (describe_key, kms, describe_key, key_id),
+    (
+        get_key_rotation_status,
+        kms,
+        get_key_rotation_status,
+        key_id
+    ),
+);
 
 async fn describe_trails(c: Call) -> PageResult {
-    c.clients
-        .cloudtrail
-        .describe_trails()
-        .include_shadow_trails(true)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(None)
-}
-
-async fn get_trail_status(c: Call) -> PageResult {
-    c.clients
-        .cloudtrail
-        .get_trail_status()
-        .name(c.key())
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(None)
-}
-
-async fn get_event_selectors(c: Call) -> PageResult {
-    c.clients
-        .cloudtrail
-        .get_event_selectors()
-        .trail_name(c.key())
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(None)
-}
-
-async fn describe_configuration_recorders(c: Call) -> PageResult {
-    c.clients
-        .config
-        .describe_configuration_recorders()
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(None)
-}
-
-async fn describe_configuration_recorder_status(c: Call) -> PageResult {
-    c.clients
-        .config
-        .describe_configuration_recorder_status()
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(None)
-}
-
-async fn describe_delivery_channels(c: Call) -> PageResult {
-    c.clients
-        .config
-        .describe_delivery_channels()
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
+    let req = c.clients.cloudtrail.describe_trails();
+    let req = req.set_include_shadow_trails(c.flag("includeShadowTrails"));
+    send!(c, req.set_trail_name_list(c.texts("trailNameList")));
     Ok(None)
 }
 
 async fn describe_configuration_aggregators(c: Call) -> PageResult {
-    let o = c
-        .clients
-        .config
-        .describe_configuration_aggregators()
-        .set_next_token(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(o.next_token)
+    let req = c.clients.config.describe_configuration_aggregators();
+    Ok(send!(c, req.set_next_token(c.token())).next_token)
 }
 
 async fn list_detectors(c: Call) -> PageResult {
-    let o = c
+    let req = c
         .clients
         .guardduty
         .list_detectors()
-        .max_results(c.page(50))
-        .set_next_token(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(o.next_token)
-}
-
-async fn get_detector(c: Call) -> PageResult {
-    c.clients
-        .guardduty
-        .get_detector()
-        .detector_id(c.key())
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(None)
+        .set_max_results(c.int("MaxResults"));
+    Ok(send!(c, req.set_next_token(c.token())).next_token)
 }
 
 async fn list_keys(c: Call) -> PageResult {
-    let o = c
-        .clients
-        .kms
-        .list_keys()
-        .limit(1000)
-        .set_marker(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
+    let req = c.clients.kms.list_keys().set_limit(c.int("Limit"));
+    let o = send!(c, req.set_marker(c.token()));
     Ok(if o.truncated { o.next_marker } else { None })
 }
 
-async fn describe_key(c: Call) -> PageResult {
-    c.clients
-        .kms
-        .describe_key()
-        .key_id(c.key())
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(None)
-}
-
-async fn get_key_rotation_status(c: Call) -> PageResult {
-    c.clients
-        .kms
-        .get_key_rotation_status()
-        .key_id(c.key())
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(None)
-}
-
 async fn describe_db_instances(c: Call) -> PageResult {
-    let o = c
+    let req = c
         .clients
         .rds
         .describe_db_instances()
-        .max_records(100)
-        .set_marker(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(o.marker)
+        .set_max_records(c.int("MaxRecords"));
+    Ok(send!(c, req.set_marker(c.token())).marker)
 }
 
 async fn describe_db_snapshots(c: Call) -> PageResult {
-    let o = c
+    let req = c
         .clients
         .rds
         .describe_db_snapshots()
-        .max_records(100)
-        .set_marker(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(o.marker)
+        .set_max_records(c.int("MaxRecords"));
+    Ok(send!(c, req.set_marker(c.token())).marker)
 }
 
 async fn describe_log_groups(c: Call) -> PageResult {
-    let o = c
+    let req = c
         .clients
         .logs
         .describe_log_groups()
-        .limit(50)
-        .set_next_token(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(o.next_token)
-}
-
-async fn list_rules(c: Call) -> PageResult {
-    let o = c
-        .clients
-        .events
-        .list_rules()
-        .limit(100)
-        .set_next_token(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(o.next_token)
-}
-
-async fn list_targets_by_rule(c: Call) -> PageResult {
-    let o = c
-        .clients
-        .events
-        .list_targets_by_rule()
-        .rule(c.key())
-        .limit(100)
-        .set_next_token(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(o.next_token)
-}
-
-async fn list_subscriptions_by_topic(c: Call) -> PageResult {
-    let o = c
-        .clients
-        .sns
-        .list_subscriptions_by_topic()
-        .topic_arn(c.key())
-        .set_next_token(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(o.next_token)
-}
-
-async fn describe_organization(c: Call) -> PageResult {
-    c.clients
-        .organizations
-        .describe_organization()
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(None)
+        .set_limit(c.int("limit"));
+    Ok(send!(c, req.set_next_token(c.token())).next_token)
 }
 
 async fn describe_metric_filters(c: Call) -> PageResult {
-    let o = c
+    let req = c
         .clients
         .logs
         .describe_metric_filters()
-        .limit(50)
-        .set_next_token(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(o.next_token)
+        .set_limit(c.int("limit"));
+    Ok(send!(c, req.set_next_token(c.token())).next_token)
 }
 
 async fn describe_alarms(c: Call) -> PageResult {
-    let o = c
+    let req = c
         .clients
         .cloudwatch
         .describe_alarms()
-        .max_records(100)
-        .set_next_token(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(o.next_token)
+        .set_max_records(c.int("MaxRecords"));
+    Ok(send!(c, req.set_next_token(c.token())).next_token)
+}
+
+async fn list_rules(c: Call) -> PageResult {
+    let req = c.clients.events.list_rules().set_limit(c.int("Limit"));
+    Ok(send!(c, req.set_next_token(c.token())).next_token)
+}
+
+async fn list_targets_by_rule(c: Call) -> PageResult {
+    let req = c.clients.events.list_targets_by_rule().rule(c.key());
+    let req = req.set_limit(c.int("Limit")).set_next_token(c.token());
+    Ok(send!(c, req).next_token)
+}
+
+async fn list_subscriptions_by_topic(c: Call) -> PageResult {
+    let req = c
+        .clients
+        .sns
+        .list_subscriptions_by_topic()
+        .topic_arn(c.key());
+    Ok(send!(c, req.set_next_token(c.token())).next_token)
 }

@@ -1,6 +1,7 @@
-//! S3 (REST-XML). Per-bucket calls are sent to the bucket's own region (the scheduler picks the client).
+//! S3 (REST-XML). Per-bucket calls fan out over GetBucketLocation and go to the bucket's own region
+//! (`home_region` in the manifest; [`crate::aws::s3_location_region`] reads the answer).
 
-use super::{failure, Call, CallFuture, PageResult};
+use super::{send, Call, CallFuture, PageResult};
 
 pub fn function(probe: &str) -> Option<fn(Call) -> CallFuture> {
     Some(match probe {
@@ -17,80 +18,28 @@ pub fn function(probe: &str) -> Option<fn(Call) -> CallFuture> {
 }
 
 async fn list_buckets(c: Call) -> PageResult {
-    let o = c
+    let req = c
         .clients
         .s3
         .list_buckets()
-        .set_continuation_token(c.token)
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(o.continuation_token)
+        .set_continuation_token(c.token());
+    Ok(send!(c, req).continuation_token)
 }
 
-async fn get_bucket_location(c: Call) -> PageResult {
-    c.clients
-        .s3
-        .get_bucket_location()
-        .bucket(c.key())
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(None)
+/// A per-bucket read: the bucket is the fan-out key, nothing else is asked.
+macro_rules! per_bucket {
+    ($($op:ident),+ $(,)?) => {$(
+        async fn $op(c: Call) -> PageResult {
+            send!(c, c.clients.s3.$op().bucket(c.key()));
+            Ok(None)
+        }
+    )+};
 }
 
-async fn get_bucket_encryption(c: Call) -> PageResult {
-    c.clients
-        .s3
-        .get_bucket_encryption()
-        .bucket(c.key())
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(None)
-}
-
-async fn get_bucket_replication(c: Call) -> PageResult {
-    c.clients
-        .s3
-        .get_bucket_replication()
-        .bucket(c.key())
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(None)
-}
-
-async fn get_bucket_lifecycle_configuration(c: Call) -> PageResult {
-    c.clients
-        .s3
-        .get_bucket_lifecycle_configuration()
-        .bucket(c.key())
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(None)
-}
-
-async fn get_public_access_block(c: Call) -> PageResult {
-    c.clients
-        .s3
-        .get_public_access_block()
-        .bucket(c.key())
-        .customize()
-        .interceptor(c.rec)
-        .send()
-        .await
-        .map_err(failure)?;
-    Ok(None)
-}
+per_bucket!(
+    get_bucket_location,
+    get_bucket_encryption,
+    get_bucket_replication,
+    get_bucket_lifecycle_configuration,
+    get_public_access_block,
+);

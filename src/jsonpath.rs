@@ -1,4 +1,5 @@
-//! Compiled JSONPath queries and join keys.
+//! Compiled JSONPath queries and keys over JSON documents: what rules select and join on, and what
+//! collectors read fan-out keys, home regions and page tokens with. Below both, it knows neither.
 
 use jsonpath_rust::parser::model::JpQuery;
 use serde_json::Value;

@@ -1,7 +1,7 @@
-//! Which probe ran in which region, how many records it left and why it failed: the bookkeeping the
-//! AWS and Alibaba Cloud schedulers share, and what becomes the manifest's `probes`.
+//! Which probe ran in which region, how many records it left and why it failed: the run ledger of a
+//! scan, which becomes the manifest's `probes`.
 
-use crate::pack::{Manifest, PackWriter, ProbeError, ProbeRun, ProbeStatus};
+use crate::pack::{Manifest, PackWriter, ProbeError, ProbeRun, ProbeStatus, RateRecord, Skipped};
 use crate::probes::ProbeSpec;
 use anyhow::Result;
 use std::collections::BTreeMap;
@@ -11,6 +11,8 @@ use std::sync::Mutex;
 pub struct RunLedger {
     probes: Vec<ProbeSpec>,
     runs: Mutex<BTreeMap<(String, String), ProbeRun>>,
+    /// Fan-out items not asked about, by (probe, region, reason).
+    skipped: Mutex<BTreeMap<(String, String, String), u64>>,
 }
 
 impl RunLedger {
@@ -18,6 +20,7 @@ impl RunLedger {
         Self {
             probes,
             runs: Mutex::new(BTreeMap::new()),
+            skipped: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -54,6 +57,16 @@ impl RunLedger {
             }
             run.status = ProbeStatus::Error;
         }
+    }
+
+    /// Counts `items` that probe `id` did not ask about in `region`, and why.
+    pub fn note_skipped(&self, id: &str, region: &str, items: u64, reason: String) {
+        *self
+            .skipped
+            .lock()
+            .expect("skipped lock")
+            .entry((id.to_string(), region.to_string(), reason))
+            .or_default() += items;
     }
 
     /// Why the run of `id` in `region` failed, if it did.
@@ -94,14 +107,31 @@ impl RunLedger {
         }
     }
 
-    /// Writes every run into the pack, stamps the scan's end and hands over the written manifest, with
-    /// how many of its records are answers (not failures).
-    pub fn finish(&self, writer: &Mutex<PackWriter>) -> Result<(Manifest, usize)> {
+    /// Writes every run, the rate controllers' `rates` and the skipped items into the pack, stamps the
+    /// scan's end and hands over the written manifest, with how many of its records are answers.
+    pub fn finish(
+        &self,
+        writer: &Mutex<PackWriter>,
+        rates: Vec<RateRecord>,
+    ) -> Result<(Manifest, usize)> {
         let mut w = writer.lock().expect("writer lock");
         for run in self.runs.lock().expect("runs lock").values() {
             w.add_probe_run(run.clone());
         }
-        w.scan_mut().finished_at = crate::aws::now_rfc3339();
+        let skipped = self
+            .skipped
+            .lock()
+            .expect("skipped lock")
+            .iter()
+            .map(|((probe, region, reason), items)| Skipped {
+                probe: probe.clone(),
+                region: region.clone(),
+                items: *items,
+                reason: reason.clone(),
+            })
+            .collect();
+        w.set_collection_notes(rates, skipped);
+        w.scan_mut().finished_at = super::now_rfc3339();
         let manifest = w.finish_manifest()?;
         let records_ok = manifest
             .records

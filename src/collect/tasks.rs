@@ -1,4 +1,4 @@
-//! Bounded spawning for fan-outs, shared by the providers' schedulers.
+//! Bounded spawning for fan-outs.
 
 use std::future::Future;
 use tokio::task::JoinSet;
