@@ -21,7 +21,8 @@ moto_python tests/moto/seed.py --endpoint "http://127.0.0.1:$main_port" mixed >/
 # The demo account runs no databases (its RDS rules have nothing in scope).
 moto_python tests/moto/tweaks.py --endpoint "http://127.0.0.1:$main_port" no-databases >/dev/null
 moto_python tests/moto/seed.py --endpoint "http://127.0.0.1:$kms_port" denied >/dev/null
-cargo build --quiet
+# With every target, as scripts/test.sh builds it: the binary shares the tests' dependency build.
+cargo build --quiet --locked --all-targets
 work="$(mktemp -d)"
 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true \
 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \
