@@ -7,63 +7,24 @@
 //! replication, and cannot put a trail in the global partition beside an aws-cn scan.
 
 mod common;
-use dengbao::pack::{EvidenceRecord, Pack, PackWriter, ProbeRun, ProbeStatus, ScanInfo};
 use dengbao::results::{ResourceStatus, Results};
 use dengbao::verdict::Verdict::{self, *};
 use serde_json::{json, Value};
 
 // ---------------------------------------------------------------- hand-made AWS packs
 
-/// An `aws-cn` pack of account 111122223333 holding `answers` (probe, region, parameters, JSON body).
-fn aws_cn_pack(dir: &std::path::Path, answers: &[(&str, &str, Value, Value)]) -> Pack {
-    let mut w = PackWriter::create(
-        dir,
-        ScanInfo {
-            provider: "aws".into(),
-            partition: "aws-cn".into(),
-            accounts: vec!["111122223333".into()],
-            regions: vec!["cn-north-1".into()],
-            started_at: "2026-02-01T00:00:00Z".into(),
-            finished_at: "2026-02-01T00:05:00Z".into(),
-        },
-    )
-    .unwrap();
-    for (n, (probe, region, params, body)) in answers.iter().enumerate() {
-        let service = probe.split('.').nth(1).unwrap_or_default();
-        let record = EvidenceRecord {
-            probe: (*probe).into(),
-            provider: "aws".into(),
-            partition: "aws-cn".into(),
-            account: "111122223333".into(),
-            region: (*region).into(),
-            service: service.into(),
-            operation: "Handmade".into(),
-            parameters: params.clone().into(),
-            captured_at: format!("2026-02-01T00:01:{n:02}Z"),
-            request_id: None,
-            http_status: Some(200),
-            media_type: "application/json".into(),
-            sha256: Default::default(),
-            size: 0,
-            error: None,
-        };
-        w.add_record(record, &serde_json::to_vec(body).unwrap())
-            .unwrap();
-        w.add_probe_run(ProbeRun {
-            id: (*probe).into(),
-            region: (*region).into(),
-            status: ProbeStatus::Ok,
-            records: 1,
-            error: None,
-        });
-    }
-    w.finish().unwrap();
-    Pack::open(dir).unwrap()
-}
-
-fn judged(answers: &[(&str, &str, Value, Value)]) -> Results {
+/// The verdicts of an `aws-cn` pack of account 111122223333 (scanned region cn-north-1) holding
+/// `answers` (probe, region, parameters, JSON body).
+fn judged(answers: &[(&'static str, &'static str, Value, Value)]) -> Results {
     let d = tempfile::tempdir().unwrap();
-    let pack = aws_cn_pack(d.path(), answers);
+    let calls = answers
+        .iter()
+        .map(|(probe, region, params, body)| common::Call {
+            params: params.clone(),
+            ..common::ok(probe, region, body.clone())
+        })
+        .collect();
+    let pack = common::write_provider_pack(d.path(), ("aws", "aws-cn"), &["cn-north-1"], calls);
     let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").unwrap();
     dengbao::engine::evaluate(&pack, &loaded.catalog, &loaded.rules).unwrap()
 }

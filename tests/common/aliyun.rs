@@ -159,17 +159,3 @@ pub fn scan_estate(python: &str, tweaks: &[&str], scan_args: &[&str]) -> Results
     );
     results(d.path())
 }
-
-/// The test items mapped for aliyun that some rule decides (an item judged by hand whose rules are all
-/// context stays `manual` whatever its evidence, which its reasons name).
-pub fn mapped_controls() -> Vec<String> {
-    let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").unwrap();
-    loaded
-        .rules
-        .mappings
-        .iter()
-        .filter(|m| m.provider == "aliyun")
-        .filter(|m| m.rules.iter().any(|r| !loaded.rules.rules[r].context))
-        .map(|m| m.control.clone())
-        .collect()
-}

@@ -192,6 +192,21 @@ pub fn evaluate(pack: &Pack, rule_text: &str) -> Results {
     dengbao::engine::evaluate(pack, &catalog(), &set).unwrap()
 }
 
+/// The test items mapped for `provider` that some rule decides (an item judged by hand whose rules are
+/// all context stays `manual` whatever its evidence, which its reasons name: it was never going to be
+/// 符合, so unreadable evidence cannot turn into a false pass there).
+pub fn decided_items(provider: &str) -> Vec<String> {
+    let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").unwrap();
+    loaded
+        .rules
+        .mappings
+        .iter()
+        .filter(|m| m.provider == provider)
+        .filter(|m| m.rules.iter().any(|r| !loaded.rules.rules[r].context))
+        .map(|m| m.control.clone())
+        .collect()
+}
+
 pub fn control<'a>(r: &'a Results, id: &str) -> &'a dengbao::results::ControlResult {
     r.controls.iter().find(|c| c.id == id).unwrap()
 }

@@ -49,11 +49,14 @@ fn lookup_attributes(c: &Call) -> Result<Option<Vec<LookupAttribute>>, Failure> 
     let Some(list) = c.params.get("LookupAttributes").and_then(|v| v.as_array()) else {
         return Ok(None);
     };
-    let text = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+    let text =
+        |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
     list.iter()
         .map(|a| {
             LookupAttribute::builder()
-                .set_attribute_key(text(a, "AttributeKey").map(|k| LookupAttributeKey::from(k.as_str())))
+                .set_attribute_key(
+                    text(a, "AttributeKey").map(|k| LookupAttributeKey::from(k.as_str())),
+                )
                 .set_attribute_value(text(a, "AttributeValue"))
                 .build()
                 .map_err(|e| Failure {

@@ -26,7 +26,9 @@ async fn describe_managed_prefix_lists(c: Call) -> PageResult {
 
 async fn get_managed_prefix_list_entries(c: Call) -> PageResult {
     let req = c.clients.ec2.get_managed_prefix_list_entries();
-    let req = req.prefix_list_id(c.key()).set_max_results(c.int("MaxResults"));
+    let req = req
+        .prefix_list_id(c.key())
+        .set_max_results(c.int("MaxResults"));
     Ok(send!(c, req.set_next_token(c.token())).next_token)
 }
 
