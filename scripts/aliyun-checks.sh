@@ -12,7 +12,8 @@
 # venv or overwrite each other's vectors. Everything runs on 127.0.0.1; nothing here talks to Alibaba Cloud.
 #
 # Exports DENGBAO_ALIYUN_PYTHON (the venv's python; tests start tests/aliyun/server.py with it),
-# DENGBAO_ALIYUN_VECTORS (the vectors just written by tests/aliyun/gen_vectors.py) and
+# DENGBAO_ALIYUN_VECTORS (the vectors just written by tests/aliyun/gen_vectors.py), DENGBAO_ALIYUN_SLS_VECTORS
+# (the SLS signature vectors written by tests/aliyun/gen_sls_vectors.py) and
 # DENGBAO_REQUIRE_ALIYUN=1: with it the Alibaba Cloud tests fail, rather than skip, when a piece is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,15 +38,21 @@ fi
 python="$venv/bin/python"
 log "venv: $venv ($("$python" -c 'import importlib.metadata as m; print("alibabacloud-tea-openapi", m.version("alibabacloud-tea-openapi"))'))"
 
-# Written beside the venv (overwritten each run), so nothing is left behind in /tmp.
+# Written beside the venv (overwritten each run), so nothing is left behind in /tmp. The committed file must
+# be exactly what the pinned SDK writes (tests/aliyun_signing.rs checks it too).
+regenerate() { # OUT GENERATOR COMMITTED WHAT
+    "$python" "$2" "$1"
+    if ! cmp -s "$1" "$3"; then
+        log "the $4 writes different vectors than $3 holds:"
+        diff -u "$3" "$1" >&2 || true
+        exit 1
+    fi
+}
 vectors="${DENGBAO_ALIYUN_VECTORS:-$venv/vectors.json}"
-"$python" tests/aliyun/gen_vectors.py "$vectors"
-# The committed file must be exactly what the pinned SDK writes (tests/aliyun_signing.rs checks it too).
-if ! cmp -s "$vectors" tests/aliyun/vectors.json; then
-    log "the SDK writes different vectors than tests/aliyun/vectors.json holds:"
-    diff -u tests/aliyun/vectors.json "$vectors" >&2 || true
-    exit 1
-fi
+regenerate "$vectors" tests/aliyun/gen_vectors.py tests/aliyun/vectors.json SDK
+# The SLS signature (LOG scheme) from the official SLS SDK's own gateway signer.
+sls_vectors="${DENGBAO_ALIYUN_SLS_VECTORS:-$venv/sls_vectors.json}"
+regenerate "$sls_vectors" tests/aliyun/gen_sls_vectors.py tests/aliyun/sls_vectors.json "SLS SDK"
 
-exports_or_test "export DENGBAO_ALIYUN_PYTHON='$python' DENGBAO_ALIYUN_VECTORS='$vectors' DENGBAO_REQUIRE_ALIYUN=1" \
+exports_or_test "export DENGBAO_ALIYUN_PYTHON='$python' DENGBAO_ALIYUN_VECTORS='$vectors' DENGBAO_ALIYUN_SLS_VECTORS='$sls_vectors' DENGBAO_REQUIRE_ALIYUN=1" \
     "Alibaba Cloud: signing, scans against the local server, mappings" --test aliyun_signing --test aliyun_scan --test aliyun_mappings

@@ -18,10 +18,11 @@ kms_port="${DENGBAO_MOTO_DENIED_PORT:-5521}"
 moto_start demo-main "$main_port"
 moto_start demo-kms "$kms_port" INITIAL_NO_AUTH_ACTION_COUNT=3
 moto_python tests/moto/seed.py --endpoint "http://127.0.0.1:$main_port" mixed >/dev/null
-# The demo account runs no databases, so the replica item (L3-CES2-16) has nothing in scope: 不适用.
+# The demo account runs no databases (its RDS rules have nothing in scope).
 moto_python tests/moto/tweaks.py --endpoint "http://127.0.0.1:$main_port" no-databases >/dev/null
 moto_python tests/moto/seed.py --endpoint "http://127.0.0.1:$kms_port" denied >/dev/null
-cargo build --quiet
+# With every target, as scripts/test.sh builds it: the binary shares the tests' dependency build.
+cargo build --quiet --locked --all-targets
 work="$(mktemp -d)"
 AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_EC2_METADATA_DISABLED=true \
 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null \

@@ -3,7 +3,10 @@
 //! Given with `--scope-tag KEY=VALUE`, `--scope-vpc ID` and `--scope-account ID` (each repeatable; values
 //! of one kind are alternatives, kinds combine with AND). A rule says where its resources keep their tags
 //! (`scope_tags`) and VPC (`scope_vpc`); resources outside the scope are left out of the rule and never
-//! decide a verdict. Facts that belong to no VPC and carry no tags (an account's password policy, a
+//! decide a verdict. Security groups, interfaces, volumes, snapshots and VPCs are rarely tagged: a rule
+//! says with `scope_via` how its resource is attached to one that is (a group to the instances using it,
+//! a snapshot to the volume and instance it was taken from, a VPC to the instances in it), and a
+//! resource attached to an in-scope one is in scope too. Facts that belong to no VPC and carry no tags (an account's password policy, a
 //! region's default encryption) stay in scope when their account is.
 
 use serde::{Deserialize, Serialize};

@@ -41,19 +41,34 @@ fn partial_estate() {
             ("L3-ABS2-05", PartiallyCompliant),
             ("L3-ABS2-06", PartiallyCompliant),
             ("L3-ABS2-07", PartiallyCompliant),
-            ("L3-CES2-01", PartiallyCompliant),
+            // Issue #15: 双向身份验证 cannot be shown or refuted by MFA and key pairs (supporting evidence,
+            // attached as context): the item is judged by hand.
+            ("L3-CES2-01", Manual),
             ("L3-CES2-03", PartiallyCompliant),
             ("L3-CES2-06", PartiallyCompliant),
-            ("L3-CES2-09", PartiallyCompliant),
-            ("L3-CES2-10", PartiallyCompliant),
-            ("L3-CES2-13", PartiallyCompliant),
-            ("L3-CES2-15", PartiallyCompliant),
-            ("L3-CES2-16", PartiallyCompliant),
-            ("L3-CNS2-02", PartiallyCompliant),
-            ("L3-SMC2-02", PartiallyCompliant),
+            // Issue #15: the guide defines only 符合/不符合 for CES2-09; an unencrypted snapshot is 不符合.
+            ("L3-CES2-09", NonCompliant),
+            // Issue #15: trail logs delivered abroad (trail-logs-abroad) are data stored outside China;
+            // 部分符合 needs "机房的部署、数据存储位置均位于中国境内".
+            ("L3-CES2-10", NonCompliant),
+            // Issue #15: a key-not-rotated tweak is context now; the tenant's HSM key (符合: "部署经国家密码
+            // 管理局检测认证的硬件加密机") decides.
+            ("L3-CES2-13", Compliant),
+            // rds-zone-unknown only touches the location inventory (context); no backup copy is lost.
+            ("L3-CES2-15", Compliant),
+            // Issue #15: the criteria are the provider's documents; the tenant's choices are context.
+            ("L3-CES2-16", Manual),
+            // Issue #15: CNS2-02 has only 符合 (系统部署在独立VPC中) / 不符合; the default VPC is still the
+            // tenant's own VPC, isolated from other tenants, so an instance in it is context, not a finding.
+            ("L3-CNS2-02", Compliant),
+            // Issue #15: SMC2-02 has only 符合/不符合; management and business ports open to the internet on one
+            // group is management traffic not separated: 不符合.
+            ("L3-SMC2-02", NonCompliant),
             ("L3-SMC2-03", PartiallyCompliant),
             ("L3-PES2-01", Compliant),
-            ("L3-CES2-05", Compliant),
+            // The bundle's single-region trail detects launches in cn-hangzhou only: no longer 符合 (issue #14: one
+            // trail must cover every region); the CloudMonitor alert is there, so 部分符合, not 不符合.
+            ("L3-CES2-05", PartiallyCompliant),
             ("L3-CNS2-04", Compliant),
             ("L3-MMS2-01", Compliant),
         ],
@@ -80,18 +95,26 @@ fn noncompliant_estate() {
             ("L3-ABS2-05", NonCompliant),
             ("L3-ABS2-06", NonCompliant),
             ("L3-ABS2-07", NonCompliant),
-            ("L3-CES2-01", NonCompliant),
+            // Issue #15: 双向身份验证 cannot be shown or refuted by MFA and key pairs (supporting evidence,
+            // attached as context): the item is judged by hand.
+            ("L3-CES2-01", Manual),
             ("L3-CES2-05", NonCompliant),
             ("L3-CES2-06", NonCompliant),
             ("L3-CES2-09", NonCompliant),
+            // A console sign-in from 8.8.8.8 (signin-abroad, added to this bundle): operation from abroad.
             ("L3-MMS2-01", NonCompliant),
-            ("L3-SMC2-03", NonCompliant),
+            // No trail, but the provider audits its own part: 部分符合 "云服务客户不能收集自身的日志"; 不符合 needs
+            // both sides collecting nothing (issue #15: was NonCompliant).
+            ("L3-SMC2-03", PartiallyCompliant),
             ("L3-CES2-03", PartiallyCompliant),
-            ("L3-CES2-13", PartiallyCompliant),
-            ("L3-CES2-16", PartiallyCompliant),
-            ("L3-CNS2-02", PartiallyCompliant),
+            // only-service-keys: no tenant-created HSM key, "未部署经国家密码管理局检测认证的硬件加密机".
+            ("L3-CES2-13", NonCompliant),
+            ("L3-CES2-16", Manual),
+            // Issue #15: instances in the default VPC are context for CNS2-02 (only 符合/不符合; the default
+            // VPC is the tenant's own); ABS2-02 still counts them.
+            ("L3-CNS2-02", Compliant),
             ("L3-ABS2-02", PartiallyCompliant),
-            ("L3-SMC2-02", PartiallyCompliant),
+            ("L3-SMC2-02", NonCompliant),
         ],
     );
     // The unreachable Cloud Firewall did not decide ABS2-04: the free Security Center edition did.
@@ -120,18 +143,27 @@ fn empty_estate() {
             ("L3-CNS2-02", NotApplicable),
             ("L3-CNS2-04", NotApplicable),
             ("L3-CES2-03", NotApplicable),
-            ("L3-CES2-15", NotApplicable),
-            ("L3-CES2-16", NotApplicable),
+            // Issue #15: no backup copy anywhere, every location the API was asked answered: the
+            // capability to query locations ("提供查询…存储位置的能力") is shown.
+            ("L3-CES2-15", Compliant),
+            ("L3-CES2-16", Manual),
             ("L3-SMC2-02", NotApplicable),
             ("L3-ABS2-05", NotApplicable),
-            ("L3-CES2-01", Compliant),
+            ("L3-CES2-01", Manual),
             ("L3-ABS2-07", NonCompliant),
             ("L3-CES2-05", NonCompliant),
-            ("L3-SMC2-03", NonCompliant),
-            ("L3-MMS2-01", NonCompliant),
+            // No trail, but the provider audits its own part: 部分符合 "云服务客户不能收集自身的日志"; 不符合 needs
+            // both sides collecting nothing (issue #15: was NonCompliant).
+            ("L3-SMC2-03", PartiallyCompliant),
+            // Issue #15: MMS2-01's 不符合 is operation from abroad; no sign-in at all shows none (a missing
+            // trail, the former finding, is judged under ABS2-07 and SMC2-03).
+            ("L3-MMS2-01", Compliant),
             ("L3-ABS2-03", NonCompliant),
-            ("L3-CES2-09", PartiallyCompliant),
-            ("L3-CES2-13", PartiallyCompliant),
+            // Issue #15: a region's disk encryption by default is context (it decides no existing image or
+            // snapshot), and an empty estate has no image or snapshot to judge.
+            ("L3-CES2-09", NotApplicable),
+            // No key at all: "未部署…硬件加密机".
+            ("L3-CES2-13", NonCompliant),
         ],
     );
 }
@@ -148,10 +180,8 @@ fn security_group_priorities_decide_exposure() {
     expect(
         &r,
         "weak-drop",
-        &[
-            ("L3-ABS2-01", PartiallyCompliant),
-            ("L3-CES2-01", PartiallyCompliant),
-        ],
+        // CES2-01 no longer counts exposure (issue #15: it is judged by hand); ABS2-01 still does.
+        &[("L3-ABS2-01", PartiallyCompliant), ("L3-CES2-01", Manual)],
     );
     let abs1 = r.controls.iter().find(|c| c.id == "L3-ABS2-01").unwrap();
     let rule = abs1
@@ -175,7 +205,7 @@ fn security_group_priorities_decide_exposure() {
     expect(
         &r,
         "equal-priority",
-        &[("L3-ABS2-01", Compliant), ("L3-CES2-01", Compliant)],
+        &[("L3-ABS2-01", Compliant), ("L3-CES2-01", Manual)],
     );
     // Everything open from anywhere on a vSwitch without an ACL: no effective boundary.
     let r = scanned(
@@ -200,7 +230,9 @@ fn hong_kong_is_not_the_mainland() {
         &[
             ("L3-PES2-01", NonCompliant),
             ("L3-CES2-10", NonCompliant),
-            ("L3-MMS2-01", NonCompliant),
+            // An instance in Hong Kong is data abroad (PES2-01, CES2-10), not operation from abroad: the
+            // sign-ins are all from the mainland (signin-hongkong is judged in tests/scenarios_data.rs).
+            ("L3-MMS2-01", Compliant),
         ],
     );
     let pes = r.controls.iter().find(|c| c.id == "L3-PES2-01").unwrap();
@@ -258,7 +290,8 @@ fn remaining_levels_from_single_tweaks() {
             &["sas-free"],
             &[("L3-CES2-06", NonCompliant), ("L3-ABS2-06", NonCompliant)],
         ),
-        (&["root-without-mfa"], &[("L3-CES2-01", NonCompliant)]),
+        // Issue #15: root MFA is supporting evidence (context) for 双向身份验证, judged by hand.
+        (&["root-without-mfa"], &[("L3-CES2-01", Manual)]),
     ];
     for (tweaks, table) in cases {
         let mut args = vec!["--estate", "clean"];

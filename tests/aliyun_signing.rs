@@ -131,3 +131,63 @@ fn committed_vectors_are_what_the_sdk_writes() {
         "the SDK now writes different vectors than tests/aliyun/vectors.json holds; regenerate and review"
     );
 }
+
+/// The SLS signer (`LOG <AccessKeyId>:<signature>`) against the official SLS SDK's requests
+/// (tests/aliyun/gen_sls_vectors.py): every header the SDK sent, then the set dengbao sends for a read.
+fn check_sls_file(path: &Path) -> usize {
+    use dengbao::aliyun::sign_sls::{authorization, read_headers, SlsSignInput};
+    let doc: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let cases = doc["cases"].as_array().unwrap();
+    for c in cases {
+        let name = c["name"].as_str().unwrap();
+        let (key, secret) = (
+            c["access_key_id"].as_str().unwrap(),
+            c["access_key_secret"].as_str().unwrap(),
+        );
+        let query = pairs(&c["query"]);
+        let headers = pairs(&c["headers"]);
+        let input = SlsSignInput {
+            method: c["method"].as_str().unwrap(),
+            path: c["path"].as_str().unwrap(),
+            query: &query,
+            headers: &headers,
+        };
+        let want = c["authorization"].as_str().unwrap();
+        assert_eq!(authorization(&input, key, secret), want, "{name}");
+        assert_ne!(authorization(&input, key, "not-the-secret"), want);
+        // dengbao's own header set for a read signs the same (host and user-agent are not signed).
+        let date = headers.iter().find(|(k, _)| k == "date").unwrap().1.clone();
+        let ours = read_headers(&date, c["security_token"].as_str());
+        let mine = SlsSignInput {
+            headers: &ours,
+            ..input
+        };
+        assert_eq!(
+            authorization(&mine, key, secret),
+            want,
+            "{name}: dengbao's headers"
+        );
+    }
+    cases.len()
+}
+
+#[test]
+fn sls_signer_matches_the_official_sdk() {
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/aliyun/sls_vectors.json");
+    assert!(check_sls_file(&committed) >= 4);
+    let fresh = std::env::var("DENGBAO_ALIYUN_SLS_VECTORS")
+        .ok()
+        .filter(|v| !v.is_empty());
+    let Some(fresh) = fresh else {
+        if std::env::var("DENGBAO_REQUIRE_ALIYUN").as_deref() == Ok("1") {
+            panic!("DENGBAO_REQUIRE_ALIYUN=1 but DENGBAO_ALIYUN_SLS_VECTORS is not set (run scripts/aliyun-checks.sh)");
+        }
+        return;
+    };
+    check_sls_file(Path::new(&fresh));
+    assert_eq!(
+        std::fs::read_to_string(&fresh).unwrap(),
+        std::fs::read_to_string(&committed).unwrap(),
+        "the SLS SDK now writes different vectors than tests/aliyun/sls_vectors.json holds; regenerate and review"
+    );
+}

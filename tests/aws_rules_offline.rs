@@ -99,9 +99,14 @@ fn cbor(v: &Value) -> Vec<u8> {
     out
 }
 
+/// `n` alarms that notify an SNS topic. (Issue #14 changed this helper: alarms used to have only
+/// `ActionsEnabled`, which is the default and notifies no one, so they no longer count.)
 fn alarms(region: &'static str, n: usize) -> Body {
     let list: Vec<Value> = (0..n)
-        .map(|i| json!({"AlarmName": format!("a{i}"), "ActionsEnabled": true}))
+        .map(|i| {
+            json!({"AlarmName": format!("a{i}"), "ActionsEnabled": true,
+                   "AlarmActions": [format!("arn:aws-cn:sns:{region}:111122223333:ops")]})
+        })
         .collect();
     Body {
         probe: "aws.cloudwatch.describe_alarms",
@@ -181,6 +186,10 @@ fn vpc_pack(dir: &std::path::Path) -> Pack {
             json_body("aws.ec2.describe_flow_logs", "cn-north-1", logs),
             empty("aws.ec2.describe_vpcs"),
             empty("aws.ec2.describe_flow_logs"),
+            // The flow-log rule reads interfaces (an unused default VPC needs no flow log), and under a
+            // scope the instances in each VPC (a VPC holding an in-scope instance is in scope): none here.
+            empty("aws.ec2.describe_network_interfaces"),
+            empty("aws.ec2.describe_instances"),
         ],
     )
 }

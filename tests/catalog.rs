@@ -130,54 +130,16 @@ fn chinese_text_is_exactly_the_guides() {
     }
 }
 
-/// The levels a non-context rule can give its item: `compliant` when it passes, its `all_fail` verdict,
+/// The levels a non-context rule can give its item: its `pass` verdict, its `all_fail` verdict,
 /// its `empty` verdict, and `some_fail` unless one passing resource is enough (`expect = "any"`).
 fn reachable_levels(rule: &dengbao::rules::Rule) -> Vec<dengbao::verdict::Verdict> {
     use dengbao::rules::Expect;
-    use dengbao::verdict::Verdict;
-    let mut v = vec![
-        Verdict::Compliant,
-        rule.verdict.all_fail,
-        rule.verdict.empty,
-    ];
+    let mut v = vec![rule.verdict.pass, rule.verdict.all_fail, rule.verdict.empty];
     if rule.expect != Expect::Any {
         v.push(rule.verdict.some_fail);
     }
     v
 }
-
-/// (rule, item) pairs known to reach a level the item's 判定标准 lacks, each still to be mended under
-/// issue #15 ("the guide's scale"). The list may only shrink; it must be empty when #15 is resolved.
-const KNOWN_OFF_SCALE: &[(&str, &str)] = &[
-    ("aliyun-console-users-have-mfa", "L3-CES2-01"),
-    ("aliyun-disk-encryption-by-default", "L3-CES2-09"),
-    ("aliyun-disks-encrypted", "L3-CES2-09"),
-    ("aliyun-disks-have-automatic-snapshots", "L3-CES2-16"),
-    ("aliyun-disks-use-customer-keys", "L3-CES2-13"),
-    ("aliyun-kms-customer-key-exists", "L3-CES2-13"),
-    ("aliyun-kms-customer-keys-rotated", "L3-CES2-13"),
-    (
-        "aliyun-management-ports-separate-from-business",
-        "L3-SMC2-02",
-    ),
-    ("aliyun-rds-not-single-node", "L3-CES2-16"),
-    ("aliyun-sg-exposed-admin-or-db-ports", "L3-CES2-01"),
-    ("aliyun-snapshots-encrypted", "L3-CES2-09"),
-    ("aliyun-workloads-in-own-vpcs", "L3-CNS2-02"),
-    ("aws-amis-encrypted", "L3-CES2-09"),
-    ("aws-ebs-encryption-by-default", "L3-CES2-09"),
-    ("aws-ebs-snapshots-encrypted", "L3-CES2-09"),
-    ("aws-kms-customer-key-exists", "L3-CES2-13"),
-    ("aws-kms-customer-keys-rotated", "L3-CES2-13"),
-    ("aws-management-ports-separate-from-business", "L3-SMC2-02"),
-    ("aws-rds-multi-az", "L3-CES2-16"),
-    ("aws-s3-not-single-zone", "L3-CES2-16"),
-    ("aws-sg-exposed-admin-or-db-ports", "L3-CES2-01"),
-    ("aws-tgw-attachments-within-account", "L3-CNS2-02"),
-    ("aws-volumes-use-customer-keys", "L3-CES2-13"),
-    ("aws-vpc-peering-within-account", "L3-CNS2-02"),
-    ("aws-workloads-in-own-vpcs", "L3-CNS2-02"),
-];
 
 /// A mapped item may only reach the levels its criteria define (`error`, `not_applicable` and
 /// `manual` aside: they say that the scale could not be applied, not where on it the item stands).
@@ -186,7 +148,6 @@ fn every_mapped_item_reaches_only_the_levels_its_criteria_define() {
     use dengbao::verdict::Verdict;
     let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").expect("built-in data loads");
     let mut off_scale = std::collections::BTreeSet::new();
-    let mut unexpected = std::collections::BTreeSet::new();
     for m in &loaded.rules.mappings {
         let item = loaded.catalog.get(&m.control).expect("mapped item exists");
         for rule in m.rules.iter().map(|r| &loaded.rules.rules[r]) {
@@ -202,30 +163,19 @@ fn every_mapped_item_reaches_only_the_levels_its_criteria_define() {
                 if defined {
                     continue;
                 }
-                off_scale.insert((rule.id.clone(), item.id.clone()));
-                if !KNOWN_OFF_SCALE.contains(&(rule.id.as_str(), item.id.as_str())) {
-                    unexpected.insert(format!(
-                        "{} ({}) can give {} to {}, whose criteria define only 符合 and 不符合",
-                        rule.id,
-                        rule.defined_at,
-                        level.as_str(),
-                        item.id
-                    ));
-                }
+                off_scale.insert(format!(
+                    "{} ({}) can give {} to {}, whose criteria define only 符合 and 不符合",
+                    rule.id,
+                    rule.defined_at,
+                    level.as_str(),
+                    item.id
+                ));
             }
         }
     }
     assert!(
-        unexpected.is_empty(),
+        off_scale.is_empty(),
         "levels the guide does not define for these items:\n  {}",
-        unexpected.into_iter().collect::<Vec<_>>().join("\n  ")
-    );
-    let mended: Vec<_> = KNOWN_OFF_SCALE
-        .iter()
-        .filter(|(r, i)| !off_scale.contains(&(r.to_string(), i.to_string())))
-        .collect();
-    assert!(
-        mended.is_empty(),
-        "mended pairs still listed in KNOWN_OFF_SCALE (remove them): {mended:?}"
+        off_scale.into_iter().collect::<Vec<_>>().join("\n  ")
     );
 }

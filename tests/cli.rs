@@ -32,6 +32,11 @@ fn demo_scan_lists_all_46_items_and_every_verdict() {
     assert_eq!(results.controls.len(), 46);
     assert_eq!(results.summary.total, 46);
     for v in Verdict::ALL {
+        // Issue #15 made the demo's 不适用 item (L3-CES2-16, no database in scope) a manual item: its
+        // criteria are the provider's documents. No item of the demo estate is out of scope now.
+        if v == Verdict::NotApplicable {
+            continue;
+        }
         assert!(
             results.controls.iter().any(|c| c.verdict == v),
             "the demo exercises {v}"

@@ -361,3 +361,43 @@ fn admits_all_needs_an_unblocked_accept_of_everything() {
     assert!(compile_error(r#"{ admits = { ports = [] } }"#).contains("admits"));
     assert!(compile_error(r#"{ admits = { all = true }, path = "$" }"#).contains("path"));
 }
+
+#[test]
+fn ports_are_protocol_aware() {
+    // EC2 writes "all ICMP" as icmp -1/-1 and ICMPv6 as protocol 58: no port is open.
+    let admin = r#"{ ports = { overlap = [22, 3389] } }"#;
+    let icmp = json!({"ipProtocol": "icmp", "fromPort": "-1", "toPort": "-1"});
+    let icmpv6 = json!({"ipProtocol": "58", "fromPort": "-1", "toPort": "-1"});
+    assert_eq!(check(admin, &icmp), False);
+    assert_eq!(check(admin, &icmpv6), False);
+    assert_eq!(check(r#"{ ports = { all = true } }"#, &icmp), False);
+    // Every protocol, and TCP/UDP by name or number, still count.
+    let all = json!({"ipProtocol": "-1"});
+    let udp = json!({"ipProtocol": "17", "fromPort": "3389", "toPort": "3389"});
+    assert_eq!(check(admin, &all), True);
+    assert_eq!(check(admin, &udp), True);
+}
+
+#[test]
+fn admits_all_is_tcp_and_udp_everything() {
+    let all = r#"{ admits = { all = true } }"#;
+    let tcp = rule("Accept", "1", "TCP", "1/65535", "0.0.0.0/0", "");
+    let udp = rule("Accept", "1", "UDP", "1/65535", "0.0.0.0/0", "");
+    let icmp = rule("Accept", "1", "ICMP", "-1/-1", "0.0.0.0/0", "");
+    // Alibaba Cloud's "all TCP" plus "all UDP" from anywhere is everything…
+    let both = json!({"Permissions": {"Permission": [tcp.clone(), udp.clone()]}});
+    assert_eq!(check(all, &both), True);
+    // …one of them alone is not, and ICMP opens no port.
+    let only_tcp = json!({"Permissions": {"Permission": [tcp.clone(), icmp.clone()]}});
+    assert_eq!(check(all, &only_tcp), False);
+    assert_eq!(
+        check(
+            r#"{ admits = { ports = [22] } }"#,
+            &json!({"Permissions": {"Permission": [icmp]}})
+        ),
+        False
+    );
+    // A Drop of all TCP at a higher priority closes TCP: not everything any more.
+    let dropped = json!({"Permissions": {"Permission": [tcp, udp, rule("Drop", "1", "TCP", "1/65535", "0.0.0.0/0", "")]}});
+    assert_eq!(check(all, &dropped), False);
+}

@@ -118,3 +118,31 @@ fn the_shipped_mappings_are_valid() {
         );
     }
 }
+
+#[test]
+fn named_conditions_are_checked() {
+    let rule = |cond: &str| {
+        format!(
+            "[[rule]]\nid = \"r\"\ntitle = {{ zh = \"z\", en = \"e\" }}\nevidence = \"t.svc.a\"\nrequire = {cond}\n\n[[control]]\nid = \"L3-ABS2-05\"\nautomation = \"partial\"\nrules = [\"r\"]\nrationale = {{ zh = \"z\", en = \"e\" }}\n"
+        )
+    };
+    // A name no [[define]] gives.
+    let e = errors(&rule(r#"{ use = "nothing" }"#));
+    assert!(
+        e.iter().any(|m| m.contains("no condition named `nothing`")),
+        "{e:?}"
+    );
+    // A definition that uses itself is refused where it is defined.
+    let looped = format!(
+        "[[define]]\nname = \"a\"\ncondition = {{ not = {{ use = \"a\" }} }}\n\n{}",
+        rule(r#"{ use = "a" }"#)
+    );
+    let e = errors(&looped);
+    assert!(e.iter().any(|m| m.contains("uses itself")), "{e:?}");
+    // A good one compiles into the rule.
+    let good = format!(
+        "[[define]]\nname = \"b\"\ncondition = {{ path = \"$.x\", eq = 1 }}\n\n{}",
+        rule(r#"{ not = { use = "b" } }"#)
+    );
+    assert!(common::rules(&good).is_ok());
+}

@@ -230,17 +230,6 @@ fn catalog() -> ProbeCatalog {
         .probes
 }
 
-fn mapped_items(provider: &str) -> Vec<String> {
-    let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").unwrap();
-    loaded
-        .rules
-        .mappings
-        .iter()
-        .filter(|m| m.provider == provider)
-        .map(|m| m.control.clone())
-        .collect()
-}
-
 fn results(dir: &Path) -> dengbao::results::Results {
     serde_json::from_slice(&std::fs::read(dir.join("results.json")).unwrap()).unwrap()
 }
@@ -448,7 +437,7 @@ fn collected_nothing(name: &str, code: i32, log: &str, dir: &Path) -> Pack {
         "{name}"
     );
     let r = results(dir);
-    for id in mapped_items(name) {
+    for id in common::decided_items(name) {
         let c = r.controls.iter().find(|c| c.id == id).unwrap();
         assert_eq!(c.verdict, Verdict::Error, "{name} {id}: {:?}", c.reasons);
     }
@@ -514,7 +503,7 @@ fn a_failed_source_marks_its_fan_out_upstream_failed() {
             .filter(|c| c.verdict == Verdict::Error)
             .count();
         assert!(
-            errors > 0 && errors < mapped_items(name).len(),
+            errors > 0 && errors < common::decided_items(name).len(),
             "{name}: only what needs the refused evidence errs"
         );
     }
@@ -602,10 +591,14 @@ fn ctrl_c_writes_what_was_collected() {
         // An endpoint that accepts connections and never answers: the scan waits until Ctrl-C.
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
+        // The first connection says the scan is under way (its Ctrl-C handler is set before any call):
+        // a fixed sleep instead raced the loading of the mappings on a busy machine.
+        let (connected, first_call) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut held = Vec::new();
             for c in listener.incoming() {
                 held.push(c);
+                let _ = connected.send(());
             }
         });
         let d = tempfile::tempdir().unwrap();
@@ -646,7 +639,11 @@ fn ctrl_c_writes_what_was_collected() {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::sleep(std::time::Duration::from_secs(2));
+        first_call
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("{name}: the scan made no call within 120 s"));
+        // A moment for the calls already started to be in flight when Ctrl-C arrives.
+        std::thread::sleep(std::time::Duration::from_millis(300));
         assert!(Command::new("kill")
             .args(["-INT", &child.id().to_string()])
             .status()

@@ -32,6 +32,8 @@ pub fn manifest_service(sdk_service: &str) -> String {
         "configservice" => "config".into(),
         "cloudwatchlogs" => "logs".into(),
         "eventbridge" => "events".into(),
+        "elasticloadbalancing" => "elb".into(),
+        "elasticloadbalancingv2" => "elbv2".into(),
         _ => squashed,
     }
 }

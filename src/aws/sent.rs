@@ -41,6 +41,8 @@ const UNPAGED: &[&str] = &[
     "aws.s3.get_bucket_lifecycle_configuration",
     "aws.s3.get_public_access_block",
     "aws.organizations.describe_organization",
+    "aws.iam.get_login_profile",
+    "aws.elbv2.describe_target_health",
 ];
 
 /// Names the EC2 query protocol gives list parameters on the wire.

@@ -49,6 +49,8 @@ pub const ALWAYS_LIST_ELEMENTS: &[&str] = &[
     // RDS (query protocol) wraps list members in singular names rather than <member>.
     "DBInstance",
     "DBSnapshot",
+    "DBInstanceAutomatedBackup",
+    "DBInstanceAutomatedBackupsReplication",
     "DBSecurityGroupMembership",
     "VpcSecurityGroupMembership",
     "DBParameterGroup",

@@ -120,10 +120,17 @@ pub fn evaluate_timed(
                         .map(|r| r.verdict),
                 );
                 let mut reasons: Vec<Bilingual> = rule_results.iter().map(rule::reason).collect();
-                let checklist = if mapping.automation == Automation::Partial {
-                    reasons.push(Bilingual {
-                        zh: "本项仅部分可由 API 证据判定；其余部分需按检查清单人工核查。".into(),
-                        en: "Only part of this item can be judged from API evidence; check the rest by hand using the checklist.".into(),
+                let checklist = if mapping.automation != Automation::Full {
+                    reasons.push(if mapping.automation == Automation::Partial {
+                        Bilingual {
+                            zh: "本项仅部分可由 API 证据判定；其余部分需按检查清单人工核查。".into(),
+                            en: "Only part of this item can be judged from API evidence; check the rest by hand using the checklist.".into(),
+                        }
+                    } else {
+                        Bilingual {
+                            zh: "本项的符合须人工核查：上列 API 证据供参考（可据以发现不符合），按检查清单收集其余证据。".into(),
+                            en: "Whether this item is met is checked by hand: the API evidence above supports the assessor (and can show non-compliance); collect the rest using the checklist.".into(),
+                        }
                     });
                     mapping
                         .checklist
@@ -220,7 +227,7 @@ fn evaluate_rules<'r>(
             let idx = &*index;
             let mut runs = Vec::new();
             for &rule in group {
-                match rule::RuleRun::start(rule, idx, regions)? {
+                match rule::RuleRun::start(rule, idx, regions, scope)? {
                     rule::Start::Done(r) => {
                         out.insert(rule.id.as_str(), r);
                     }

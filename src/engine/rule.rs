@@ -60,6 +60,16 @@ struct Joins<'i> {
     probes: Vec<&'i str>,
 }
 
+/// Why a joined probe's items are missing altogether: it was never run.
+fn never_ran(probe: &str) -> Failure {
+    Failure {
+        region: String::new(),
+        record: None,
+        code: "EvidenceMissing".into(),
+        message: format!("probe {probe} was not run; the pack holds no evidence from it"),
+    }
+}
+
 fn origin<'a>(idx: &'a EvidenceIndex<'_>, i: usize, resource: &'a serde_json::Value) -> Origin<'a> {
     let rec: &EvidenceRecord = &idx.pack.manifest.records[i];
     Origin {
@@ -72,7 +82,7 @@ fn origin<'a>(idx: &'a EvidenceIndex<'_>, i: usize, resource: &'a serde_json::Va
 }
 
 impl<'i> Joins<'i> {
-    fn build(rule: &'i Rule, idx: &'i EvidenceIndex<'i>) -> anyhow::Result<Self> {
+    fn build(rule_joins: &'i [Join], idx: &'i EvidenceIndex<'i>) -> anyhow::Result<Self> {
         let mut joins = Joins {
             idx,
             table_of: Vec::new(),
@@ -82,7 +92,7 @@ impl<'i> Joins<'i> {
             probes: Vec::new(),
         };
         let mut built: Vec<(&str, &str, String)> = Vec::new();
-        for j in &rule.joins {
+        for j in rule_joins {
             let what = (j.probe.as_str(), j.items.source(), format!("{:?}", j.on));
             if let Some(t) = built.iter().position(|b| *b == what) {
                 joins.table_of.push(t);
@@ -115,6 +125,9 @@ impl<'i> Joins<'i> {
                 }
             }
             let mut failures = idx.failures(&j.probe).to_vec();
+            if !idx.was_run(&j.probe) {
+                failures.push(never_ran(&j.probe));
+            }
             if !idx.is_checked(&j.probe) {
                 super::index::merge_unparsable(&mut failures, unparsable);
             }
@@ -156,8 +169,8 @@ fn index_items<'v, 'i>(
 /// are each looked up about once, and kept parsed they would hold the whole inventory as values.
 const KEEP_PARSED_UP_TO: usize = 4096;
 
-/// The join tables, lent to one evaluation.
-struct Lookup<'j, 'i>(&'j Joins<'i>);
+/// The join tables, lent to one evaluation, and the scope `in_scope` asks about.
+struct Lookup<'j, 'i>(&'j Joins<'i>, &'j super::Scope);
 
 impl JoinLookup for Lookup<'_, '_> {
     fn lookup(
@@ -201,8 +214,18 @@ impl JoinLookup for Lookup<'_, '_> {
         }
         joins.failures[t]
             .iter()
-            .find(|f| !join.same_region || f.region == region)
+            .find(|f| !join.same_region || f.region == region || f.region.is_empty())
             .map(|f| f.describe(joins.probes[t]))
+    }
+
+    fn in_scope(
+        &self,
+        value: &Value,
+        account: &str,
+        tags: Option<&Query>,
+        vpc: Option<&Query>,
+    ) -> bool {
+        self.1.is_empty() || self.1.contains_by(tags, vpc, value, account)
     }
 }
 
@@ -225,6 +248,8 @@ pub enum Start<'r, 'i> {
 /// from the (loaded) documents of the joined probes.
 pub struct RuleRun<'r, 'i> {
     joins: Joins<'i>,
+    /// The joins of `scope_via`, built only when a scope is given.
+    scope_joins: Option<Box<Joins<'i>>>,
     partial: Partial<'r>,
 }
 
@@ -243,6 +268,7 @@ impl<'r: 'i, 'i> RuleRun<'r, 'i> {
         rule: &'r Rule,
         idx: &'i EvidenceIndex<'_>,
         regions: &[String],
+        scope: &super::Scope,
     ) -> anyhow::Result<Start<'r, 'i>> {
         let probes: Vec<String> = rule.probes().iter().map(|s| s.to_string()).collect();
         let missing: Vec<&String> = probes.iter().filter(|p| !idx.was_run(p)).collect();
@@ -268,8 +294,13 @@ impl<'r: 'i, 'i> RuleRun<'r, 'i> {
                 0,
             )));
         }
+        let scope_joins = match (&rule.scope_via, scope.is_empty()) {
+            (Some(_), false) => Some(Box::new(Joins::build(&rule.scope_joins, idx)?)),
+            _ => None,
+        };
         Ok(Start::Running(RuleRun {
-            joins: Joins::build(rule, idx)?,
+            joins: Joins::build(&rule.joins, idx)?,
+            scope_joins,
             partial: Partial {
                 rule,
                 probes,
@@ -298,9 +329,6 @@ impl<'r: 'i, 'i> RuleRun<'r, 'i> {
         let rule = self.partial.rule;
         let records = &idx.pack.manifest.records;
         let o = origin(idx, i, v);
-        if !scope.is_empty() && !scope.contains(rule, v, o.account) {
-            return Judged::OutOfScope;
-        }
         let node = Node {
             value: v,
             location: Location::Under {
@@ -310,7 +338,11 @@ impl<'r: 'i, 'i> RuleRun<'r, 'i> {
             },
             origin: o,
         };
-        let joins = Lookup(&self.joins);
+        if !scope.is_empty() && !scope.contains(rule, v, o.account) && !self.attached(&node, scope)
+        {
+            return Judged::OutOfScope;
+        }
+        let joins = Lookup(&self.joins, scope);
         let mut trace = Trace::default();
         if let Some(filter) = &rule.scope {
             match eval(filter, &node, &joins, &mut Quiet::default()) {
@@ -353,6 +385,16 @@ impl<'r: 'i, 'i> RuleRun<'r, 'i> {
             locations: trace.locations,
             reason,
         })
+    }
+
+    /// Whether a resource outside the scope by its own tags and VPC is attached to one inside it
+    /// (`scope_via`). When that cannot be read, it is judged: leaving it out might hide a finding.
+    fn attached(&self, node: &Node<'_>, scope: &super::Scope) -> bool {
+        let (Some(via), Some(joins)) = (&self.partial.rule.scope_via, &self.scope_joins) else {
+            return false;
+        };
+        scope.admits_account(node.origin.account)
+            && eval(via, node, &Lookup(joins, scope), &mut Quiet::default()) != Truth::False
     }
 
     /// Adds a judged resource to the rule's result. Errs only when judged resources cannot be
@@ -436,7 +478,7 @@ fn finish(
         _ => RuleOutcome::Pass,
     };
     let verdict = match outcome {
-        RuleOutcome::Pass => Verdict::Compliant,
+        RuleOutcome::Pass => rule.verdict.pass,
         RuleOutcome::Error => Verdict::Error,
         RuleOutcome::NotApplicable => rule.verdict.empty,
         RuleOutcome::Fail if passed > 0 && rule.expect != Expect::Any => rule.verdict.some_fail,
@@ -466,9 +508,18 @@ fn per_region(resources: Vec<ResourceResult>, regions: &[String]) -> Vec<Resourc
             all.insert(&r.region);
         }
     }
+    // Errors of no region (a probe the rule reads was not run) leave every region undecided.
+    let everywhere: Vec<&ResourceResult> = resources
+        .iter()
+        .filter(|r| r.region.is_empty() && r.status == ResourceStatus::Error)
+        .collect();
     let mut out = Vec::new();
     for region in all {
-        let mine: Vec<&ResourceResult> = resources.iter().filter(|r| r.region == region).collect();
+        let mine: Vec<&ResourceResult> = resources
+            .iter()
+            .filter(|r| r.region == region)
+            .chain(everywhere.iter().copied())
+            .collect();
         let pick = |s: ResourceStatus| {
             mine.iter()
                 .filter(|r| r.status == s)
@@ -567,6 +618,16 @@ pub fn reason(r: &RuleResult) -> Bilingual {
         RuleOutcome::Pass => Bilingual {
             zh: format!("【{t_zh}】满足：{} 项资源均通过。", r.passed),
             en: format!("{t_en}: met — {} of {total} resources pass.", r.passed),
+        },
+        RuleOutcome::NotApplicable if r.out_of_scope > 0 => Bilingual {
+            zh: format!(
+                "【{t_zh}】不适用：证据中的 {} 项资源均不在给定的评估范围（--scope-*）内，且未挂载到范围内的资源，本规则没有判定任何资源。",
+                r.out_of_scope
+            ),
+            en: format!(
+                "{t_en}: nothing in scope — all {} resources in the evidence are outside the scope given (--scope-*) and attached to nothing inside it; this rule judged none.",
+                r.out_of_scope
+            ),
         },
         RuleOutcome::NotApplicable => Bilingual {
             zh: format!("【{t_zh}】不适用：证据中没有需要检查的资源。"),

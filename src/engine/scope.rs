@@ -1,16 +1,40 @@
 //! Applying the evaluation scope ([`crate::scope::Scope`]) to a rule's resources.
 
+use crate::jsonpath::Query;
 use crate::rules::Rule;
 use crate::scope::Scope;
 use serde_json::Value;
 
 impl Scope {
-    /// Whether `resource` (of `rule`, in `account`) belongs to the assessed system.
+    /// Whether `resource` (of `rule`, in `account`) belongs to the assessed system by its own tags
+    /// and VPC (what is attached to it is the rule's `scope_via`).
     pub fn contains(&self, rule: &Rule, resource: &Value, account: &str) -> bool {
-        if !self.accounts.is_empty() && !self.accounts.iter().any(|a| a == account) {
+        self.contains_by(
+            rule.scope_tags.as_ref(),
+            rule.scope_vpc.as_ref(),
+            resource,
+            account,
+        )
+    }
+
+    /// Whether `account` is one the scope admits (every account when none is given).
+    pub fn admits_account(&self, account: &str) -> bool {
+        self.accounts.is_empty() || self.accounts.iter().any(|a| a == account)
+    }
+
+    /// Whether `resource`, whose tags and VPC are read with `tags` and `vpc`, belongs to the assessed
+    /// system. A kind of fact without tags (or without a VPC) is not filtered on them.
+    pub fn contains_by(
+        &self,
+        tags: Option<&Query>,
+        vpc: Option<&Query>,
+        resource: &Value,
+        account: &str,
+    ) -> bool {
+        if !self.admits_account(account) {
             return false;
         }
-        if let (false, Some(q)) = (self.vpcs.is_empty(), &rule.scope_vpc) {
+        if let (false, Some(q)) = (self.vpcs.is_empty(), vpc) {
             let vpcs: Vec<&str> = q
                 .values(resource)
                 .into_iter()
@@ -20,7 +44,7 @@ impl Scope {
                 return false;
             }
         }
-        if let (false, Some(q)) = (self.tags.is_empty(), &rule.scope_tags) {
+        if let (false, Some(q)) = (self.tags.is_empty(), tags) {
             let has = q.values(resource).into_iter().any(|tag| {
                 let field = |names: &[&str]| {
                     names

@@ -1,8 +1,8 @@
 //! The `admits` condition: what an Alibaba Cloud security group lets in from any address once its
 //! rules' priorities are applied (documented on [`super::condition::AdmitsSpec`]).
 
-use super::condition::PortWant;
-use super::eval::{is_any_address, Node, Notes, Truth};
+use super::condition::{Condition, PortWant};
+use super::eval::{eval, is_any_address, JoinLookup, Location, Node, Notes, Quiet, Truth};
 use super::path::{join_location, scalar_string, Query};
 use serde_json::Value;
 
@@ -10,7 +10,7 @@ use serde_json::Value;
 struct Rule {
     accept: bool,
     priority: i64,
-    /// `ALL`, `TCP`, `UDP`, …, upper-cased.
+    /// `ALL`, `TCP`, `UDP`, `ICMP`, …, upper-cased.
     protocol: String,
     from: i64,
     to: i64,
@@ -65,14 +65,55 @@ fn parse(v: &Value, location: String) -> Option<Rule> {
     })
 }
 
-/// Evaluates `admits` on a security group node.
-pub fn admits(node: &Node<'_>, rules: &Query, want: &PortWant, trace: &mut impl Notes) -> Truth {
+/// Evaluates `admits` on a security group node. A rule for which `anywhere` holds counts as from any
+/// address of both families; where `anywhere` cannot be read, the answer is unknown unless it is
+/// decided without that rule.
+pub fn admits<N: Notes>(
+    node: &Node<'_>,
+    query: &Query,
+    want: &PortWant,
+    anywhere: Option<&Condition>,
+    joins: &dyn JoinLookup,
+    trace: &mut N,
+) -> Truth {
     let base = node.location.render();
-    let rules: Vec<Rule> = rules
-        .select(node.value)
-        .into_iter()
-        .filter_map(|(v, l)| parse(v, join_location(&base, &l)))
-        .collect();
+    let mut unknown = false;
+    let mut rules: Vec<Rule> = Vec::new();
+    for (v, rel) in query.select_rel(node.value) {
+        let Some(mut r) = parse(v, join_location(&base, &query.location("$", &rel))) else {
+            continue;
+        };
+        if let (Some(cond), false) = (anywhere, r.any_v4 && r.any_v6) {
+            let item = Node {
+                value: v,
+                location: Location::Under {
+                    parent: &node.location,
+                    query,
+                    rel,
+                },
+                origin: node.origin,
+            };
+            let mut notes = Quiet::default();
+            match eval(cond, &item, joins, &mut notes) {
+                Truth::True => (r.any_v4, r.any_v6) = (true, true),
+                Truth::Unknown => unknown = true,
+                Truth::False => {}
+            }
+            trace.add_records(&notes.records);
+        }
+        rules.push(r);
+    }
+    let decided = admits_rules(&rules, want, trace);
+    if decided == Truth::False && unknown {
+        trace.unknown(
+            "whether a prefix list a rule names admits any address could not be read".into(),
+        );
+        return Truth::Unknown;
+    }
+    decided
+}
+
+fn admits_rules(rules: &[Rule], want: &PortWant, trace: &mut impl Notes) -> Truth {
     let mut overriding: Vec<String> = Vec::new();
     for v6 in [false, true] {
         let from_anywhere = |r: &&Rule| if v6 { r.any_v6 } else { r.any_v4 };
@@ -104,24 +145,30 @@ pub fn admits(node: &Node<'_>, rules: &Query, want: &PortWant, trace: &mut impl 
                 }
             }
             PortWant::All => {
-                let accepts = rules
-                    .iter()
-                    .filter(|r| r.accept && from_anywhere(r))
-                    .filter(|r| {
-                        matches!(r.protocol.as_str(), "ALL" | "-1") && r.from <= 1 && r.to >= 65535
-                    })
-                    .collect();
-                // Only a Drop of everything from anywhere closes "everything"; a Drop of a few ports
-                // leaves all the rest open, which is still no filtering.
-                let drops = rules
-                    .iter()
-                    .filter(|r| !r.accept && from_anywhere(r))
-                    .filter(|r| {
-                        matches!(r.protocol.as_str(), "ALL" | "-1") && r.from <= 1 && r.to >= 65535
-                    })
-                    .collect();
-                if let Some(loc) = decide(accepts, drops) {
-                    trace.loc(loc);
+                // Everything is open when both TCP and UDP are open on every port from anywhere:
+                // by one `ALL` rule, or by `TCP 1/65535` plus `UDP 1/65535` (a console preset). Each
+                // is closed only by a Drop of that whole protocol (or of everything) at equal or
+                // higher priority; a Drop of a few ports leaves the rest open, still no filtering.
+                let mut open = Vec::new();
+                for proto in ["TCP", "UDP"] {
+                    let whole = |r: &&Rule| {
+                        from_anywhere(r)
+                            && (r.protocol == proto || matches!(r.protocol.as_str(), "ALL" | "-1"))
+                            && r.from <= 1
+                            && r.to >= 65535
+                    };
+                    let accepts = rules.iter().filter(|r| r.accept).filter(whole).collect();
+                    let drops = rules.iter().filter(|r| !r.accept).filter(whole).collect();
+                    match decide(accepts, drops) {
+                        Some(loc) => open.push(loc),
+                        None => break,
+                    }
+                }
+                if open.len() == 2 {
+                    open.dedup();
+                    for loc in open {
+                        trace.loc(loc);
+                    }
                     return Truth::True;
                 }
             }

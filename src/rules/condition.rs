@@ -8,8 +8,14 @@
 //! | existence | `path`, `exists = true/false` | `path` selects (does not select) a non-null value |
 //! | same as | `path`, `same_as = KEY` | some selected value equals the node's KEY (`account`, `region`, `param.NAME` or a JSONPath), e.g. an owner id equal to the scanned account |
 //! | any address | `path`, `any_address = true` | some selected value is a CIDR meaning every address (`0.0.0.0/0`, `::/0`) |
-//! | ports | `ports = { overlap = [22, 3389] }` or `ports = { all = true }` (+ `from`, `to`, `protocol` or `range` paths) | the rule opens one of those ports / every port |
+//! | ports | `ports = { overlap = [22, 3389] }` or `ports = { all = true }` (+ `from`, `to`, `protocol` or `range` paths) | the rule opens one of those ports / every port; protocol-aware: `-1`/`all` opens every port, TCP and UDP (`6`, `17`) open their range, ICMP, ICMPv6 (`58`) and other protocols open none |
 //! | admits | `admits = { ports = [22, 3389] }` or `admits = { all = true }` (+ `rules`, default `$.Permissions.Permission[*]`) | an Alibaba Cloud security group, after its priorities, lets any address (`0.0.0.0/0` or `::/0`) reach one of those TCP ports / everything (see [`AdmitsSpec`]) |
+//! | ip | `path`, `ip = { public = true }` or `ip = { country = ["CN"] }` | some selected value is a public IP address / one the shipped IP-to-country data places in one of those countries (see [`super::geoip`]) |
+//! | other account | `path`, `other_account = true` | some selected value (array items included) is `*` or names an account other than the scanned one: an account id, or an ARN (`arn:…:ACCOUNT:…`, `acs:…:ACCOUNT:…`) |
+//! | decode | `decode = PATH`, `check = {...}` | the string at PATH holds JSON (possibly percent-encoded, as IAM policy documents are) and `check` holds on it; a string that does not parse is unknown |
+//! | in scope | `in_scope = { tags = "$.tagSet[*]", vpc = "$.vpcId" }` | the node is inside the scope given with `--scope-*` (always, when none is given); see [`InScopeSpec`] |
+//! | named | `use = "name"` | the condition a `[[define]]` table of the provider's rule files names so holds |
+//! | prefix overlap | `path`, `prefix_overlaps = { folder = KEY, then = "AWSLogs/" }` | some key prefix selected by `path` (none: the empty prefix) and the prefix `folder/then` select keys in common (one starts with the other): a lifecycle rule that reaches a trail's log files (see [`super::prefix`]) |
 //! | logic | `all_of = [...]`, `any_of = [...]`, `not = {...}` | as named |
 //! | quantifier | `all`, `any` or `none` = a *selection*, and `check = {...}` | every / at least one / no selected item satisfies `check` (`all` over nothing is true) |
 //! | count | `count` = a *selection*, optional `check`, and one of `eq`, `ne`, `gt`, `ge`, `lt`, `le` (a number) | the number of selected items (satisfying `check`) compares so |
@@ -59,6 +65,13 @@ pub struct ConditionSpec {
     pub any_address: Option<bool>,
     pub ports: Option<PortsSpec>,
     pub admits: Option<AdmitsSpec>,
+    pub ip: Option<IpSpec>,
+    pub other_account: Option<bool>,
+    pub decode: Option<String>,
+    pub in_scope: Option<InScopeSpec>,
+    #[serde(rename = "use")]
+    pub use_: Option<String>,
+    pub prefix_overlaps: Option<super::prefix::PrefixSpec>,
     pub all_of: Option<Vec<Spanned<ConditionSpec>>>,
     pub any_of: Option<Vec<Spanned<ConditionSpec>>>,
     pub not: Option<Box<Spanned<ConditionSpec>>>,
@@ -99,9 +112,10 @@ pub struct PortsSpec {
 /// and whose protocol is `TCP` or `ALL` and range covers the port take part; the one with the smallest
 /// priority number decides, and at equal priority `Drop` wins. So a `Drop` at priority 1 overrides an
 /// `Accept` at priority 1 or 100, while a `Drop` at 100 does not override an `Accept` at 1.
-/// `all = true` asks whether an `Accept` of protocol `ALL` over every port from anywhere is overridden by
-/// no `Drop` of everything (protocol `ALL`, every port) from anywhere of equal or higher priority; a
-/// `Drop` of a few ports leaves the rest open, which is still no filtering.
+/// `all = true` asks whether every TCP and every UDP port is open from anywhere: by an `Accept` of protocol
+/// `ALL`, or by `Accept`s of `TCP 1/65535` and `UDP 1/65535` (the console's "all TCP" and "all UDP"), each
+/// overridden by no `Drop` of that whole protocol (or of everything) from anywhere of equal or higher
+/// priority; a `Drop` of a few ports leaves the rest open, which is still no filtering. ICMP is not a port.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdmitsSpec {
@@ -111,6 +125,49 @@ pub struct AdmitsSpec {
     pub ports: Option<Vec<u16>>,
     /// True when any address can reach every port of every protocol.
     pub all: Option<bool>,
+    /// A condition on one rule saying its source is any address in another way than a CIDR, e.g. a
+    /// prefix list (`SourcePrefixListId`) whose entries hold `0.0.0.0/0` or `::/0`.
+    pub anywhere: Option<Box<Spanned<ConditionSpec>>>,
+}
+
+/// The `in_scope` form: whether the node belongs to the assessed system given with `--scope-tag` /
+/// `--scope-vpc` / `--scope-account`, read from its own tags and VPC. With no scope given, always true.
+/// Rules use it in `scope_via`, to bring into scope what is attached to an in-scope resource.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InScopeSpec {
+    /// JSONPath of the node's tags (items with `key`/`Key`/`TagKey` and `value`/`Value`/`TagValue`).
+    pub tags: Option<String>,
+    /// JSONPath of the node's VPC id.
+    pub vpc: Option<String>,
+}
+
+/// Named conditions (`[[define]]` tables of a provider's rule files), which a condition uses with
+/// `use = "name"`: one definition of, say, "an internet-facing interface" for every rule that needs it.
+#[derive(Debug, Default)]
+pub struct Defs {
+    pub specs: std::collections::HashMap<String, Spanned<ConditionSpec>>,
+    /// The definitions being compiled, to refuse one that uses itself.
+    active: std::cell::RefCell<Vec<String>>,
+}
+
+impl Defs {
+    pub fn new(specs: std::collections::HashMap<String, Spanned<ConditionSpec>>) -> Self {
+        Defs {
+            specs,
+            active: Default::default(),
+        }
+    }
+}
+
+/// The `ip` form: what an IP address must be.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IpSpec {
+    /// True when the address is public (globally routed).
+    pub public: Option<bool>,
+    /// True when the shipped data places the address in one of these countries (ISO 3166 codes).
+    pub country: Option<Vec<String>>,
 }
 
 /// What a quantifier or count iterates over.
@@ -188,7 +245,25 @@ pub enum Condition {
     Admits {
         rules: Query,
         want: PortWant,
+        /// Also from anywhere: a rule for which this holds (`anywhere`).
+        anywhere: Option<Box<Condition>>,
     },
+    InScope {
+        tags: Option<Query>,
+        vpc: Option<Query>,
+    },
+    Ip {
+        path: Operand,
+        want: IpWant,
+    },
+    OtherAccount {
+        path: Operand,
+    },
+    Decode {
+        path: Query,
+        check: Box<Condition>,
+    },
+    PrefixOverlaps(super::prefix::PrefixOverlap),
     AllOf(Group),
     AnyOf(Group),
     Not(Box<Condition>),
@@ -210,6 +285,13 @@ pub enum Condition {
 pub enum PortSpan {
     FromTo(Query, Query),
     Range(Query),
+}
+
+/// What an `ip` condition looks for.
+#[derive(Debug, Clone)]
+pub enum IpWant {
+    Public,
+    Country(Vec<String>),
 }
 
 /// What a ports condition looks for.
@@ -264,6 +346,15 @@ pub fn compile(
     spec: &Spanned<ConditionSpec>,
     joins: &mut Vec<Join>,
 ) -> Result<Condition, CompileError> {
+    compile_in(spec, joins, &Defs::default())
+}
+
+/// As [`compile`], with the named conditions `defs` that `use` may name.
+pub fn compile_in(
+    spec: &Spanned<ConditionSpec>,
+    joins: &mut Vec<Join>,
+    defs: &Defs,
+) -> Result<Condition, CompileError> {
     let span = spec.span();
     let s = spec.get_ref();
     let cmp_ops: Vec<(&str, CmpOp, &Option<toml::Value>)> = vec![
@@ -286,6 +377,12 @@ pub fn compile(
         ("any_address", s.any_address.is_some()),
         ("ports", s.ports.is_some()),
         ("admits", s.admits.is_some()),
+        ("ip", s.ip.is_some()),
+        ("other_account", s.other_account.is_some()),
+        ("decode", s.decode.is_some()),
+        ("in_scope", s.in_scope.is_some()),
+        ("use", s.use_.is_some()),
+        ("prefix_overlaps", s.prefix_overlaps.is_some()),
         ("all_of", s.all_of.is_some()),
         ("any_of", s.any_of.is_some()),
         ("not", s.not.is_some()),
@@ -314,7 +411,7 @@ pub fn compile(
         let check = s
             .check
             .as_ref()
-            .map(|c| compile(c, joins).map(Box::new))
+            .map(|c| compile_in(c, joins, defs).map(Box::new))
             .transpose()?;
         return Ok(Condition::Count {
             sel: selection(sel, &span, joins)?,
@@ -324,7 +421,7 @@ pub fn compile(
         });
     }
     if forms.len() != 1 {
-        let known = "eq, ne, same_as, gt, ge, lt, le, in, not_in, contains, matches, exists, any_address, ports, admits, all_of, any_of, not, all, any, none, count";
+        let known = "eq, ne, same_as, gt, ge, lt, le, in, not_in, contains, matches, exists, any_address, ports, admits, ip, other_account, decode, in_scope, use, prefix_overlaps, all_of, any_of, not, all, any, none, count";
         return if forms.is_empty() {
             err(
                 &span,
@@ -335,15 +432,17 @@ pub fn compile(
         };
     }
     let form = forms[0];
-    let is_quant = matches!(form, "all" | "any" | "none");
+    let is_quant = matches!(form, "all" | "any" | "none" | "decode");
     if s.check.is_some() && !is_quant {
         return err(
             &span,
-            format!("`check` belongs to all / any / none / count, not to `{form}`"),
+            format!("`check` belongs to all / any / none / count / decode, not to `{form}`"),
         );
     }
-    let logic_or_quant =
-        matches!(form, "all_of" | "any_of" | "not" | "ports" | "admits") || is_quant;
+    let logic_or_quant = matches!(
+        form,
+        "all_of" | "any_of" | "not" | "ports" | "admits" | "in_scope" | "use"
+    ) || is_quant;
     if logic_or_quant && s.path.is_some() {
         return err(&span, format!("`{form}` does not take `path`"));
     }
@@ -465,7 +564,73 @@ pub fn compile(
                     span: span.clone(),
                     message: m,
                 })?;
-            Condition::Admits { rules, want }
+            let anywhere = a
+                .anywhere
+                .as_ref()
+                .map(|c| compile_in(c, joins, defs).map(Box::new))
+                .transpose()?;
+            Condition::Admits {
+                rules,
+                want,
+                anywhere,
+            }
+        }
+        "ip" => {
+            let ip = s.ip.as_ref().expect("checked");
+            let want = match (ip.public, &ip.country) {
+                (Some(true), None) => IpWant::Public,
+                (None, Some(list)) if !list.is_empty() => {
+                    if let Some(c) = list
+                        .iter()
+                        .find(|c| !super::geoip::COUNTRIES.contains(&c.as_str()))
+                    {
+                        return err(&span, format!("`ip.country`: the IP data compiled into dengbao places addresses in {} only, not `{c}` (docs/data.md)", super::geoip::COUNTRIES.join(", ")));
+                    }
+                    IpWant::Country(list.clone())
+                }
+                _ => {
+                    return err(
+                        &span,
+                        "`ip` needs either `public = true` or `country = [\"CN\"]` (to require the opposite, wrap it in `not`)",
+                    )
+                }
+            };
+            Condition::Ip {
+                path: path()?,
+                want,
+            }
+        }
+        "other_account" => {
+            if s.other_account != Some(true) {
+                return err(
+                    &span,
+                    "write `other_account = true` (to require the opposite, wrap it in `not`)",
+                );
+            }
+            Condition::OtherAccount { path: path()? }
+        }
+        "decode" => {
+            let Some(check) = &s.check else {
+                return err(&span, "`decode` needs `check = { ... }`: the condition the decoded document is tested against");
+            };
+            let q =
+                Query::compile(s.decode.as_ref().expect("checked")).map_err(|m| CompileError {
+                    span: span.clone(),
+                    message: m,
+                })?;
+            Condition::Decode {
+                path: q,
+                check: Box::new(compile_in(check, joins, defs)?),
+            }
+        }
+        "prefix_overlaps" => {
+            let spec = s.prefix_overlaps.as_ref().expect("checked");
+            Condition::PrefixOverlaps(
+                super::prefix::PrefixOverlap::compile(path()?, spec).map_err(|m| CompileError {
+                    span: span.clone(),
+                    message: m,
+                })?,
+            )
         }
         "all_of" | "any_of" => {
             let list = if form == "all_of" {
@@ -479,7 +644,7 @@ pub fn compile(
             }
             let items = list
                 .iter()
-                .map(|c| compile(c, joins))
+                .map(|c| compile_in(c, joins, defs))
                 .collect::<Result<Vec<_>, _>>()?;
             if form == "all_of" {
                 Condition::AllOf(Group::new(items))
@@ -487,7 +652,31 @@ pub fn compile(
                 Condition::AnyOf(Group::new(items))
             }
         }
-        "not" => Condition::Not(Box::new(compile(s.not.as_ref().expect("checked"), joins)?)),
+        "not" => Condition::Not(Box::new(compile_in(
+            s.not.as_ref().expect("checked"),
+            joins,
+            defs,
+        )?)),
+        "in_scope" => {
+            let i = s.in_scope.as_ref().expect("checked");
+            let q = |x: &Option<String>| {
+                x.as_deref()
+                    .map(Query::compile)
+                    .transpose()
+                    .map_err(|m| CompileError {
+                        span: span.clone(),
+                        message: m,
+                    })
+            };
+            if i.tags.is_none() && i.vpc.is_none() {
+                return err(&span, "`in_scope` needs `tags` and/or `vpc` (JSONPaths)");
+            }
+            Condition::InScope {
+                tags: q(&i.tags)?,
+                vpc: q(&i.vpc)?,
+            }
+        }
+        "use" => use_definition(s.use_.as_ref().expect("checked"), &span, joins, defs)?,
         _ => {
             let (kind, sel) = match form {
                 "all" => (Quantifier::All, s.all.as_ref()),
@@ -501,9 +690,45 @@ pub fn compile(
             Condition::Quant {
                 kind,
                 sel,
-                check: Box::new(compile(check, joins)?),
+                check: Box::new(compile_in(check, joins, defs)?),
             }
         }
+    })
+}
+
+/// Compiles the definition `name` in place of a `use`: its joins become this rule's own.
+fn use_definition(
+    name: &str,
+    span: &std::ops::Range<usize>,
+    joins: &mut Vec<Join>,
+    defs: &Defs,
+) -> Result<Condition, CompileError> {
+    let Some(def) = defs.specs.get(name) else {
+        let mut known: Vec<&str> = defs.specs.keys().map(String::as_str).collect();
+        known.sort_unstable();
+        return err(
+            span,
+            format!(
+                "no condition named `{name}` is defined ([[define]] tables of this provider: {})",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            ),
+        );
+    };
+    if defs.active.borrow().iter().any(|n| n == name) {
+        return err(span, format!("condition `{name}` uses itself"));
+    }
+    defs.active.borrow_mut().push(name.to_string());
+    let compiled = compile_in(def, joins, defs);
+    defs.active.borrow_mut().pop();
+    // A problem inside the definition is reported where it is defined (checked on its own at load);
+    // here it can only be a cycle, named at the `use`.
+    compiled.map_err(|e| CompileError {
+        span: span.clone(),
+        message: format!("in condition `{name}`: {}", e.message),
     })
 }
 

@@ -4,7 +4,7 @@
 //! becomes a pass: quantifiers and logic follow Kleene's rules, so a result is definite only when the
 //! unread evidence could not have changed it.
 
-use super::condition::{CmpOp, Condition, Join, PortSpan, PortWant};
+use super::condition::{CmpOp, Condition, IpWant, Join, PortSpan, PortWant};
 pub use super::location::Location;
 use super::path::{KeyExpr, Operand, Query};
 use serde_json::Value;
@@ -184,6 +184,18 @@ pub trait JoinLookup {
         reads: bool,
         f: &mut dyn FnMut(&Node<'_>) -> bool,
     ) -> Option<String>;
+
+    /// Whether a node whose tags and VPC are read with `tags` and `vpc` belongs to the assessed system
+    /// (`--scope-*`); true when no scope was given.
+    fn in_scope(
+        &self,
+        _value: &Value,
+        _account: &str,
+        _tags: Option<&Query>,
+        _vpc: Option<&Query>,
+    ) -> bool {
+        true
+    }
 }
 
 /// Evaluates `cond` on `node`.
@@ -252,7 +264,37 @@ pub fn eval<N: Notes>(
             span,
             want,
         } => ports(node, protocol, span, want, trace),
-        Condition::Admits { rules, want } => super::admits::admits(node, rules, want, trace),
+        Condition::Admits {
+            rules,
+            want,
+            anywhere,
+        } => super::admits::admits(node, rules, want, anywhere.as_deref(), joins, trace),
+        Condition::InScope { tags, vpc } => Truth::from_bool(joins.in_scope(
+            node.value,
+            node.origin.account,
+            tags.as_ref(),
+            vpc.as_ref(),
+        )),
+        Condition::Ip { path, want } => any_value(path, node, trace, |v| {
+            let Some(ip) = v.as_str().and_then(super::geoip::address) else {
+                return false;
+            };
+            match want {
+                IpWant::Public => super::geoip::is_public(ip),
+                IpWant::Country(list) => {
+                    super::geoip::country(ip).is_some_and(|c| list.iter().any(|x| x == c))
+                }
+            }
+        }),
+        Condition::OtherAccount { path } => {
+            let account = node.origin.account;
+            any_value(path, node, trace, |v| match v {
+                Value::Array(items) => items.iter().any(|x| names_other_account(x, account)),
+                x => names_other_account(x, account),
+            })
+        }
+        Condition::Decode { path, check } => decode(path, check, node, joins, trace),
+        Condition::PrefixOverlaps(p) => p.eval(node, trace),
         Condition::AllOf(group) => {
             let mut result = Truth::True;
             let mut sub = N::default();
@@ -297,6 +339,100 @@ pub fn eval<N: Notes>(
             super::quant::count(sel, check.as_deref(), *op, *n, node, joins, trace)
         }
     }
+}
+
+/// Whether `v` is `*` or names an account other than `account`: a bare account id (digits), or an ARN
+/// whose account field (`arn:PARTITION:SERVICE:REGION:ACCOUNT:…`, `acs:SERVICE:REGION:ACCOUNT:…`) is
+/// another. Anything else (a service name, a federated provider's URL) names no account.
+fn names_other_account(v: &Value, account: &str) -> bool {
+    let Some(s) = v.as_str().map(str::trim) else {
+        return false;
+    };
+    if s == "*" {
+        return true;
+    }
+    let named = if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        Some(s)
+    } else {
+        let f: Vec<&str> = s.split(':').collect();
+        match f.first() {
+            Some(&"arn") if f.len() > 5 => Some(f[4]),
+            Some(&"acs") if f.len() > 4 => Some(f[3]),
+            _ => None,
+        }
+    };
+    // An ARN without an account field (an S3 bucket's) names none; `*` in it names anyone.
+    named.is_some_and(|a| !a.is_empty() && a != account)
+}
+
+/// Evaluates `check` on the JSON held in the string(s) at `path`; percent-encoded JSON (IAM's policy
+/// documents) is decoded first. A string that is not JSON either way is unknown: its meaning could not
+/// be read. Locations inside the decoded document continue the string's own location.
+fn decode<N: Notes>(
+    path: &Query,
+    check: &Condition,
+    node: &Node<'_>,
+    joins: &dyn JoinLookup,
+    trace: &mut N,
+) -> Truth {
+    let mut result = Truth::False;
+    for (v, rel) in path.select_rel(node.value) {
+        let at = || node.location.child(path, &rel);
+        let Some(text) = v.as_str() else {
+            trace.loc_with(at);
+            continue;
+        };
+        let parsed = serde_json::from_str::<Value>(text)
+            .ok()
+            .or_else(|| percent_decode(text).and_then(|t| serde_json::from_str::<Value>(&t).ok()));
+        let Some(doc) = parsed else {
+            trace.loc_with(at);
+            trace.unknown(format!("{} does not hold JSON", at()));
+            result = Truth::Unknown;
+            continue;
+        };
+        let inner = Node {
+            value: &doc,
+            location: Location::from(at()),
+            origin: node.origin,
+        };
+        let mut t = N::default();
+        match eval(check, &inner, joins, &mut t) {
+            Truth::True => {
+                trace.merge(t);
+                return Truth::True;
+            }
+            Truth::Unknown => result = Truth::Unknown,
+            Truth::False => {}
+        }
+        trace.merge(t);
+    }
+    result
+}
+
+/// `%XX` sequences decoded (a `+` is kept: it may be the document's own); `None` when there was none or
+/// the result is not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    if !s.contains('%') {
+        return None;
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// A group's conditions in the order to judge them: as written when citing, else cheapest first
@@ -484,9 +620,17 @@ fn ports(
             _ => crate::rules::path::scalar_string(p).map(std::borrow::Cow::Owned),
         };
         if let Some(s) = text {
-            if matches!(s.trim(), "-1" | "all" | "ALL" | "All") {
-                trace.loc_with(|| node.location.child(protocol, &rel));
-                return Truth::True;
+            match port_protocol(&s) {
+                PortProtocol::Every => {
+                    trace.loc_with(|| node.location.child(protocol, &rel));
+                    return Truth::True;
+                }
+                // ICMP (`icmp -1/-1` is "all ICMP types", not every port), ICMPv6, GRE, ESP…: no ports.
+                PortProtocol::Portless => {
+                    trace.loc_with(|| node.location.child(protocol, &rel));
+                    return Truth::False;
+                }
+                PortProtocol::Ports => {}
             }
         }
     }
@@ -519,7 +663,7 @@ fn ports(
     let (Some(from), Some(to)) = (from, to) else {
         return Truth::False;
     };
-    // -1/-1 is "all ports" for protocols that have them (Alibaba Cloud, EC2 with protocol -1).
+    // -1/-1 is "all ports" for the protocols that have ports (TCP and UDP).
     let (from, to) = if from < 0.0 && to < 0.0 {
         (0.0, 65535.0)
     } else {
@@ -531,4 +675,25 @@ fn ports(
             .iter()
             .any(|p| from <= f64::from(*p) && f64::from(*p) <= to),
     })
+}
+
+/// What a rule's protocol says about ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PortProtocol {
+    /// Every protocol, every port (`-1`, `all`).
+    Every,
+    /// A protocol with ports (TCP, UDP, by name or number): the range decides.
+    Ports,
+    /// A protocol without ports (ICMP, ICMPv6 `58`, GRE, ESP, …): opens no port.
+    Portless,
+}
+
+/// Classifies a protocol as EC2 (`tcp`, `6`, `-1`, `icmpv6`, `58`) and Alibaba Cloud (`TCP`, `ALL`,
+/// `ICMP`, `ICMPv6`, `GRE`) write it.
+pub(super) fn port_protocol(p: &str) -> PortProtocol {
+    match p.trim().to_ascii_lowercase().as_str() {
+        "-1" | "all" => PortProtocol::Every,
+        "tcp" | "6" | "udp" | "17" | "" => PortProtocol::Ports,
+        _ => PortProtocol::Portless,
+    }
 }

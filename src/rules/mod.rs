@@ -26,8 +26,10 @@
 mod admits;
 pub mod condition;
 pub mod eval;
+pub mod geoip;
 pub mod location;
 mod order;
+pub mod prefix;
 /// JSONPath queries and keys live below the rule language (collectors use them too); rule code
 /// names them `path`.
 pub use crate::jsonpath as path;
@@ -37,7 +39,7 @@ use crate::catalog::{toml_error, Automation, Bilingual, Catalog};
 use crate::embedded::{line_col, SourceFile};
 use crate::probes::ProbeCatalog;
 use crate::verdict::Verdict;
-use condition::{compile, Condition, ConditionSpec, Join};
+use condition::{compile_in, Condition, ConditionSpec, Defs, Join};
 use path::{KeyExpr, Query};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -69,6 +71,11 @@ pub struct RuleVerdicts {
     /// When nothing is in scope (default `not_applicable`).
     #[serde(default = "default_empty")]
     pub empty: Verdict,
+    /// When the rule passes (default `compliant`). `manual` for a rule that can show an item's 不符合
+    /// but never its 符合, e.g. "no customer-controlled key at all" where the certification 符合 needs
+    /// is on paper only: a pass then leaves the item to the assessor, with the evidence attached.
+    #[serde(default = "default_pass")]
+    pub pass: Verdict,
 }
 
 fn default_all_fail() -> Verdict {
@@ -80,6 +87,9 @@ fn default_some_fail() -> Verdict {
 fn default_empty() -> Verdict {
     Verdict::NotApplicable
 }
+fn default_pass() -> Verdict {
+    Verdict::Compliant
+}
 
 impl Default for RuleVerdicts {
     fn default() -> Self {
@@ -87,6 +97,7 @@ impl Default for RuleVerdicts {
             all_fail: default_all_fail(),
             some_fail: default_some_fail(),
             empty: default_empty(),
+            pass: default_pass(),
         }
     }
 }
@@ -114,6 +125,19 @@ struct RuleSpec {
     scope_tags: Option<String>,
     #[serde(default)]
     scope_vpc: Option<String>,
+    #[serde(default)]
+    scope_via: Option<Spanned<ConditionSpec>>,
+}
+
+/// A named condition (`[[define]]`), used in rules with `use = "name"`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DefineSpec {
+    name: String,
+    /// What the condition means, for the reader of the rule file.
+    #[allow(dead_code)]
+    description: Option<String>,
+    condition: Spanned<ConditionSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -134,6 +158,8 @@ struct RuleFileSpec {
     rule: Vec<Spanned<RuleSpec>>,
     #[serde(default)]
     control: Vec<Spanned<MappingSpec>>,
+    #[serde(default)]
+    define: Vec<Spanned<DefineSpec>>,
 }
 
 /// A compiled rule.
@@ -159,6 +185,11 @@ pub struct Rule {
     pub scope_tags: Option<Query>,
     /// Where a resource names its VPC, for `--scope-vpc`.
     pub scope_vpc: Option<Query>,
+    /// When a resource is in scope through what it is attached to (`in_scope` on joined items), for
+    /// resources that carry no tags of their own; judged only when a scope is given.
+    pub scope_via: Option<Condition>,
+    /// Every join in `scope_via`, indexed by `Join::slot` (kept apart: built only when a scope is given).
+    pub scope_joins: Vec<Join>,
     /// Every join in `scope` and `require`, indexed by `Join::slot`.
     pub joins: Vec<Join>,
     /// `file:line` where the rule is defined.
@@ -166,7 +197,8 @@ pub struct Rule {
 }
 
 impl Rule {
-    /// Every probe the rule reads: its evidence, then joined probes.
+    /// Every probe the rule reads to judge: its evidence, then joined probes (not those only
+    /// `scope_via` reads, which matter only under a scope).
     pub fn probes(&self) -> Vec<&str> {
         let mut out = vec![self.evidence.as_str()];
         for j in &self.joins {
@@ -224,20 +256,33 @@ pub fn load(
 ) -> Result<RuleSet, Vec<String>> {
     let mut set = RuleSet::default();
     let mut errors = Vec::new();
-    for f in files {
-        let Some((provider, _)) = f.rel.split_once('/') else {
-            continue;
-        };
-        if provider == "controls" {
-            continue;
-        }
-        if let Err(mut e) = load_file(f, provider, catalog, probes, &mut set) {
+    let rule_files: Vec<(&SourceFile, &str)> = files
+        .iter()
+        .filter_map(|f| Some((f, f.rel.split_once('/')?.0)))
+        .filter(|(_, provider)| *provider != "controls")
+        .collect();
+    let defs = definitions(&rule_files, probes, &mut errors);
+    for (f, provider) in rule_files {
+        let empty = Defs::default();
+        let defs = defs.get(provider).unwrap_or(&empty);
+        if let Err(mut e) = load_file(f, provider, catalog, probes, defs, &mut set) {
             errors.append(&mut e);
         }
     }
     // Cross-file checks: every mapped rule exists and belongs to the provider.
     for m in &set.mappings {
-        if m.rules
+        if m.automation == Automation::Manual {
+            // A manual item is judged by hand: its rules attach evidence, and may show 不符合, never 符合.
+            for r in m.rules.iter().filter_map(|r| set.rules.get(r)) {
+                if !r.context && r.verdict.pass != Verdict::Manual {
+                    errors.push(format!(
+                        "{}: control {} is mapped `manual`, but rule `{}` ({}) gives {} when it passes; make it `context = true` or give it `verdict.pass = \"manual\"`",
+                        m.defined_at, m.control, r.id, r.defined_at, r.verdict.pass
+                    ));
+                }
+            }
+        } else if m
+            .rules
             .iter()
             .all(|r| set.rules.get(r).is_some_and(|x| x.context))
         {
@@ -267,11 +312,70 @@ pub fn load(
     }
 }
 
+/// The `[[define]]` tables of each provider's files, each checked on its own (problems are reported
+/// where it is defined). A file that does not parse is reported when it is loaded.
+fn definitions(
+    files: &[(&SourceFile, &str)],
+    probes: &ProbeCatalog,
+    errors: &mut Vec<String>,
+) -> std::collections::HashMap<String, Defs> {
+    let mut specs: std::collections::HashMap<String, std::collections::HashMap<_, _>> =
+        Default::default();
+    let mut located: Vec<(&SourceFile, &str, String, std::ops::Range<usize>)> = Vec::new();
+    for (f, provider) in files {
+        let Ok(spec) = toml::from_str::<RuleFileSpec>(&f.text) else {
+            continue;
+        };
+        for d in spec.define {
+            let span = d.span();
+            let d = d.into_inner();
+            let (l, c) = line_col(&f.text, span.start);
+            let mine = specs.entry(provider.to_string()).or_default();
+            if mine.insert(d.name.clone(), d.condition).is_some() {
+                errors.push(format!(
+                    "{}:{l}:{c}: condition `{}` is defined twice for {provider}",
+                    f.display, d.name
+                ));
+            }
+            located.push((f, provider, d.name, span));
+        }
+    }
+    let defs: std::collections::HashMap<String, Defs> =
+        specs.into_iter().map(|(p, s)| (p, Defs::new(s))).collect();
+    for (f, provider, name, span) in located {
+        let d = &defs[provider];
+        let mut joins = Vec::new();
+        let result = compile_in(&d.specs[&name], &mut joins, d);
+        let at = |start: usize| {
+            let (l, c) = line_col(&f.text, start);
+            format!("{}:{l}:{c}", f.display)
+        };
+        if let Err(e) = result {
+            errors.push(format!(
+                "{}: condition `{name}`: {}",
+                at(e.span.start),
+                e.message
+            ));
+        }
+        for j in &joins {
+            if !j.probe.starts_with(&format!("{provider}.")) || probes.get(&j.probe).is_none() {
+                errors.push(format!(
+                    "{}: condition `{name}`: no {provider} probe `{}` is declared",
+                    at(span.start),
+                    j.probe
+                ));
+            }
+        }
+    }
+    defs
+}
+
 fn load_file(
     f: &SourceFile,
     provider: &str,
     catalog: &Catalog,
     probes: &ProbeCatalog,
+    defs: &Defs,
     set: &mut RuleSet,
 ) -> Result<(), Vec<String>> {
     let spec: RuleFileSpec =
@@ -283,7 +387,7 @@ fn load_file(
     };
     for r in &spec.rule {
         let where_ = at(r.span());
-        match compile_rule(r.get_ref(), provider, probes, &f.text, &f.display) {
+        match compile_rule(r.get_ref(), provider, probes, defs, &f.text, &f.display) {
             Ok(mut rule) => {
                 rule.defined_at = where_.clone();
                 if let Some(prev) = set.rules.get(&rule.id) {
@@ -306,10 +410,6 @@ fn load_file(
                 "{where_}: control `{}` is not a test item of framework {}",
                 ms.id, catalog.framework.id
             ));
-            continue;
-        }
-        if ms.automation == Automation::Manual {
-            errors.push(format!("{where_}: control {}: a mapping's automation is `full` or `partial`; leave manual items unmapped", ms.id));
             continue;
         }
         if ms.rules.is_empty() {
@@ -344,6 +444,7 @@ fn compile_rule(
     r: &RuleSpec,
     provider: &str,
     probes: &ProbeCatalog,
+    defs: &Defs,
     text: &str,
     display: &str,
 ) -> Result<Rule, String> {
@@ -366,11 +467,25 @@ fn compile_rule(
     let scope = r
         .scope
         .as_ref()
-        .map(|s| compile(s, &mut joins))
+        .map(|s| compile_in(s, &mut joins, defs))
         .transpose()
         .map_err(|e| format!("{}: rule `{}`, `where`: {}", loc(e.span), r.id, e.message))?;
-    let require = compile(&r.require, &mut joins)
+    let require = compile_in(&r.require, &mut joins, defs)
         .map_err(|e| format!("{}: rule `{}`: {}", loc(e.span), r.id, e.message))?;
+    let mut scope_joins = Vec::new();
+    let scope_via = r
+        .scope_via
+        .as_ref()
+        .map(|s| compile_in(s, &mut scope_joins, defs))
+        .transpose()
+        .map_err(|e| {
+            format!(
+                "{}: rule `{}`, `scope_via`: {}",
+                loc(e.span),
+                r.id,
+                e.message
+            )
+        })?;
     let resources = Query::compile(r.resources.as_deref().unwrap_or("$"))
         .map_err(|m| head(format!("resources: {m}")))?;
     let resource_id = r
@@ -379,7 +494,8 @@ fn compile_rule(
         .map(KeyExpr::parse)
         .transpose()
         .map_err(|m| head(format!("resource_id: {m}")))?;
-    for probe in std::iter::once(&r.evidence).chain(joins.iter().map(|j| &j.probe)) {
+    let joined = joins.iter().chain(&scope_joins).map(|j| &j.probe);
+    for probe in std::iter::once(&r.evidence).chain(joined) {
         if !probe.starts_with(&format!("{provider}.")) {
             return Err(head(format!(
                 "probe `{probe}` is not a {provider} probe (ids start with `{provider}.`)"
@@ -399,6 +515,12 @@ fn compile_rule(
     }
     if matches!(v.empty, Verdict::Error | Verdict::Manual) {
         return Err(head(format!("verdict.empty cannot be {}", v.empty)));
+    }
+    if !matches!(v.pass, Verdict::Compliant | Verdict::Manual) {
+        return Err(head(format!(
+            "verdict.pass must be compliant or manual, not {}",
+            v.pass
+        )));
     }
     Ok(Rule {
         id: r.id.clone(),
@@ -425,6 +547,8 @@ fn compile_rule(
             .transpose()
             .map_err(|m| head(format!("scope_vpc: {m}")))?,
         joins,
+        scope_via,
+        scope_joins,
         defined_at: String::new(),
     })
 }

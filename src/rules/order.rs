@@ -44,7 +44,12 @@ pub fn cost(c: &Condition) -> u32 {
         | Condition::Matches { .. }
         | Condition::Exists { .. }
         | Condition::SameAs { .. }
-        | Condition::AnyAddress { .. } => 1,
+        | Condition::AnyAddress { .. }
+        | Condition::OtherAccount { .. }
+        | Condition::InScope { .. }
+        | Condition::PrefixOverlaps(_) => 1,
+        Condition::Ip { .. } => 2,
+        Condition::Decode { check, .. } => 20 + cost(check),
         Condition::Ports { .. } => 3,
         Condition::Admits { .. } => 6 * ITEMS,
         Condition::AllOf(g) | Condition::AnyOf(g) => g.items.iter().map(cost).sum(),
@@ -68,7 +73,7 @@ fn selection_cost(sel: &Selection) -> u32 {
 pub fn reads_joins(c: &Condition) -> bool {
     match c {
         Condition::AllOf(g) | Condition::AnyOf(g) => g.items.iter().any(reads_joins),
-        Condition::Not(c) => reads_joins(c),
+        Condition::Not(c) | Condition::Decode { check: c, .. } => reads_joins(c),
         Condition::Quant { sel, check, .. } => {
             matches!(sel, Selection::Join(_)) || reads_joins(check)
         }

@@ -7,7 +7,8 @@ network ACLs give their counts as strings), CurrentPage/PageSize with PageInfo (
 TotalRecordCount/PageRecordCount (RDS), Marker/MaxItems/IsTruncated (RAM).
 """
 
-REGIONAL_VERSIONS = {"2014-05-26", "2016-04-28", "2020-07-06", "2016-01-20", "2014-08-15"}
+REGIONAL_VERSIONS = {"2014-05-26", "2016-04-28", "2020-07-06", "2016-01-20", "2014-08-15",
+                     "2014-05-15", "2020-06-16", "2022-04-30", "2022-01-01"}
 
 
 class ApiError(Exception):
@@ -96,6 +97,8 @@ def ecs(estate, action, q, cap):
                 "TotalCount": len(img["_accounts"]), "PageNumber": p, "PageSize": n}
     if action == "DescribeDiskEncryptionByDefaultStatus":
         return {"Encrypted": bool(reg.get("encryption_by_default", False))}
+    if action in NET_ECS:
+        return NET_ECS[action](reg, q, cap)
     if action == "DescribeAutoSnapshotPolicyEx":
         pols = reg.get("snapshot_policies", [])
         page, p, n = number_page(pols, q, cap)
@@ -105,6 +108,8 @@ def ecs(estate, action, q, cap):
 
 def vpc(estate, action, q, cap):
     reg = region_of(estate, "2016-04-28", q)
+    if action in NET_VPC:
+        return NET_VPC[action](reg, q, cap)
     key = {"DescribeVpcs": "vpcs", "DescribeFlowLogs": "flow_logs", "DescribeNetworkAcls": "acls"}[action]
     items = reg.get(key, [])
     page, p, n = number_page(items, q, cap, maximum=50)
@@ -124,7 +129,10 @@ def actiontrail(estate, action, q, cap):
         listed = [t for t in trails if t["HomeRegion"] == region or (shadows and t["TrailRegion"] == "All")]
         return {"TrailList": [public(t) for t in listed]}
     if action == "GetTrailStatus":
-        t = next((t for t in trails if t["Name"] == q.get("Name") and t["HomeRegion"] == region), None)
+        # An organization (multi-account) trail is only found when asked with IsOrganizationTrail=true.
+        org = q.get("IsOrganizationTrail", "false").lower() == "true"
+        t = next((t for t in trails if t["Name"] == q.get("Name") and t["HomeRegion"] == region
+                  and bool(t.get("IsOrganizationTrail")) == org), None)
         if t is None:
             raise ApiError(404, "TrailNotFoundException", "The specified trail does not exist.")
         return t["_status"]
@@ -136,6 +144,8 @@ def sas(estate, action, q, cap):
         v = estate["sas_version"]
         return {"Version": v, "HighestVersion": v, "IsTrialVersion": 0, "AssetLevel": 30, "InstanceId": "sas-3b1m5kcl1fbi",
                 "MVAuthCount": 0, "IsPostpay": False, "OpenTime": 1700000000000, "ReleaseTime": 1900000000000}
+    if action == "DescribeNoticeConfig":
+        return api_audit.notice_config(estate)
     if action == "DescribeCloudCenterInstances":
         items = [i for i in estate["sas_instances"] if q.get("MachineTypes") in (None, "ecs")]
         page, p, n = number_page(items, q, cap, default=20, page="CurrentPage")
@@ -230,9 +240,14 @@ def sts(estate, action, q, cap):
             "IdentityType": "RAMUser", "Arn": f"acs:ram::{acct}:user/dengbao-scanner"}
 
 
+from api_net import NET_ECS, NET_VPC, slb, alb, nlb, vpcpeer, cbn  # noqa: E402
+import api_audit  # noqa: E402  (the audit topic's actions; it imports this module's helpers)
+
 PRODUCTS = {
     "2014-05-26": ecs, "2016-04-28": vpc, "2020-07-06": actiontrail, "2018-12-03": sas, "2017-12-07": cloudfw,
     "2016-01-20": kms, "2015-05-01": ram, "2019-08-15": ims, "2014-08-15": rds, "2015-04-01": sts,
+    "2014-05-15": slb, "2020-06-16": alb, "2022-04-30": nlb, "2022-01-01": vpcpeer, "2017-09-12": cbn,
+    "2019-01-01": api_audit.cms,
 }
 
 
@@ -240,6 +255,9 @@ def answer(estate, version, action, q, cap):
     """(200, body) or (status, {Code, Message}); KeyError for an unknown action."""
     handler = PRODUCTS[version]
     try:
-        return 200, handler(estate, action, q, cap)
+        # The "data" topic's actions (api_data.py) first.
+        import api_data
+        body = api_data.answer(estate, version, action, q, cap)
+        return 200, body if body is not None else handler(estate, action, q, cap)
     except ApiError as e:
         return e.status, {"Code": e.code, "Message": e.message}

@@ -9,6 +9,8 @@ Fields starting with `_` are the estate's own bookkeeping and never served.
 import copy
 import zlib
 
+import estates_audit
+
 ACCOUNT = "1234567890123456"
 T0 = "2024-03-01T08:00:00Z"
 MAINLAND = ["cn-hangzhou", "cn-shanghai"]
@@ -161,7 +163,7 @@ def clean():
             "images": [{"ImageId": "m-hz-golden", "ImageName": "golden", "ImageOwnerAlias": "self", "ImageOwnerId": int(ACCOUNT),
                         "IsPublic": False, "IsSelfShared": "", "OSType": "linux", "Status": "Available", "Size": 40,
                         "CreationTime": T0, "Architecture": "x86_64", "Tags": tags(),
-                        "_share_groups": [], "_accounts": [{"AliyunId": "2222333344445555", "SharedTime": T0}]}],
+                        "_share_groups": [], "_accounts": []}],
             "encryption_by_default": True,
             "snapshot_policies": [{"AutoSnapshotPolicyId": "sp-hz-daily", "AutoSnapshotPolicyName": "daily", "RegionId": hz,
                                    "Status": "Normal", "TimePoints": '["1"]', "RepeatWeekdays": '["1","2","3","4","5","6","7"]',
@@ -212,12 +214,13 @@ def clean():
         "cloudfw_assets": [cloudfw_asset("i-hz-web", hz, "47.96.10.1")],
         "users": [user("alice"), user("bob", console=False, mfa=False), user("carol")],
         "root_mfa": True,
+        **estates_audit.alerting(),
     }
 
 
 def empty():
     return {"account": ACCOUNT, "all_regions": MAINLAND, "regions": {}, "trails": [], "sas_version": 1,
-            "sas_instances": [], "cloudfw_assets": None, "users": [], "root_mfa": True}
+            "sas_instances": [], "cloudfw_assets": None, "users": [], "root_mfa": True, **estates_audit.no_alerting()}
 
 
 def _region(e, r):
@@ -411,6 +414,11 @@ def t_no_instances(e):
 
 
 TWEAKS = {name[2:].replace("_", "-"): fn for name, fn in dict(globals()).items() if name.startswith("t_")}
+TWEAKS.update(estates_audit.TWEAKS)
+
+import estates_net  # noqa: E402  (the "net" topic's tweaks; it imports this module's helpers)
+
+TWEAKS.update(estates_net.TWEAKS)
 
 BUNDLES = {
     "partial": ["expose-ssh", "mgmt-and-business-open", "basic-group-shared", "agent-offline", "public-unwatched",
@@ -423,6 +431,14 @@ BUNDLES = {
 }
 
 ESTATES = {"clean": clean, "empty": empty, "partial": clean, "noncompliant": clean}
+
+# The "data" topic's estate parts and tweaks (estates_data.py).
+import estates_data  # noqa: E402
+
+TWEAKS.update(estates_data.TWEAKS)
+BUNDLES["noncompliant"].append("signin-abroad")
+for _name in ("clean", "partial", "noncompliant"):
+    ESTATES[_name] = lambda: estates_data.with_data(clean())
 
 
 def build(name, tweaks):

@@ -97,8 +97,9 @@ class Captured(Exception):
     pass
 
 
-def sdk_request(case):
-    """The request the SDK builds for `case`, captured before sending."""
+def capture_request(send):
+    """Runs `send()` with the SDK's transport replaced: gives the request the SDK would send (nothing leaves
+    the process)."""
     seen = {}
 
     def capture(request, runtime):
@@ -106,10 +107,20 @@ def sdk_request(case):
         raise Captured()
 
     DaraCore.do_action = staticmethod(capture)
-    Utils.get_timestamp = staticmethod(lambda: case["date"])
-    Utils.get_nonce = staticmethod(lambda: case["nonce"])
     # The default user agent names the local platform and Python; fixed, the file is the same everywhere.
     Utils.get_user_agent = staticmethod(lambda _ua=None: "AlibabaCloud TeaDSL/2 dengbao-vectors")
+    try:
+        send()
+    except Exception as e:  # noqa: BLE001 - the capture aborts the call; the SDK may wrap it
+        if "request" not in seen:
+            raise RuntimeError(f"the SDK failed before sending: {e!r}") from e
+    return seen["request"]
+
+
+def sdk_request(case):
+    """The request the SDK builds for `case`, captured before sending."""
+    Utils.get_timestamp = staticmethod(lambda: case["date"])
+    Utils.get_nonce = staticmethod(lambda: case["nonce"])
     key_id, secret = case["key"]
     config = oa_models.Config(
         access_key_id=key_id,
@@ -125,11 +136,7 @@ def sdk_request(case):
         pathname="/", method="POST", auth_type="AK", style="RPC", req_body_type="formData", body_type="json",
     )
     req = oa_models.OpenApiRequest(query=Utils.query(case["params"]))
-    try:
-        client.call_api(params, req, RuntimeOptions())
-    except Exception:  # noqa: BLE001 - the capture aborts the call; the SDK may wrap it
-        pass
-    return seen["request"]
+    return capture_request(lambda: client.call_api(params, req, RuntimeOptions()))
 
 
 class Subset:
@@ -166,16 +173,18 @@ def vector(case):
     }
 
 
-def main():
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).with_name("vectors.json")
+def write_vectors(default_name, generator, sdk, cases):
+    """Writes the cases to argv[1] (default: `default_name` beside this file), naming the SDK versions."""
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).with_name(default_name)
     from importlib.metadata import version
-    doc = {
-        "generator": "tests/aliyun/gen_vectors.py",
-        "sdk": {name: version(name) for name in ("alibabacloud-tea-openapi", "darabonba-core")},
-        "cases": [vector(c) for c in CASES],
-    }
+    doc = {"generator": generator, "sdk": {name: version(name) for name in sdk}, "cases": cases}
     out.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {len(doc['cases'])} vectors to {out}", file=sys.stderr)
+    print(f"wrote {len(cases)} vectors to {out}", file=sys.stderr)
+
+
+def main():
+    write_vectors("vectors.json", "tests/aliyun/gen_vectors.py", ("alibabacloud-tea-openapi", "darabonba-core"),
+                  [vector(c) for c in CASES])
 
 
 if __name__ == "__main__":

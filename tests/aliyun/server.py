@@ -51,6 +51,12 @@ SDK_MODELS = {
     "2019-08-15": "alibabacloud_ims20190815",
     "2014-08-15": "alibabacloud_rds20140815",
     "2015-04-01": "alibabacloud_sts20150401",
+    "2014-05-15": "alibabacloud_slb20140515",
+    "2020-06-16": "alibabacloud_alb20200616",
+    "2022-04-30": "alibabacloud_nlb20220430",
+    "2022-01-01": "alibabacloud_vpcpeer20220101",
+    "2017-09-12": "alibabacloud_cbn20170912",
+    "2019-01-01": "alibabacloud_cms20190101",
 }
 
 REQUIRED_SIGNED = ["host", "x-acs-action", "x-acs-version", "x-acs-date", "x-acs-signature-nonce", "x-acs-content-sha256"]

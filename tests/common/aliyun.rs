@@ -142,14 +142,20 @@ pub fn results(dir: &Path) -> Results {
     serde_json::from_slice(&std::fs::read(dir.join("results.json")).unwrap()).unwrap()
 }
 
-/// The test items mapped for aliyun.
-pub fn mapped_controls() -> Vec<String> {
-    let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").unwrap();
-    loaded
-        .rules
-        .mappings
-        .iter()
-        .filter(|m| m.provider == "aliyun")
-        .map(|m| m.control.clone())
-        .collect()
+/// Scans the `clean` estate with these tweaks on a fresh local server (`scan_args` as `dengbao scan`
+/// takes them), asserting the scan succeeded and the server accepted every signature.
+pub fn scan_estate(python: &str, tweaks: &[&str], scan_args: &[&str]) -> Results {
+    let mut args = vec!["--estate", "clean"];
+    for t in tweaks {
+        args.extend(["--tweak", t]);
+    }
+    let s = start(python, &args);
+    let d = tempfile::tempdir().unwrap();
+    let (code, log) = scan(&s.endpoint, d.path(), scan_args, &[]);
+    assert_eq!(code, 0, "{tweaks:?}: {log}");
+    assert!(
+        s.requests().iter().all(|r| r.get("rejected").is_none()),
+        "the server refused a signature"
+    );
+    results(d.path())
 }

@@ -115,9 +115,20 @@ pub fn failed(probe: &'static str, region: &'static str, code: &'static str) -> 
 
 /// Writes a pack of provider `t` with these calls into `dir`.
 pub fn write_pack(dir: &Path, regions: &[&str], calls: Vec<Call>) -> Pack {
+    write_provider_pack(dir, ("t", "t"), regions, calls)
+}
+
+/// Writes a pack of `(provider, partition)` with these calls into `dir` (a hand-made pack of a real
+/// provider, for what its emulator cannot produce; the service is the probe id's second part).
+pub fn write_provider_pack(
+    dir: &Path,
+    (provider, partition): (&str, &str),
+    regions: &[&str],
+    calls: Vec<Call>,
+) -> Pack {
     let scan = ScanInfo {
-        provider: "t".into(),
-        partition: "t".into(),
+        provider: provider.into(),
+        partition: partition.into(),
         accounts: vec!["111122223333".into()],
         regions: regions.iter().map(|s| s.to_string()).collect(),
         started_at: "2026-01-01T00:00:00Z".into(),
@@ -151,11 +162,11 @@ pub fn write_pack(dir: &Path, regions: &[&str], calls: Vec<Call>) -> Pack {
         };
         let rec = EvidenceRecord {
             probe: c.probe.into(),
-            provider: "t".into(),
-            partition: "t".into(),
+            provider: provider.into(),
+            partition: partition.into(),
             account: "111122223333".into(),
             region: c.region.into(),
-            service: "svc".into(),
+            service: c.probe.split('.').nth(1).unwrap_or("svc").into(),
             operation: "List".into(),
             parameters: c.params.into(),
             captured_at: format!("2026-01-01T00:00:{i:02}Z"),
@@ -181,6 +192,21 @@ pub fn evaluate(pack: &Pack, rule_text: &str) -> Results {
     dengbao::engine::evaluate(pack, &catalog(), &set).unwrap()
 }
 
+/// The test items mapped for `provider` that some rule decides (an item judged by hand whose rules are
+/// all context stays `manual` whatever its evidence, which its reasons name: it was never going to be
+/// 符合, so unreadable evidence cannot turn into a false pass there).
+pub fn decided_items(provider: &str) -> Vec<String> {
+    let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").unwrap();
+    loaded
+        .rules
+        .mappings
+        .iter()
+        .filter(|m| m.provider == provider)
+        .filter(|m| m.rules.iter().any(|r| !loaded.rules.rules[r].context))
+        .map(|m| m.control.clone())
+        .collect()
+}
+
 pub fn control<'a>(r: &'a Results, id: &str) -> &'a dengbao::results::ControlResult {
     r.controls.iter().find(|c| c.id == id).unwrap()
 }
@@ -196,18 +222,29 @@ pub fn files_text(dir: &Path) -> String {
     text
 }
 
-/// Asserts the verdict of each test item in `table`, listing every one that differs with its reasons.
-pub fn expect_verdicts(r: &Results, scenario: &str, table: &[(&str, dengbao::verdict::Verdict)]) {
+/// The items of `r` whose verdict is not the one `table` expects, each with its reasons, as one message
+/// (empty when every item matches).
+pub fn verdict_mismatches(
+    r: &Results,
+    scenario: &str,
+    table: &[(&str, dengbao::verdict::Verdict)],
+) -> String {
     let mut wrong = Vec::new();
     for (id, want) in table {
-        let c = control(r, id);
+        let c = r.controls.iter().find(|c| c.id == *id).unwrap();
         if c.verdict != *want {
+            let reasons: Vec<&String> = c.reasons.iter().map(|x| &x.en).collect();
             wrong.push(format!(
-                "{scenario} {id}: expected {want}, got {} — {:?}",
-                c.verdict,
-                c.reasons.iter().map(|x| &x.en).collect::<Vec<_>>()
+                "{scenario} {id}: expected {want}, got {} — {reasons:?}",
+                c.verdict
             ));
         }
     }
-    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+    wrong.join("\n")
+}
+
+/// Asserts the verdict of each test item in `table`, listing every one that differs with its reasons.
+pub fn expect_verdicts(r: &Results, scenario: &str, table: &[(&str, dengbao::verdict::Verdict)]) {
+    let wrong = verdict_mismatches(r, scenario, table);
+    assert!(wrong.is_empty(), "\n{wrong}");
 }

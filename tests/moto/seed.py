@@ -40,6 +40,12 @@ for _var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESS
     os.environ.pop(_var, None)
 
 import boto3  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import estates_audit  # noqa: E402  (the audit topic's estates: trails, alerting, retention)
+
+# Scenarios kept in per-topic files: name -> function(seeder).
+TOPIC_ESTATES = {**estates_audit.ESTATES}
 from botocore.config import Config  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
 
@@ -319,6 +325,8 @@ class Seeder:
         sns = self.client("sns", region)
         events = self.client("events", region)
         topic = sns.create_topic(Name=f"{prefix}-instance-changes")["TopicArn"]
+        # A confirmed subscriber: a topic nobody is subscribed to alerts no one (issue #14).
+        sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="ops@example.com", ReturnSubscriptionArn=True)
         name = f"{prefix}-instance-lifecycle"
         pattern = {"source": ["aws.ec2"], "detail-type": ["AWS API Call via CloudTrail"],
                    "detail": {"eventName": ["RunInstances", "StartInstances", "RebootInstances"]}}
@@ -634,7 +642,9 @@ class Seeder:
         self.put("cloudtrail.multi", A("cloudtrail multi-region trail", lambda: self.trail(
             BJ, "dengbao-clean-main", buckets[BJ], True, True, karn[BJ], True, True), True))
         self.put("rds", A("rds multi-az", lambda: self.db(BJ, "dengbao-clean-ha", True, True, karn[BJ])))
-        self.put("alerting", {BJ: A("events+sns guardduty alerting", lambda: self.guardduty_alerting(BJ, "dengbao-clean", account))})
+        # Findings alert in every region: GuardDuty findings and EventBridge rules are regional (issue #14).
+        self.put("alerting", {r: A(f"events+sns guardduty alerting {r}", lambda r=r: self.guardduty_alerting(
+            r, "dengbao-clean", account), True) for r in REGIONS})
         # Alerts on instance launch/start/reboot in every region, and audit data aggregated.
         self.put("alerting.instance_lifecycle", {r: A(f"events instance lifecycle {r}", lambda r=r: self.instance_alerting(
             r, "dengbao-clean"), True) for r in REGIONS})
@@ -850,7 +860,7 @@ def local_endpoint(value: str) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--endpoint", required=True, type=local_endpoint, help=f"http://{HOST}:PORT of a moto server")
-    ap.add_argument("scenario", choices=("mixed", "clean", "empty", "denied"))
+    ap.add_argument("scenario", choices=("mixed", "clean", "empty", "denied", *sorted(TOPIC_ESTATES)))
     ap.add_argument("port2", nargs="?", type=int, help="denied only: the port of the IAM-enforcing server")
     args = ap.parse_args()
     endpoint = args.endpoint
@@ -868,7 +878,10 @@ def main() -> int:
     except urllib.error.URLError as e:
         raise SystemExit(f"seed: cannot reach moto at {endpoint}: {e}")
     s = Seeder(endpoint, key, secret, args.scenario)
-    getattr(s, args.scenario)()
+    if args.scenario in TOPIC_ESTATES:
+        TOPIC_ESTATES[args.scenario](s)
+    else:
+        getattr(s, args.scenario)()
     json.dump(s.summary, sys.stdout, indent=2, sort_keys=True, default=str)
     sys.stdout.write("\n")
     if s.required_failed:

@@ -17,12 +17,15 @@ Tweaks:
   no-databases          deletes every RDS instance and snapshot (the demo estate runs without databases)
   internal-8443         the clean group dengbao-https-internal (cn-north-1) also allows 8443 from 10.0.0.0/8:
                         its rules' deciding values change, every status stays (an internal, non-admin port)
+  net-*                 the "net" topic's tweaks, in tests/moto/estates_net.py
 """
 import argparse
 import json
 import os
 
 import boto3
+
+import estates_net  # the "net" topic's tweaks (net-*)
 
 BJ = "cn-north-1"
 
@@ -41,21 +44,43 @@ def ami(ec2):
                               BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 8}}])["ImageId"]
 
 
-def public_instance(args, name, permissions):
+def public_instance(args, name, permissions, tags=None):
     ec2 = client(args, "ec2")
     vpc = ec2.create_vpc(CidrBlock="10.90.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.90.1.0/24")["Subnet"]["SubnetId"]
     sg = ec2.create_security_group(GroupName=name, Description=name, VpcId=vpc)["GroupId"]
     ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=permissions)
     # Flow log so the rest of the clean estate stays clean.
+    extra = {"TagSpecifications": [{"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}]} if tags else {}
     inst = ec2.run_instances(ImageId=ami(ec2), MinCount=1, MaxCount=1, InstanceType="t3.micro",
                              KeyName=ec2.create_key_pair(KeyName=f"{name}-key")["KeyName"],
                              NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": subnet, "Groups": [sg],
-                                                 "AssociatePublicIpAddress": True}])["Instances"][0]
+                                                 "AssociatePublicIpAddress": True}], **extra)["Instances"][0]
     eni = inst["NetworkInterfaces"][0]["NetworkInterfaceId"]
     alloc = ec2.allocate_address(Domain="vpc")["AllocationId"]
     ec2.associate_address(AllocationId=alloc, NetworkInterfaceId=eni)
     return {"vpc": vpc, "subnet": subnet, "security_group": sg, "instance": inst["InstanceId"], "eni": eni}
+
+
+class Helpers:
+    """What tests/moto/estates_net.py's tweaks use from here."""
+
+    def __init__(self, args):
+        self.args = args
+
+    def client(self, service, region=BJ):
+        return client(self.args, service, region)
+
+    def client_as(self, service, creds, region=BJ):
+        return boto3.client(service, region_name=region, endpoint_url=self.args.endpoint,
+                            aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                            aws_session_token=creds["SessionToken"])
+
+    def ami(self, ec2):
+        return ami(ec2)
+
+    def public_instance(self, name, permissions, tags=None):
+        return public_instance(self.args, name, permissions, tags)
 
 
 def main():
@@ -64,7 +89,9 @@ def main():
     p.add_argument("tweak")
     args = p.parse_args()
     t = args.tweak
-    if t == "expose-admin":
+    if t in estates_net.TWEAKS:
+        out = estates_net.TWEAKS[t](Helpers(args))
+    elif t == "expose-admin":
         out = public_instance(args, "dengbao-tweak-ssh-open", [
             {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
              "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}])

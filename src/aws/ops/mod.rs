@@ -3,7 +3,9 @@
 //! asked), attach the recorder, send, and return the next page token from the typed output. Everything
 //! else (what to record, which keys to fan out over) is data: the probe manifests and the recorded bytes.
 
+mod data;
 mod ec2;
+mod net;
 mod other;
 mod s3;
 
@@ -21,6 +23,8 @@ use std::pin::Pin;
 pub struct Clients {
     pub sts: aws_sdk_sts::Client,
     pub ec2: aws_sdk_ec2::Client,
+    pub elb: aws_sdk_elasticloadbalancing::Client,
+    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
     pub cloudtrail: aws_sdk_cloudtrail::Client,
     pub config: aws_sdk_config::Client,
     pub guardduty: aws_sdk_guardduty::Client,
@@ -55,6 +59,8 @@ impl Clients {
         Self {
             sts: guarded!(aws_sdk_sts, conf, with),
             ec2: guarded!(aws_sdk_ec2, conf, with),
+            elb: guarded!(aws_sdk_elasticloadbalancing, conf, with),
+            elbv2: guarded!(aws_sdk_elasticloadbalancingv2, conf, with),
             cloudtrail: guarded!(aws_sdk_cloudtrail, conf, with),
             config: guarded!(aws_sdk_config, conf, with),
             guardduty: guarded!(aws_sdk_guardduty, conf, with),
@@ -185,6 +191,8 @@ where
 /// The function implementing `probe`, if there is one.
 pub fn function(probe: &str) -> Option<fn(Call) -> CallFuture> {
     ec2::function(probe)
+        .or_else(|| net::function(probe))
         .or_else(|| s3::function(probe))
         .or_else(|| other::function(probe))
+        .or_else(|| data::function(probe))
 }
