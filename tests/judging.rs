@@ -1,10 +1,14 @@
-//! Judging documents: resources judged as their XML document converts give the results the
+//! Judging documents: resources judged as their XML or JSON document converts give the results the
 //! ordinary way gives (documents converted first, then judged), including documents whose list
-//! turns out not to be the plain list the rules name; and what a quantifier cites.
+//! turns out not to be the plain list the rules name, and huge lists left out of the document as
+//! they are judged; a body cut off after many items is an error for every rule; and what a
+//! quantifier cites.
 
 mod common;
 use common::*;
 use dengbao::engine::{evaluate, evaluate_index, EvidenceIndex, Scope};
+use dengbao::results::{ResourceStatus, Results};
+use dengbao::verdict::Verdict;
 use serde_json::Value;
 
 const RULES: &str = r#"
@@ -172,6 +176,146 @@ fn a_list_too_long_to_judge_while_converting_gives_the_ordinary_results() {
     // Every 7th has flow logs off (0, 7, …, 4998: 715 of them); every one opens SSH to any address.
     assert_eq!(c.rules[0].failed, 715);
     assert_eq!(c.rules[1].failed, 5000);
+}
+
+/// Rules that all name one list (as every rule over `DescribeSnapshots` does): a huge list of it is
+/// left out of its document as it converts.
+const ONE_LIST_RULES: &str = r#"
+[[rule]]
+id = "vpc-flow-all"
+title = { zh = "流日志", en = "flow logs capture all traffic" }
+evidence = "t.svc.a"
+resources = "$.vpcs[*]"
+resource_id = "$.id"
+require = { path = "$.flow", eq = "ALL" }
+
+[[rule]]
+id = "vpc-no-open-rule"
+title = { zh = "无开放规则", en = "no rule open to any address" }
+evidence = "t.svc.a"
+resources = "$.vpcs[*]"
+resource_id = "$.id"
+require = { none = "$.rules[*]", check = { all_of = [
+    { path = "$.cidr", any_address = true },
+    { path = "$.port", eq = 22 },
+] } }
+
+[[control]]
+id = "L3-ABS2-05"
+automation = "partial"
+rules = ["vpc-flow-all", "vpc-no-open-rule"]
+rationale = { zh = "理由", en = "why" }
+"#;
+
+/// More items than are judged while a document converts before its list is left out.
+const HUGE: usize = 5000;
+
+/// VPC `n` as JSON text: every 7th has flow logs off, every 3rd opens SSH to any address.
+fn vpc_json(n: usize) -> String {
+    let flow = if n % 7 == 0 { "NONE" } else { "ALL" };
+    let cidr = if n % 3 == 0 { "0.0.0.0/0" } else { "10.0.0.0/8" };
+    format!(r#"{{"id":"v{n}","flow":"{flow}","rules":[{{"cidr":"{cidr}","port":22}}]}}"#)
+}
+
+/// VPC `n` as XML, the same as [`vpc_json`].
+fn vpc_xml(n: usize) -> String {
+    let flow = if n % 7 == 0 { "NONE" } else { "ALL" };
+    let cidr = if n % 3 == 0 { "0.0.0.0/0" } else { "10.0.0.0/8" };
+    vpc(&format!("v{n}"), flow, &[(cidr, 22)])
+}
+
+fn items(n: usize, item: fn(usize) -> String, sep: &str) -> String {
+    (0..n).map(item).collect::<Vec<_>>().join(sep)
+}
+
+/// Evaluates `calls` streamed from the pack and converted whole first, checks both give the same
+/// bytes, and gives the streamed results.
+fn judged_both_ways(calls: Vec<Call>, rule_text: &str) -> Results {
+    let d = tempfile::tempdir().unwrap();
+    let pack = write_pack(d.path(), &["r1"], calls);
+    let set = rules(rule_text).unwrap();
+    let streamed = evaluate(&pack, &catalog(), &set).unwrap();
+    let mut index = EvidenceIndex::build(&pack).unwrap();
+    let converted = evaluate_index(&mut index, &catalog(), &set, &Scope::default()).unwrap();
+    assert_eq!(
+        String::from_utf8(streamed.to_json_bytes()).unwrap(),
+        String::from_utf8(converted.to_json_bytes()).unwrap()
+    );
+    streamed
+}
+
+/// A huge plain list, XML and JSON: its items past the first 4,096 are left out of the document
+/// and judged in a second conversion, with the results of the document judged whole.
+#[test]
+fn a_huge_list_left_out_as_it_is_judged_gives_the_ordinary_results() {
+    for json in [false, true] {
+        let body = if json {
+            let list = items(HUGE, vpc_json, ",");
+            Value::String(format!(r#"{{"requestId":"r","vpcs":[{list}],"next":null}}"#))
+        } else {
+            xml(&format!("<vpcs>{}</vpcs>", items(HUGE, vpc_xml, "")))
+        };
+        let r = judged_both_ways(vec![ok("t.svc.a", "r1", body)], ONE_LIST_RULES);
+        let c = control(&r, "L3-ABS2-05");
+        let flow = c.rules[0].resources.to_vec();
+        assert_eq!(flow.len(), HUGE);
+        assert_eq!((flow[0].id.as_str(), flow[HUGE - 1].id.as_str()), ("v0", "v4999"));
+        // 0, 7, …, 4998 have flow logs off; 0, 3, …, 4998 open SSH to any address.
+        assert_eq!((c.rules[0].failed, c.rules[0].passed), (715, 4285), "json: {json}");
+        assert_eq!((c.rules[1].failed, c.rules[1].passed), (1667, 3333), "json: {json}");
+        assert_eq!(c.verdict, Verdict::NonCompliant);
+    }
+}
+
+/// Huge lists that turn out not to be the plain list the rules name (after their items were left
+/// out), or whose items are not all objects: judged the ordinary way, with the same results.
+#[test]
+fn a_huge_list_that_is_not_plain_gives_the_ordinary_results() {
+    let xml_list = items(HUGE, vpc_xml, "");
+    let json_list = items(HUGE, vpc_json, ",");
+    let calls = vec![
+        // Another element beside the items: the wrapper is an object.
+        ok("t.svc.a", "r1", xml(&format!("<vpcs>{xml_list}<note><id>n</id></note></vpcs>"))),
+        // Two lists of the same name: an array of arrays.
+        ok("t.svc.a", "r1", xml(&format!("<vpcs>{xml_list}</vpcs><vpcs>{}</vpcs>", vpc_xml(1)))),
+        // A member named twice keeps its last value: the second list, or the first when the
+        // second is the short one.
+        ok("t.svc.a", "r1", Value::String(format!(r#"{{"vpcs":[],"vpcs":[{json_list}]}}"#))),
+        ok("t.svc.a", "r1", Value::String(format!(r#"{{"vpcs":[{json_list}],"vpcs":[{}]}}"#, vpc_json(9)))),
+        // Items that are not objects, past the first 4,096 and before.
+        ok("t.svc.a", "r1", Value::String(format!(r#"{{"vpcs":[{json_list},null,"v",[1]]}}"#))),
+        ok("t.svc.a", "r1", Value::String(format!(r#"{{"vpcs":[null,{json_list}]}}"#))),
+    ];
+    let r = judged_both_ways(calls, ONE_LIST_RULES);
+    let c = control(&r, "L3-ABS2-05");
+    // 5000 + 1 (the note) + 2 arrays + 5000 + 1 + 5003 + 5001.
+    assert_eq!(c.rules[0].resources.len(), 20_008);
+}
+
+/// A body cut off after many items, some of which would pass: every rule over it is `error`,
+/// never a pass of the items read before the cut.
+#[test]
+fn a_huge_body_cut_off_is_an_error_for_every_rule() {
+    for json in [false, true] {
+        let body = if json {
+            format!(r#"{{"vpcs":[{},{{"id":"cut"#, items(HUGE, vpc_json, ","))
+        } else {
+            format!("<R><vpcs>{}<item><id>cut", items(HUGE, vpc_xml, ""))
+        };
+        let d = tempfile::tempdir().unwrap();
+        let pack = write_pack(d.path(), &["r1"], vec![ok("t.svc.a", "r1", Value::String(body))]);
+        let r: Results = evaluate(&pack, &catalog(), &rules(ONE_LIST_RULES).unwrap()).unwrap();
+        let c = control(&r, "L3-ABS2-05");
+        assert_eq!(c.verdict, Verdict::Error, "json: {json}");
+        for rule in &c.rules {
+            assert_eq!(rule.verdict, Verdict::Error, "{}", rule.id);
+            assert_eq!(rule.passed, 0, "{}", rule.id);
+            let resources = rule.resources.to_vec();
+            assert!(resources.iter().all(|r| r.status == ResourceStatus::Error), "{resources:?}");
+            let reason = resources[0].reason.as_deref().unwrap_or("");
+            assert!(reason.contains("UnparsableResponse"), "{reason}");
+        }
+    }
 }
 
 /// A quantifier that passes over a list cites the list; one that fails cites the items that
