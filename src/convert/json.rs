@@ -133,14 +133,20 @@ mod tests {
         let (doc, shown) = watched(body, &["a", "l"], |_| true);
         assert_eq!(doc, serde_json::from_str::<Value>(body).unwrap());
         let items: Vec<Value> = shown.into_iter().map(|(_, v)| v).collect();
-        assert_eq!(items, serde_json::from_str::<Vec<Value>>(r#"[{"x":1},2,null,[3]]"#).unwrap());
+        assert_eq!(
+            items,
+            serde_json::from_str::<Vec<Value>>(r#"[{"x":1},2,null,[3]]"#).unwrap()
+        );
     }
 
     #[test]
     fn items_not_kept_are_null_and_errors_are_serde_jsons() {
         let (doc, shown) = watched(r#"{"l":[{"a":1},{"b":2},{"c":3}]}"#, &["l"], |at| at == 1);
         assert_eq!(doc, serde_json::json!({"l": [null, {"b": 2}, null]}));
-        assert_eq!(shown.iter().map(|(at, _)| *at).collect::<Vec<_>>(), [0, 1, 2]);
+        assert_eq!(
+            shown.iter().map(|(at, _)| *at).collect::<Vec<_>>(),
+            [0, 1, 2]
+        );
         let deep = "[".repeat(200);
         for bad in [r#"{"l":[{"a":1},"#, r#"{"l":[]} x"#, "[", deep.as_str()] {
             let mut on_item = |_: usize, _: &Value| true;
