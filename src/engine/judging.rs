@@ -18,7 +18,7 @@
 use super::index::EvidenceIndex;
 use super::rule::{document, Judged, RuleRun};
 use super::Scope;
-use crate::convert::{ConvertError, ListWatch};
+use crate::convert::ConvertError;
 use crate::rules::path::Query;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -153,13 +153,7 @@ pub fn convert_and_judge<'r: 'i, 'i>(
         *judging += started.elapsed();
         true
     };
-    let converted = idx.convert_watching(
-        i,
-        ListWatch {
-            path: names,
-            on_item: &mut on_item,
-        },
-    )?;
+    let converted = idx.convert_watching(i, names, &mut on_item)?;
     let doc = match converted {
         None => return Ok(None),
         Some(Err(e)) => return Ok(Some(Err(e))),
@@ -270,13 +264,7 @@ fn judge_converting_again<'r: 'i, 'i>(
         *judging += started.elapsed();
         false
     };
-    let again = idx.convert_watching(
-        i,
-        ListWatch {
-            path: names,
-            on_item: &mut on_item,
-        },
-    )?;
+    let again = idx.convert_watching(i, names, &mut on_item)?;
     done?;
     match again {
         Some(Ok(_)) => Ok(()),
