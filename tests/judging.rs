@@ -161,16 +161,7 @@ fn a_list_too_long_to_judge_while_converting_gives_the_ordinary_results() {
         })
         .collect();
     let calls = vec![ok("t.svc.a", "r1", xml(&format!("<vpcs>{items}</vpcs>")))];
-    let d = tempfile::tempdir().unwrap();
-    let pack = write_pack(d.path(), &["r1"], calls);
-    let set = rules(RULES).unwrap();
-    let streamed = evaluate(&pack, &catalog(), &set).unwrap();
-    let mut index = EvidenceIndex::build(&pack).unwrap();
-    let converted = evaluate_index(&mut index, &catalog(), &set, &Scope::default()).unwrap();
-    assert_eq!(
-        String::from_utf8(streamed.to_json_bytes()).unwrap(),
-        String::from_utf8(converted.to_json_bytes()).unwrap()
-    );
+    let streamed = judged_both_ways(calls, RULES);
     let c = control(&streamed, "L3-ABS2-05");
     assert_eq!(c.rules[0].resources.len(), 5000);
     // Every 7th has flow logs off (0, 7, …, 4998: 715 of them); every one opens SSH to any address.
@@ -189,25 +180,23 @@ fn one_list_rules() -> String {
 /// More items than are judged while a document converts before its list is left out.
 const HUGE: usize = 5000;
 
-/// VPC `n` as JSON text: every 7th has flow logs off, every 3rd opens SSH to any address.
-fn vpc_json(n: usize) -> String {
+/// VPC `n`'s flow logs and the address its one rule opens SSH to: every 7th has flow logs off,
+/// every 3rd opens SSH to any address.
+fn vpc_settings(n: usize) -> (&'static str, &'static str) {
     let flow = if n % 7 == 0 { "NONE" } else { "ALL" };
-    let cidr = if n % 3 == 0 {
-        "0.0.0.0/0"
-    } else {
-        "10.0.0.0/8"
-    };
+    let cidr = ["0.0.0.0/0", "10.0.0.0/8", "10.0.0.0/8"][n % 3];
+    (flow, cidr)
+}
+
+/// VPC `n` as JSON text.
+fn vpc_json(n: usize) -> String {
+    let (flow, cidr) = vpc_settings(n);
     format!(r#"{{"id":"v{n}","flow":"{flow}","rules":[{{"cidr":"{cidr}","port":22}}]}}"#)
 }
 
 /// VPC `n` as XML, the same as [`vpc_json`].
 fn vpc_xml(n: usize) -> String {
-    let flow = if n % 7 == 0 { "NONE" } else { "ALL" };
-    let cidr = if n % 3 == 0 {
-        "0.0.0.0/0"
-    } else {
-        "10.0.0.0/8"
-    };
+    let (flow, cidr) = vpc_settings(n);
     vpc(&format!("v{n}"), flow, &[(cidr, 22)])
 }
 

@@ -119,7 +119,9 @@ pub fn convert_and_judge<'r: 'i, 'i>(
     judging: &mut Duration,
 ) -> anyhow::Result<Option<Result<(), ConvertError>>> {
     let Some((g, names)) = &groups.streamed else {
-        return convert_whole_and_judge(runs, groups, idx, i, scope, judging);
+        return convert_whole_and_judge(idx, i, judging, |doc| {
+            judge_document(runs, groups, idx, i, doc, scope, None)
+        });
     };
     let members = &groups.groups[*g];
     let query = runs[members[0]].resources();
@@ -169,7 +171,9 @@ pub fn convert_and_judge<'r: 'i, 'i>(
         // Items were left out of a list that is not plain (an odd document): converted whole again
         // and judged the ordinary way.
         drop(doc);
-        return match convert_whole_and_judge(runs, groups, idx, i, scope, judging)? {
+        return match convert_whole_and_judge(idx, i, judging, |doc| {
+            judge_document(runs, groups, idx, i, doc, scope, None)
+        })? {
             Some(Ok(())) => Ok(Some(Ok(()))),
             _ => anyhow::bail!("record {i}'s body did not convert the second time"),
         };
@@ -189,21 +193,19 @@ pub fn convert_and_judge<'r: 'i, 'i>(
     Ok(Some(Ok(())))
 }
 
-/// As [`convert_and_judge`], converting the whole document first.
-fn convert_whole_and_judge<'r: 'i, 'i>(
-    runs: &mut [RuleRun<'r, 'i>],
-    groups: &Groups<'_>,
+/// Converts record `i`'s whole document and judges it with `judge` (see [`convert_and_judge`]).
+fn convert_whole_and_judge(
     idx: &EvidenceIndex<'_>,
     i: usize,
-    scope: &Scope,
     judging: &mut Duration,
+    judge: impl FnOnce(&Value) -> std::io::Result<()>,
 ) -> anyhow::Result<Option<Result<(), ConvertError>>> {
     Ok(match idx.convert(i)? {
         None => None,
         Some(Err(e)) => Some(Err(e)),
         Some(Ok(doc)) => {
             let started = Instant::now();
-            judge_document(runs, groups, idx, i, &doc, scope, None)?;
+            judge(&doc)?;
             *judging += started.elapsed();
             Some(Ok(()))
         }
