@@ -1,10 +1,14 @@
-//! Judging documents: resources judged as their XML document converts give the results the
+//! Judging documents: resources judged as their XML or JSON document converts give the results the
 //! ordinary way gives (documents converted first, then judged), including documents whose list
-//! turns out not to be the plain list the rules name; and what a quantifier cites.
+//! turns out not to be the plain list the rules name, and huge lists left out of the document as
+//! they are judged; a body cut off after many items is an error for every rule; and what a
+//! quantifier cites.
 
 mod common;
 use common::*;
 use dengbao::engine::{evaluate, evaluate_index, EvidenceIndex, Scope};
+use dengbao::results::{ResourceStatus, Results};
+use dengbao::verdict::Verdict;
 use serde_json::Value;
 
 const RULES: &str = r#"
@@ -97,7 +101,16 @@ fn resources_judged_as_they_convert_give_the_ordinary_results() {
             serde_json::json!({"vpcs": [{"id": "v7", "flow": "ALL"}]}),
         ),
     ];
-    let streamed = judged_streamed_and_converted_alike(&["r1", "r2"], calls);
+    let d = tempfile::tempdir().unwrap();
+    let pack = write_pack(d.path(), &["r1", "r2"], calls);
+    let set = rules(RULES).unwrap();
+    let streamed = evaluate(&pack, &catalog(), &set).unwrap();
+    let mut index = EvidenceIndex::build(&pack).unwrap();
+    let converted = evaluate_index(&mut index, &catalog(), &set, &Scope::default()).unwrap();
+    assert_eq!(
+        String::from_utf8(streamed.to_json_bytes()).unwrap(),
+        String::from_utf8(converted.to_json_bytes()).unwrap()
+    );
 
     let c = control(&streamed, "L3-ABS2-05");
     let flow = c.rules[0].resources.to_vec();
@@ -148,12 +161,187 @@ fn a_list_too_long_to_judge_while_converting_gives_the_ordinary_results() {
         })
         .collect();
     let calls = vec![ok("t.svc.a", "r1", xml(&format!("<vpcs>{items}</vpcs>")))];
-    let streamed = judged_streamed_and_converted_alike(&["r1"], calls);
+    let streamed = judged_both_ways(calls, RULES);
     let c = control(&streamed, "L3-ABS2-05");
     assert_eq!(c.rules[0].resources.len(), 5000);
     // Every 7th has flow logs off (0, 7, …, 4998: 715 of them); every one opens SSH to any address.
     assert_eq!(c.rules[0].failed, 715);
     assert_eq!(c.rules[1].failed, 5000);
+}
+
+/// [`RULES`] without the rule over ids: rules that all name one list (as every rule over
+/// `DescribeSnapshots` does), so a huge list of it is left out of its document as it converts.
+fn one_list_rules() -> String {
+    let (two, ids) = RULES.split_once("[[rule]]\nid = \"vpc-ids\"").unwrap();
+    let control = &ids[ids.find("[[control]]").unwrap()..];
+    format!("{two}{}", control.replace(r#", "vpc-ids""#, ""))
+}
+
+/// More items than are judged while a document converts before its list is left out.
+const HUGE: usize = 5000;
+
+/// VPC `n`'s flow logs and the address its one rule opens SSH to: every 7th has flow logs off,
+/// every 3rd opens SSH to any address.
+fn vpc_settings(n: usize) -> (&'static str, &'static str) {
+    let flow = if n % 7 == 0 { "NONE" } else { "ALL" };
+    let cidr = ["0.0.0.0/0", "10.0.0.0/8", "10.0.0.0/8"][n % 3];
+    (flow, cidr)
+}
+
+/// VPC `n` as JSON text.
+fn vpc_json(n: usize) -> String {
+    let (flow, cidr) = vpc_settings(n);
+    format!(r#"{{"id":"v{n}","flow":"{flow}","rules":[{{"cidr":"{cidr}","port":22}}]}}"#)
+}
+
+/// VPC `n` as XML, the same as [`vpc_json`].
+fn vpc_xml(n: usize) -> String {
+    let (flow, cidr) = vpc_settings(n);
+    vpc(&format!("v{n}"), flow, &[(cidr, 22)])
+}
+
+fn items(n: usize, item: fn(usize) -> String, sep: &str) -> String {
+    (0..n).map(item).collect::<Vec<_>>().join(sep)
+}
+
+/// Evaluates `calls` streamed from the pack and converted whole first, checks both give the same
+/// bytes, and gives the streamed results.
+fn judged_both_ways(calls: Vec<Call>, rule_text: &str) -> Results {
+    let d = tempfile::tempdir().unwrap();
+    let pack = write_pack(d.path(), &["r1"], calls);
+    let set = rules(rule_text).unwrap();
+    let streamed = evaluate(&pack, &catalog(), &set).unwrap();
+    let mut index = EvidenceIndex::build(&pack).unwrap();
+    let converted = evaluate_index(&mut index, &catalog(), &set, &Scope::default()).unwrap();
+    assert_eq!(
+        String::from_utf8(streamed.to_json_bytes()).unwrap(),
+        String::from_utf8(converted.to_json_bytes()).unwrap()
+    );
+    streamed
+}
+
+/// A huge plain list, XML and JSON: its items past the first 4,096 are left out of the document
+/// and judged in a second conversion, with the results of the document judged whole.
+#[test]
+fn a_huge_list_left_out_as_it_is_judged_gives_the_ordinary_results() {
+    for json in [false, true] {
+        let body = if json {
+            let list = items(HUGE, vpc_json, ",");
+            Value::String(format!(
+                r#"{{"requestId":"r","vpcs":[{list}],"next":null}}"#
+            ))
+        } else {
+            xml(&format!("<vpcs>{}</vpcs>", items(HUGE, vpc_xml, "")))
+        };
+        let r = judged_both_ways(vec![ok("t.svc.a", "r1", body)], &one_list_rules());
+        let c = control(&r, "L3-ABS2-05");
+        let flow = c.rules[0].resources.to_vec();
+        assert_eq!(flow.len(), HUGE);
+        assert_eq!(
+            (flow[0].id.as_str(), flow[HUGE - 1].id.as_str()),
+            ("v0", "v4999")
+        );
+        // 0, 7, …, 4998 have flow logs off; 0, 3, …, 4998 open SSH to any address.
+        assert_eq!(
+            (c.rules[0].failed, c.rules[0].passed),
+            (715, 4285),
+            "json: {json}"
+        );
+        assert_eq!(
+            (c.rules[1].failed, c.rules[1].passed),
+            (1667, 3333),
+            "json: {json}"
+        );
+    }
+}
+
+/// Huge lists that turn out not to be the plain list the rules name (after their items were left
+/// out), or whose items are not all objects: judged the ordinary way, with the same results.
+#[test]
+fn a_huge_list_that_is_not_plain_gives_the_ordinary_results() {
+    let xml_list = items(HUGE, vpc_xml, "");
+    let json_list = items(HUGE, vpc_json, ",");
+    let calls = vec![
+        // Another element beside the items: the wrapper is an object.
+        ok(
+            "t.svc.a",
+            "r1",
+            xml(&format!("<vpcs>{xml_list}<note><id>n</id></note></vpcs>")),
+        ),
+        // Two lists of the same name: an array of arrays.
+        ok(
+            "t.svc.a",
+            "r1",
+            xml(&format!(
+                "<vpcs>{xml_list}</vpcs><vpcs>{}</vpcs>",
+                vpc_xml(1)
+            )),
+        ),
+        // A member named twice keeps its last value: the second list, or the first when the
+        // second is the short one.
+        ok(
+            "t.svc.a",
+            "r1",
+            Value::String(format!(r#"{{"vpcs":[],"vpcs":[{json_list}]}}"#)),
+        ),
+        ok(
+            "t.svc.a",
+            "r1",
+            Value::String(format!(
+                r#"{{"vpcs":[{json_list}],"vpcs":[{}]}}"#,
+                vpc_json(9)
+            )),
+        ),
+        // Items that are not objects, past the first 4,096 and before.
+        ok(
+            "t.svc.a",
+            "r1",
+            Value::String(format!(r#"{{"vpcs":[{json_list},null,"v",[1]]}}"#)),
+        ),
+        ok(
+            "t.svc.a",
+            "r1",
+            Value::String(format!(r#"{{"vpcs":[null,{json_list}]}}"#)),
+        ),
+    ];
+    let r = judged_both_ways(calls, &one_list_rules());
+    let c = control(&r, "L3-ABS2-05");
+    // The mixed wrapper is an object (its `item` array and its note), the two lists an array of
+    // two arrays; then 5000 + 1 + 5003 + 5001 JSON items.
+    assert_eq!(c.rules[0].resources.len(), 2 + 2 + 5000 + 1 + 5003 + 5001);
+}
+
+/// A body cut off after many items, some of which would pass: every rule over it is `error`,
+/// never a pass of the items read before the cut.
+#[test]
+fn a_huge_body_cut_off_is_an_error_for_every_rule() {
+    for json in [false, true] {
+        let body = if json {
+            format!(r#"{{"vpcs":[{},{{"id":"cut"#, items(HUGE, vpc_json, ","))
+        } else {
+            format!("<R><vpcs>{}<item><id>cut", items(HUGE, vpc_xml, ""))
+        };
+        let d = tempfile::tempdir().unwrap();
+        let pack = write_pack(
+            d.path(),
+            &["r1"],
+            vec![ok("t.svc.a", "r1", Value::String(body))],
+        );
+        let r: Results = evaluate(&pack, &catalog(), &rules(&one_list_rules()).unwrap()).unwrap();
+        let c = control(&r, "L3-ABS2-05");
+        assert_eq!(c.verdict, Verdict::Error, "json: {json}");
+        for rule in &c.rules {
+            assert_eq!(rule.verdict, Verdict::Error, "{}", rule.id);
+            assert_eq!(rule.passed, 0, "{}", rule.id);
+            let resources = rule.resources.to_vec();
+            assert!(
+                resources.iter().all(|r| r.status == ResourceStatus::Error),
+                "{resources:?}"
+            );
+            let reason = resources[0].reason.as_deref().unwrap_or("");
+            assert!(reason.contains("UnparsableResponse"), "{reason}");
+        }
+    }
 }
 
 /// A quantifier that passes over a list cites the list; one that fails cites the items that
@@ -192,23 +380,4 @@ fn quantifiers_cite_the_list_or_the_items_that_decided() {
             at("[1]['rules'][3]['port']"),
         ]
     );
-}
-
-/// Judges a pack of `calls` as `evaluate` does (lists judged while they convert) and from documents
-/// converted whole first; asserts both give the same bytes and returns the first.
-fn judged_streamed_and_converted_alike(
-    regions: &[&str],
-    calls: Vec<Call>,
-) -> dengbao::results::Results {
-    let d = tempfile::tempdir().unwrap();
-    let pack = write_pack(d.path(), regions, calls);
-    let set = rules(RULES).unwrap();
-    let streamed = evaluate(&pack, &catalog(), &set).unwrap();
-    let mut index = EvidenceIndex::build(&pack).unwrap();
-    let converted = evaluate_index(&mut index, &catalog(), &set, &Scope::default()).unwrap();
-    assert_eq!(
-        String::from_utf8(streamed.to_json_bytes()).unwrap(),
-        String::from_utf8(converted.to_json_bytes()).unwrap()
-    );
-    streamed
 }

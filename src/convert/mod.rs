@@ -19,14 +19,32 @@
 //! naming the limit, which makes it an `UnparsableResponse` of its probe.
 
 mod from_toml;
+mod json;
 mod xml;
 
 pub use from_toml::toml_to_json;
 
-pub use xml::{xml_to_json, xml_to_json_watching, ListWatch, ALWAYS_LIST_ELEMENTS, XML_CONVERSION};
+pub use xml::{xml_to_json, xml_to_json_watching, ALWAYS_LIST_ELEMENTS, XML_CONVERSION};
 
 use crate::limits::MAX_DOCUMENT_DEPTH;
 use serde_json::Value;
+
+/// Shows the items of one list to a caller as each is converted: while it is still in the CPU's
+/// caches (a page of 500 security groups converts to several megabytes; judged after the whole page
+/// is converted, every group is read back from main memory), and so that a huge list need not be
+/// held whole (a caller that has judged an item need not keep it).
+pub struct ListWatch<'w> {
+    /// Names of the members from the root down to the list: `["securityGroupInfo"]` for EC2's
+    /// `<DescribeSecurityGroupsResponse><securityGroupInfo><item>` (the XML root element is dropped)
+    /// and for `{"securityGroupInfo": [...]}`.
+    pub path: &'w [&'w str],
+    /// Called with each item of the list, converted, and its position in the list (for XML, among
+    /// the wrapper's children); returns whether the item is kept in the document. One not kept is
+    /// `null` there. Whether the finished document's list at `path` holds exactly the items shown, at
+    /// those places, is for the caller to check (an XML wrapper with another child, or a repeated
+    /// one, does not become that list; a JSON member named twice keeps its last value).
+    pub on_item: &'w mut dyn FnMut(usize, &Value) -> bool,
+}
 
 /// Why a body could not be turned into a document.
 #[derive(Debug, thiserror::Error)]
@@ -51,8 +69,8 @@ pub fn to_document(media_type: &str, body: &[u8]) -> Result<Value, ConvertError>
     to_document_watching(media_type, body, None)
 }
 
-/// As [`to_document`], showing `watch` the items of its list as they are converted (XML bodies only;
-/// other bodies convert the same and show nothing).
+/// As [`to_document`], showing `watch` the items of its list as they are converted (XML and JSON
+/// bodies; CBOR bodies convert the same and show nothing).
 pub fn to_document_watching(
     media_type: &str,
     body: &[u8],
@@ -86,7 +104,11 @@ pub fn to_document_watching(
             message: e,
         });
     }
-    serde_json::from_slice(body).map_err(|e| {
+    let parsed = match watch {
+        Some(watch) => json::json_to_json_watching(body, watch),
+        None => serde_json::from_slice(body),
+    };
+    parsed.map_err(|e| {
         let mut message = e.to_string();
         if message.starts_with("recursion limit exceeded") {
             message.push_str(&format!(

@@ -23,6 +23,7 @@
 //! Elements may nest at most [`MAX_DOCUMENT_DEPTH`] deep; a deeper body is an error naming the limit.
 //! Open elements are kept on an explicit stack, never the call stack.
 
+use super::ListWatch;
 use crate::limits::MAX_DOCUMENT_DEPTH;
 use serde_json::{Map, Value};
 
@@ -76,19 +77,6 @@ pub fn xml_to_json(bytes: &[u8]) -> Result<Value, String> {
     xml_to_json_watching(bytes, None)
 }
 
-/// Shows the items of one list to a caller as each is converted, while it is still in the CPU's
-/// caches (a page of 500 security groups converts to several megabytes; judged after the whole page
-/// is converted, every group is read back from main memory).
-pub struct ListWatch<'w> {
-    /// Names of the elements from below the root down to the list wrapper: `["securityGroupInfo"]`
-    /// for EC2's `<DescribeSecurityGroupsResponse><securityGroupInfo><item>`.
-    pub path: &'w [&'w str],
-    /// Called with each `item`/`member`/`entry` child of the wrapper, converted, and its position
-    /// among the wrapper's children. Whether the wrapper became the array `$.securityGroupInfo` holding
-    /// exactly these values is for the caller to check on the finished document.
-    pub on_item: &'w mut dyn FnMut(usize, &Value),
-}
-
 /// As [`xml_to_json`], showing `watch` the items of its list as they are converted.
 pub fn xml_to_json_watching(
     bytes: &[u8],
@@ -119,13 +107,15 @@ pub fn xml_to_json_watching(
     };
     // A closed element goes to its parent, or is the root.
     let mut close = |stack: &mut Vec<Frame>, root: &mut Option<Value>, frame: Frame| {
-        let (name, value, had_children) = finish(frame);
+        let (name, mut value, had_children) = finish(frame);
         if let Some(w) = watch.as_mut() {
             if stack.len() == w.path.len() + 1
                 && WRAPPED_ITEM_NAMES.contains(&name.as_str())
                 && stack[1..].iter().zip(w.path).all(|(f, p)| f.name == *p)
+                && !(w.on_item)(stack[stack.len() - 1].children.len(), &value)
             {
-                (w.on_item)(stack[stack.len() - 1].children.len(), &value);
+                // Not kept: `null`, which no element converts to, holds its place.
+                value = Value::Null;
             }
         }
         match stack.last_mut() {

@@ -164,12 +164,15 @@ impl<'p> EvidenceIndex<'p> {
         }))
     }
 
-    /// As [`convert`](Self::convert), showing `watch` the items of its list as they are converted.
+    /// As [`convert`](Self::convert), showing `on_item` the items of the list at `path` as they
+    /// are converted (see [`ListWatch`]).
     pub fn convert_watching(
         &self,
         i: usize,
-        watch: ListWatch<'_>,
+        path: &[&str],
+        on_item: &mut dyn FnMut(usize, &Value) -> bool,
     ) -> Result<Option<Result<Value, ConvertError>>> {
+        let watch = ListWatch { path, on_item };
         let rec = &self.pack.manifest.records[i];
         if rec.error.is_some() {
             return Ok(None);

@@ -83,8 +83,8 @@ pub fn rules(text: &str) -> Result<RuleSet, Vec<String>> {
     dengbao::rules::load(&[file], &catalog(), &test_probes())
 }
 
-/// One call in a test pack: probe, region, JSON body (or XML, as a string starting with `<`; or an
-/// error code).
+/// One call in a test pack: probe, region, JSON body (or XML, as a string starting with `<`; or JSON
+/// text, as a string starting with `{`; or an error code).
 pub struct Call {
     pub probe: &'static str,
     pub region: &'static str,
@@ -155,9 +155,12 @@ pub fn write_provider_pack(
             run.status = ProbeStatus::Error;
             run.error = error.clone();
         }
-        // A string body starting with `<` is an XML answer, written as it is.
+        // A string body starting with `<` is an XML answer, written as it is; one starting with `{`
+        // is JSON text written as it is (for bodies a `Value` cannot be: a member named twice, text
+        // cut off).
         let (media, body) = match &c.body {
             Value::String(x) if x.starts_with('<') => ("text/xml", x.clone().into_bytes()),
+            Value::String(x) if x.starts_with('{') => ("application/json", x.clone().into_bytes()),
             v => ("application/json", serde_json::to_vec(v).unwrap()),
         };
         let rec = EvidenceRecord {
