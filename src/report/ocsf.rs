@@ -177,7 +177,11 @@ pub fn finding_uids(r: &crate::results::Results) -> Vec<String> {
     for c in &r.controls {
         out.push(finding_uid(&r.framework.id, &c.id, &scope));
         for_each_problem(c, |p| {
-            out.push(finding_uid(&r.framework.id, &c.id, &resource_key(&scope, &p)));
+            out.push(finding_uid(
+                &r.framework.id,
+                &c.id,
+                &resource_key(&scope, &p),
+            ));
             Ok(())
         })
         .expect("collecting never fails");
