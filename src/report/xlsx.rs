@@ -104,7 +104,9 @@ fn cell_text(s: &str) -> String {
 /// The 结果记录 text of one item.
 pub fn result_record(input: &ReportInput<'_>, c: &ControlResult) -> String {
     let mut o = String::new();
-    if c.verdict == Verdict::Manual {
+    // A manual item with context rules shows their findings and evidence like any other item (they
+    // can show non-compliance); one without rules is only its checklist.
+    if c.verdict == Verdict::Manual && c.rules.is_empty() {
         let _ = writeln!(o, "本项无法由 API 证据判定，需按检查清单人工核查：");
     } else {
         for r in &c.reasons {
