@@ -280,14 +280,16 @@ fn two_scans_one_change_diff_fail_on_new_and_exceptions() {
             );
         } else {
             assert_eq!(marked, [snap.clone()].into());
-            // L3-CES2-09 (images and snapshots encrypted): the unencrypted snapshot makes it 部分符合
-            // without the exceptions; with them it is 符合 again, as in the first scan. Both are kept.
+            // L3-CES2-09 (images and snapshots encrypted): its 判定标准 know 符合 and 不符合 only
+            // ("未采用加密技术对虚拟机镜像、快照进行加密…" is 不符合), so the unencrypted snapshot makes
+            // it 不符合 without the exceptions; with them it is 符合 again, as in the first scan. Both
+            // are kept.
             let item = results
                 .controls
                 .iter()
                 .find(|c| c.id == "L3-CES2-09")
                 .unwrap();
-            assert_eq!(item.verdict, dengbao::verdict::Verdict::PartiallyCompliant);
+            assert_eq!(item.verdict, dengbao::verdict::Verdict::NonCompliant);
             assert_eq!(
                 item.verdict_with_exceptions,
                 Some(dengbao::verdict::Verdict::Compliant)
@@ -308,8 +310,7 @@ fn two_scans_one_change_diff_fail_on_new_and_exceptions() {
             };
             let lines = [
                 format!("{snap} [cn-north-1] fail, excepted (EX-1)"),
-                "L3-CES2-09: partially_compliant without exceptions, compliant with exceptions"
-                    .into(),
+                "L3-CES2-09: non_compliant without exceptions, compliant with exceptions".into(),
             ];
             for line in lines {
                 assert!(html.contains(&line), "{line} missing from report.html");
