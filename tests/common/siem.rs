@@ -321,7 +321,11 @@ pub fn dengbao_in(dir: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> Ru
     if let Some(d) = dir {
         cmd.current_dir(d);
     }
+    // An empty history for every run: the events sent are compared with files written by other runs,
+    // and the OCSF first/last-seen times would otherwise come from whatever the suite scanned before.
+    let history = tempfile::tempdir().unwrap();
     let o = cmd
+        .env("XDG_DATA_HOME", history.path())
         .args(args)
         .env_remove("DENGBAO_HEC_TOKEN")
         .env_remove("DENGBAO_WEBHOOK_SECRET")
