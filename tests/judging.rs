@@ -101,16 +101,7 @@ fn resources_judged_as_they_convert_give_the_ordinary_results() {
             serde_json::json!({"vpcs": [{"id": "v7", "flow": "ALL"}]}),
         ),
     ];
-    let d = tempfile::tempdir().unwrap();
-    let pack = write_pack(d.path(), &["r1", "r2"], calls);
-    let set = rules(RULES).unwrap();
-    let streamed = evaluate(&pack, &catalog(), &set).unwrap();
-    let mut index = EvidenceIndex::build(&pack).unwrap();
-    let converted = evaluate_index(&mut index, &catalog(), &set, &Scope::default()).unwrap();
-    assert_eq!(
-        String::from_utf8(streamed.to_json_bytes()).unwrap(),
-        String::from_utf8(converted.to_json_bytes()).unwrap()
-    );
+    let streamed = judged_both_ways_in(&["r1", "r2"], calls, RULES);
 
     let c = control(&streamed, "L3-ABS2-05");
     let flow = c.rules[0].resources.to_vec();
@@ -207,8 +198,13 @@ fn items(n: usize, item: fn(usize) -> String, sep: &str) -> String {
 /// Evaluates `calls` streamed from the pack and converted whole first, checks both give the same
 /// bytes, and gives the streamed results.
 fn judged_both_ways(calls: Vec<Call>, rule_text: &str) -> Results {
+    judged_both_ways_in(&["r1"], calls, rule_text)
+}
+
+/// [`judged_both_ways`] over a scan of `regions`.
+fn judged_both_ways_in(regions: &[&str], calls: Vec<Call>, rule_text: &str) -> Results {
     let d = tempfile::tempdir().unwrap();
-    let pack = write_pack(d.path(), &["r1"], calls);
+    let pack = write_pack(d.path(), regions, calls);
     let set = rules(rule_text).unwrap();
     let streamed = evaluate(&pack, &catalog(), &set).unwrap();
     let mut index = EvidenceIndex::build(&pack).unwrap();
