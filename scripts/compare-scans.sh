@@ -10,7 +10,7 @@
 # `noncompliant`, `empty`, `clean` with region discovery, and `clean` with DescribeSecurityGroups denied.
 # Each estate is seeded once and scanned by both binaries, so both see the same resources.
 #
-# Needs the moto venv (scripts/moto.sh install) and the Alibaba Cloud venv (scripts/aliyun-checks.sh);
+# Installs what it needs: the moto venv (scripts/moto.sh) and the Alibaba Cloud venv (scripts/aliyun-checks.sh);
 # moto listens on DENGBAO_MOTO_PORT / DENGBAO_MOTO_DENIED_PORT (default 5510/5511), everything on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,8 +30,10 @@ export DENGBAO_MOTO_DIR="${DENGBAO_MOTO_DIR:-$(mktemp -d)}"
 # shellcheck source=scripts/moto.sh
 source scripts/moto.sh
 moto_install
-aliyun_pins="$(sha256sum scripts/aliyun-requirements.txt | cut -c1-12)"
-aliyun_python="${DENGBAO_ALIYUN_VENV:-$HOME/.cache/dengbao/venv-aliyun-$aliyun_pins}/bin/python"
+# The Alibaba Cloud venv from its own script (installed if missing), not a second copy of where it lives.
+aliyun_env="$(bash scripts/aliyun-checks.sh --env)"   # an assignment, so set -e sees a failure
+eval "$aliyun_env"
+aliyun_python="$DENGBAO_ALIYUN_PYTHON"
 server_pid=""
 cleanup() {
     moto_stop_all
