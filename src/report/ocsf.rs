@@ -254,7 +254,7 @@ pub fn each_event(
                     let st = statuses
                         .get(&p.region)
                         .and_then(|m| m.get(&p.id))
-                        .and_then(|slots| slots[k])
+                        .and_then(|slots| slots[k].first)
                         .unwrap_or(p.status);
                     let (sid, s) = if st == ResourceStatus::Fail {
                         (3, "Fail")
@@ -347,7 +347,7 @@ fn mark_excepted(
         if !p.rules.contains(&rule.id.as_str()) {
             continue;
         }
-        let failing = slots.and_then(|s| s[k]) == Some(ResourceStatus::Fail);
+        let failing = slots.is_some_and(|s| s[k].fails);
         match rule.exception_for(&p.id, &p.region) {
             Some(id) => by.push(format!(
                 "{}: excepted by {}",
@@ -369,10 +369,17 @@ fn mark_excepted(
     ));
 }
 
-/// Region → id → per rule of `c`, the status of the rule's first resource of that key, for every
-/// key that fails or errs under some rule of `c` (only those: a rule passing a million resources
-/// adds nothing here).
-type RuleStatuses = HashMap<String, HashMap<String, Box<[Option<ResourceStatus>]>>>;
+/// Region → id → per rule of `c`, the status of the rule's first resource of that key and whether
+/// any resource of that key fails the rule, for every key that fails or errs under some rule of `c`
+/// (only those: a rule passing a million resources adds nothing here).
+type RuleStatuses = HashMap<String, HashMap<String, Box<[RuleSlot]>>>;
+
+/// One rule's view of one resource key (see [`RuleStatuses`]).
+#[derive(Clone, Copy, Default)]
+struct RuleSlot {
+    first: Option<ResourceStatus>,
+    fails: bool,
+}
 
 fn rule_statuses(c: &ControlResult) -> RuleStatuses {
     let mut out: RuleStatuses = HashMap::new();
@@ -386,7 +393,7 @@ fn rule_statuses(c: &ControlResult) -> RuleStatuses {
             out.entry(r.region)
                 .or_default()
                 .entry(r.id)
-                .or_insert_with(|| vec![None; c.rules.len()].into_boxed_slice());
+                .or_insert_with(|| vec![RuleSlot::default(); c.rules.len()].into_boxed_slice());
         }
     }
     if out.is_empty() {
@@ -395,7 +402,8 @@ fn rule_statuses(c: &ControlResult) -> RuleStatuses {
     for (k, rule) in c.rules.iter().enumerate() {
         for r in &rule.resources {
             if let Some(slots) = out.get_mut(&r.region).and_then(|m| m.get_mut(&r.id)) {
-                slots[k].get_or_insert(r.status);
+                slots[k].first.get_or_insert(r.status);
+                slots[k].fails |= r.status == ResourceStatus::Fail;
             }
         }
     }
