@@ -83,6 +83,17 @@ fi
 strace -V | head -n1
 export DENGBAO_REQUIRE_STRACE=1
 
+step "OpenSSH client (Debian openssh-client): ssh-keygen and ssh-agent check signed packs"
+# tests/signing.rs signs with dengbao and verifies with `ssh-keygen -Y verify` (and the other way), also
+# through a running ssh-agent; with DENGBAO_REQUIRE_SSH_KEYGEN=1 a missing tool fails those tests.
+if ! command -v ssh-keygen >/dev/null 2>&1 || ! command -v ssh-agent >/dev/null 2>&1; then
+    as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y openssh-client >/dev/null \
+        || { as_root apt-get update >/dev/null && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y openssh-client >/dev/null; }
+fi
+ssh -V
+export DENGBAO_REQUIRE_SSH_KEYGEN=1
+
 step "SIEM receivers: rsyslog + rsyslog-gnutls, openssl, python3"
 # Installs what is missing and exports DENGBAO_REQUIRE_SIEM=1, so the delivery tests of tests/siem.rs
 # (real rsyslog over TCP and TLS, the local HEC endpoint, the webhook receiver) run and fail, never skip.

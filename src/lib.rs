@@ -14,6 +14,7 @@
 
 pub mod aliyun;
 pub mod app;
+pub mod assess;
 pub mod aws;
 pub mod catalog;
 pub mod cli;
@@ -37,5 +38,6 @@ pub mod report;
 pub mod results;
 pub mod rules;
 pub mod scope;
+pub mod sign;
 pub mod sinks;
 pub mod verdict;

@@ -33,6 +33,20 @@ pub struct Results {
     /// v2: the exceptions file applied, and what became of each exception.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exceptions: Option<ExceptionsApplied>,
+    /// v2: the pack's assessment layer, when its judgements were applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assessment: Option<AssessmentApplied>,
+}
+
+/// v2: which assessment the assessor verdicts come from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AssessmentApplied {
+    /// `sha256:` of `assessment/judgements.toml` (empty when there are only attachments).
+    pub judgements_digest: String,
+    /// Items judged by an assessor.
+    pub judged: u64,
+    /// Files attached.
+    pub attachments: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -132,6 +146,79 @@ pub struct ControlResult {
     pub rules: Vec<RuleResult>,
     /// What the assessor must still collect by hand (manual and partially automated items).
     pub checklist: Vec<Bilingual>,
+    /// v2: the assessor's verdict from the pack's assessment layer, beside the machine's (which it
+    /// never replaces: `verdict` stays the machine's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assessor: Option<AssessorVerdict>,
+    /// v2: the assessor's files for this item (the assessment layer's attachments).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentRef>,
+}
+
+/// v2: an assessor's verdict on one item.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AssessorVerdict {
+    pub verdict: Verdict,
+    /// Where it comes from: `assessor` (the pack's `assessment/judgements.toml`).
+    pub origin: String,
+    /// The assessor's name.
+    pub assessor: String,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub notes: String,
+    /// Why it is adopted over a machine `non_compliant` or `error` (required then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// v2: an attached file, by name and digest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AttachmentRef {
+    pub name: String,
+    pub sha256: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Where an item's final verdict comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The assessor's judgement.
+    Assessor,
+    /// The machine's verdict (the excepted view stays beside it, in `verdict_with_exceptions`).
+    Machine,
+    /// Nobody decided: the machine left the item to people and no assessor judged it.
+    Open,
+}
+
+impl Origin {
+    pub fn zh(self) -> &'static str {
+        match self {
+            Origin::Assessor => "测评人员",
+            Origin::Machine => "自动检测",
+            Origin::Open => "待判定",
+        }
+    }
+    pub fn en(self) -> &'static str {
+        match self {
+            Origin::Assessor => "assessor",
+            Origin::Machine => "machine",
+            Origin::Open => "open",
+        }
+    }
+}
+
+impl ControlResult {
+    /// The verdict a 测评记录表 shows: the assessor's where there is one, else the machine's; `Open`
+    /// when that is `manual` (nobody decided).
+    pub fn final_verdict(&self) -> (Verdict, Origin) {
+        match &self.assessor {
+            Some(a) => (a.verdict, Origin::Assessor),
+            None if self.verdict == Verdict::Manual => (Verdict::Manual, Origin::Open),
+            None => (self.verdict, Origin::Machine),
+        }
+    }
 }
 
 /// Outcome of one rule.

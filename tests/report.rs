@@ -224,9 +224,14 @@ fn every_format_agrees_with_results_json() {
     assert_eq!(rows.len(), 47);
     for row in &rows[1..] {
         let v = verdict_of[row[0].as_str()];
+        // Without an assessment, a manual item is open: nobody decided it yet.
+        let shown = match v {
+            Verdict::Manual => format!("{}（待判定）", v.zh()),
+            _ => v.zh().to_string(),
+        };
         assert_eq!(
             (row[6].as_str(), row[7].as_str()),
-            (v.zh(), v.as_str()),
+            (shown.as_str(), v.as_str()),
             "{}",
             row[0]
         );
@@ -798,4 +803,88 @@ fn exceptions_show_in_csv_xlsx_and_ocsf() {
         }
     }
     assert!(suppressed > 0);
+}
+
+/// The 测评记录表 round trip: an assessor fills the assessor columns with openpyxl (as a spreadsheet
+/// program would), `judgements import` writes the judgements file, and the next evaluation carries
+/// every judgement; a workbook with an unknown item, a non-verdict and a verdict outside an item's
+/// criteria is refused row by row, writing nothing.
+#[test]
+fn judgements_round_trip_through_a_workbook_edited_by_openpyxl() {
+    let Some(python) = tool("DENGBAO_REPORT_PYTHON") else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let r = demo(d.path());
+    let pack = d.path().join("pack");
+    let open: Vec<&str> = r
+        .controls
+        .iter()
+        .filter(|c| c.verdict == Verdict::Manual)
+        .map(|c| c.id.as_str())
+        .collect();
+    assert!(open.len() > 10, "the demo leaves items to people");
+    let fill = |mode: &[&str], out: &Path| {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/fill_record.py");
+        let o = Command::new(&python)
+            .arg(&script)
+            .arg(d.path().join("assessment-record.xlsx"))
+            .arg(out)
+            .args(mode)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+
+    // Refused: each problem names its row; no judgements file appears.
+    let catalog = catalog();
+    let no_partial = catalog
+        .controls
+        .iter()
+        .find(|c| c.criteria.partially_compliant.is_none() && open[2..].contains(&c.id.as_str()))
+        .expect("an open item without 部分符合");
+    let bad = d.path().join("bad.xlsx");
+    fill(&["bad", &no_partial.id], &bad);
+    let (code, _, err) = run(&["judgements", "import", s(&bad), "--pack", s(&pack)]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no test item `L3-NOPE-01`"), "{err}");
+    assert!(err.contains("`maybe` is not a verdict"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "item `{}`: verdict `partially_compliant` is not on its scale (compliant, non_compliant)",
+            no_partial.id
+        )),
+        "{err}"
+    );
+    assert!(err.contains("测评记录表 row "), "{err}");
+    assert!(!pack.join("assessment/judgements.toml").exists());
+
+    // Accepted: every open item judged, in either spelling, with a date cell or date text.
+    let good = d.path().join("good.xlsx");
+    fill(&["good"], &good);
+    let (code, out, err) = run(&["judgements", "import", s(&good), "--pack", s(&pack)]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("imported: {} judgement(s)", open.len())), "{out}");
+    let again = d.path().join("again");
+    let (code, _, err) = run(&["evaluate", s(&pack), "--out", s(&again), "--format", "xlsx"]);
+    assert_eq!(code, 0, "{err}");
+    let after = read_results(&again);
+    assert_eq!(after.schema, "dengbao.results/v2");
+    for (n, id) in open.iter().enumerate() {
+        let c = after.controls.iter().find(|c| c.id == *id).unwrap();
+        let a = c.assessor.as_ref().unwrap_or_else(|| panic!("{id} judged"));
+        let want = if n % 2 == 0 { Verdict::Compliant } else { Verdict::NonCompliant };
+        assert_eq!((a.verdict, a.assessor.as_str()), (want, "王敏 (XX测评中心)"), "{id}");
+        assert_eq!(a.date, if n == 0 { "2026-12-01" } else { "2026-12-02" }, "{id}");
+        assert_eq!(c.verdict, Verdict::Manual, "{id}: the machine's verdict stays");
+    }
+    let rows = xlsx_sheet(&again.join("assessment-record.xlsx"), "测评记录表");
+    assert!(
+        rows[1..].iter().all(|row| !row[6].contains("待判定")),
+        "no row is left open"
+    );
+    python_check(
+        "tests/python/check_xlsx.py",
+        &[s(&again.join("assessment-record.xlsx")), s(&again.join("results.json"))],
+    );
 }

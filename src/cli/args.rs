@@ -218,10 +218,18 @@ pub(super) enum Command {
     },
     /// Render reports from a results.json: HTML, XLSX 测评记录表, CSV, Markdown, OCSF JSON Lines.
     Report(ReportArgs),
-    /// Re-hash every blob of a pack and report missing, extra or altered files.
-    Verify {
-        /// The pack directory.
-        pack: PathBuf,
+    /// Re-hash every blob of a pack, check its signatures, and name who signed the evidence and the
+    /// assessment.
+    Verify(super::assess::VerifyArgs),
+    /// Sign a pack's evidence (PACK/manifest.json.sig) or its assessment with an SSH key.
+    Sign(super::assess::SignArgs),
+    /// Attach an assessor's file (interview record, screenshot, certificate…) to a test item, in the
+    /// pack's assessment layer.
+    Attach(super::assess::AttachArgs),
+    /// The assessor's judgements.
+    Judgements {
+        #[command(subcommand)]
+        command: super::assess::JudgementsCommand,
     },
     /// Print the JSON documents rules read from a pack (one per record), to write or debug rules.
     Evidence {

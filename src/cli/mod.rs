@@ -1,6 +1,7 @@
 //! The command line. Each subcommand is a small function over the library.
 
 mod args;
+mod assess;
 mod mappings_page;
 mod render;
 mod selfcheck;
@@ -86,7 +87,10 @@ fn run(cmd: Command) -> Result<u8> {
         Command::Scan(a) => scan(a),
         Command::Evaluate(a) => evaluate(a),
         Command::Report(a) => report(a),
-        Command::Verify { pack } => verify(&pack),
+        Command::Verify(a) => assess::verify(a),
+        Command::Sign(a) => assess::sign(a),
+        Command::Attach(a) => assess::attach(a),
+        Command::Judgements { command } => assess::judgements(command),
         Command::Evidence { pack, probe } => evidence(&pack, probe.as_deref()),
         Command::Controls { command } => controls(command),
         Command::Diff(a) => selfcheck::diff(a),
@@ -310,6 +314,7 @@ fn evaluate_into(
     let out = &judge.out;
     let mut results = app::evaluate(pack, loaded, scope)?;
     check.apply(&mut results)?;
+    crate::assess::apply::apply(&mut results, pack, &loaded.catalog)?;
     let path = app::write_results(&results, out)?;
     emit(&render::results_table(&results));
     emit(&format!("results: {}\n", path.display()));
@@ -375,27 +380,6 @@ fn report(a: ReportArgs) -> Result<u8> {
         &a.out,
     )?;
     Ok(0)
-}
-
-/// `dengbao verify`.
-fn verify(pack: &Path) -> Result<u8> {
-    let report = pack::verify(pack)?;
-    for p in &report.problems {
-        emit(&format!("{p}\n"));
-    }
-    if report.is_ok() {
-        emit(&format!(
-            "ok: {} blob(s) intact; manifest {}\n",
-            report.blobs_ok, report.manifest_digest
-        ));
-        Ok(0)
-    } else {
-        eprintln!(
-            "{} problem(s): this pack is not the evidence that was collected",
-            report.problems.len()
-        );
-        Ok(EXIT_VERIFY_FAILED)
-    }
 }
 
 /// `dengbao evidence`.

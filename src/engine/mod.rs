@@ -196,6 +196,7 @@ pub fn evaluate_timed(
         controls,
         probes,
         exceptions: None,
+        assessment: None,
     };
     timings.total = started.elapsed();
     Ok((results, timings))
@@ -310,6 +311,8 @@ fn control_header(c: &Control) -> ControlResult {
         rationale: None,
         rules: Vec::new(),
         checklist: Vec::new(),
+        assessor: None,
+        attachments: Vec::new(),
     }
 }
 

@@ -9,6 +9,11 @@
 //!   is newer than the version the manifest declares ([`Manifest::later_fields`]): a v1 manifest that
 //!   carries a v2 field was not written by dengbao.
 //!
+//! Parts added beside the manifest after collection — the tenant's `manifest.json.sig` and the
+//! assessor's `assessment/` layer (`docs/formats/assessment.md`) — are not manifest fields: they never
+//! change `manifest.json`, need no bump, and every pack format gains them; the assessment layer has its
+//! own version (`dengbao.assessment/v1`, `crate::assess::FORMAT`).
+//!
 //! Adding `dengbao.pack/v2`: append it to [`FORMATS`]; add each new field to its type as optional
 //! (`#[serde(default, skip_serializing_if = …)]`, so older packs still parse); add one line per field to
 //! [`Manifest::later_fields`]; document the fields in `docs/formats/pack.md`.

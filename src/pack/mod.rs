@@ -6,6 +6,8 @@
 //! PACK/
 //!   manifest.json                 what was asked, where, when, by which probe, and the SHA-256 of each answer
 //!   blobs/sha256/ab/abcdef…       the raw response bodies, byte for byte, named by their SHA-256
+//!   manifest.json.sig             optional: the tenant's SSH signature over manifest.json (`dengbao sign`)
+//!   assessment/                   optional: the assessor's layer, beside the evidence (`crate::assess`)
 //! ```
 //!
 //! Blobs are content-addressed, so identical answers are stored once and any change to a byte is
@@ -32,6 +34,7 @@ pub use manifest::{
     SharedStr, Skipped,
 };
 pub use reader::{OverLimit, Pack};
+pub(crate) use verify::hash;
 pub use verify::{verify, VerifyProblem, VerifyReport};
 pub use writer::{copy_pack, BlobStore, PackWriter};
 
@@ -39,6 +42,10 @@ use sha2::{Digest as _, Sha256};
 
 /// Name of the manifest file inside a pack.
 pub const MANIFEST_FILE: &str = "manifest.json";
+/// The tenant's signature over [`MANIFEST_FILE`] (armored SSHSIG, namespace `dengbao-pack`).
+pub const MANIFEST_SIG_FILE: &str = "manifest.json.sig";
+/// The assessor's layer: never part of the evidence, verified on its own (`crate::assess`).
+pub const ASSESSMENT_DIR: &str = "assessment";
 /// Directory (relative to the pack root) holding the content-addressed blobs.
 pub const BLOB_DIR: &str = "blobs/sha256";
 

@@ -4,9 +4,13 @@
 //! pack directory, reached without a link. Every link anywhere in the pack, and every blob that is a
 //! directory, FIFO, socket or device, is a problem, named. Blobs are hashed as they stream, so memory
 //! does not grow with their size.
+//!
+//! `manifest.json.sig` is a known part of the evidence (checked by `crate::sign`), and everything at or
+//! beneath `assessment/` is the assessor's layer, verified on its own by `crate::assess`: a change
+//! there never makes the tenant's evidence fail.
 
 use super::closed::{ClosedDir, ClosedError, EntryKind, Refusal};
-use super::{Pack, MANIFEST_FILE};
+use super::{Pack, ASSESSMENT_DIR, MANIFEST_FILE, MANIFEST_SIG_FILE};
 use anyhow::Result;
 use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -121,6 +125,7 @@ pub fn verify(root: &Path) -> Result<VerifyReport> {
     let mut behind_links: BTreeMap<String, usize> = BTreeMap::new();
     let mut expected: BTreeSet<String> = BTreeSet::new();
     expected.insert(MANIFEST_FILE.to_string());
+    expected.insert(MANIFEST_SIG_FILE.to_string());
     match dir.open_file(MANIFEST_FILE) {
         Err(e) if matches!(e.refusal, Refusal::Link { .. } | Refusal::NotRegular(_)) => {
             note_refusal(&mut report, &mut behind_links, e, "");
@@ -196,6 +201,9 @@ fn finish(
     expected: &BTreeSet<String>,
 ) -> Result<VerifyReport> {
     for (rel, kind) in dir.walk()? {
+        if is_assessment(&rel) {
+            continue;
+        }
         match kind {
             EntryKind::Dir => {}
             EntryKind::Link => {
@@ -228,6 +236,14 @@ fn finish(
     Ok(report)
 }
 
+/// Whether `rel` is the assessor's layer (verified by `crate::assess`, not here).
+fn is_assessment(rel: &str) -> bool {
+    rel == ASSESSMENT_DIR
+        || rel
+            .strip_prefix(ASSESSMENT_DIR)
+            .is_some_and(|r| r.starts_with('/'))
+}
+
 /// Records why a blob (or the manifest) could not be opened.
 fn note_refusal(
     report: &mut VerifyReport,
@@ -257,7 +273,7 @@ fn note_refusal(
 }
 
 /// `sha256:<hex>` and size of what `file` holds, read 1 MiB at a time.
-fn hash(mut file: std::fs::File) -> std::io::Result<(String, u64)> {
+pub(crate) fn hash(mut file: std::fs::File) -> std::io::Result<(String, u64)> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut size = 0u64;

@@ -487,12 +487,31 @@ aria-label=\"{id}\"></button><code>{id}</code></td><td>{}</td><td>{}</td><td cla
             bi(&c.control_point, &c.control_point_en),
             bi(&c.requirement, &c.requirement_en),
             bi(automation_zh(&c.automation), &c.automation),
-            verdict_badge(c.verdict),
+            verdict_cell(c),
         );
         detail::detail(o, input, c, input.control(c));
         o.push_str("</td></tr></tbody>\n");
     }
     o.push_str("</table></section>\n");
+}
+
+/// The verdict column: the machine's verdict, the assessor's beside it (labelled) when there is one,
+/// and a mark on an item nobody decided.
+fn verdict_cell(c: &crate::results::ControlResult) -> String {
+    use crate::results::Origin;
+    let machine = verdict_badge(c.verdict);
+    match c.final_verdict() {
+        (v, Origin::Assessor) => format!(
+            "{machine}<br><span class=\"origin\">{}</span> {}",
+            bi("测评人员", "Assessor"),
+            verdict_badge(v)
+        ),
+        (_, Origin::Open) => format!(
+            "{machine}<br><b class=\"open\">{}</b>",
+            bi("待判定", "Open")
+        ),
+        (_, Origin::Machine) => machine,
+    }
 }
 
 fn automation_zh(a: &str) -> &'static str {

@@ -10,7 +10,12 @@
 //!    in Chinese, with a fill colour per verdict), `verdict` (the machine name, for scripts), and
 //!    `verdict_with_exceptions` (results v2: the verdict once accepted risks count, empty without an
 //!    exceptions file; 符合情况 and `verdict` stay the verdict without them). 结果记录 names every
-//!    excepted resource with its exception (reason, approver, ticket, expiry).
+//!    excepted resource with its exception (reason, approver, ticket, expiry). Results v2 with an
+//!    assessment layer: 符合情况 is the final verdict (the assessor's where there is one, else the
+//!    machine's), 结论来源 says whose (测评人员 / 自动检测 / 待判定 for an item nobody decided, shown
+//!    in red), and the assessor columns (`assessor_verdict`, 测评人员, 测评日期, 测评说明, 采纳理由,
+//!    附件) hold the judgement and the attachments by name and digest. `verdict` stays the machine's.
+//!    The assessor columns round-trip: `dengbao judgements import` reads them back (`crate::assess`).
 //! 2. **证据索引** — the evidence index: one row per test item × rule × resource × evidence digest,
 //!    with the resource's region and status, the JSONPath locations inside that evidence, and (when
 //!    the pack was at hand) the probe, API operation, region and capture time of the records, and 例外
@@ -25,7 +30,7 @@
 //! so the file is byte-identical for the same results.
 
 use super::{control_digests, for_each_problem, status_str, Files, ReportInput};
-use crate::results::{ControlResult, ResourceResult, ResourceStatus, RuleResult};
+use crate::results::{ControlResult, Origin, ResourceResult, ResourceStatus, RuleResult};
 use crate::verdict::Verdict;
 use anyhow::{Context, Result};
 use rust_xlsxwriter::{
@@ -43,7 +48,7 @@ pub const EVIDENCE_SHEET: &str = "证据索引";
 pub const SCAN_SHEET: &str = "扫描信息";
 
 /// Headers of the record sheet, in column order.
-pub const RECORD_HEADERS: [&str; 9] = [
+pub const RECORD_HEADERS: [&str; 16] = [
     "测评项编号",
     "层面",
     "控制点",
@@ -53,8 +58,22 @@ pub const RECORD_HEADERS: [&str; 9] = [
     "符合情况",
     "verdict",
     "verdict_with_exceptions",
+    "结论来源",
+    "assessor_verdict",
+    "测评人员",
+    "测评日期",
+    "测评说明",
+    "采纳理由",
+    "附件",
 ];
-const RECORD_WIDTHS: [f64; 9] = [13.0, 14.0, 16.0, 40.0, 50.0, 70.0, 11.0, 20.0, 24.0];
+const RECORD_WIDTHS: [f64; 16] = [
+    13.0, 14.0, 16.0, 40.0, 50.0, 70.0, 11.0, 20.0, 24.0, 12.0, 20.0, 16.0, 12.0, 40.0, 30.0, 50.0,
+];
+/// The assessor columns of the record sheet (an assessor fills them; `judgements import` reads them).
+pub const ASSESSOR_COLUMNS: std::ops::Range<usize> = 10..16;
+
+/// Fill of the 符合情况 cell of an item nobody decided (manual, no assessor verdict).
+const OPEN_FILL: u32 = 0xFF0000;
 
 /// Headers of the evidence index sheet.
 pub const EVIDENCE_HEADERS: [&str; 12] = [
@@ -173,6 +192,28 @@ pub fn result_record(input: &ReportInput<'_>, c: &ControlResult) -> String {
         let _ = writeln!(o, "  {}. {}", i + 1, item.zh);
     }
     cell_text(o.trim_end())
+}
+
+/// The assessor columns of one item: verdict, name, date, notes, reason, attachments (one per line,
+/// `name  sha256:…`).
+fn assessor_cells(c: &ControlResult) -> [String; 6] {
+    let files: Vec<String> = c
+        .attachments
+        .iter()
+        .map(|a| format!("{}  {}", a.name, a.sha256))
+        .collect();
+    let files = files.join("\n");
+    match &c.assessor {
+        Some(a) => [
+            a.verdict.as_str().to_string(),
+            a.assessor.clone(),
+            a.date.clone(),
+            a.notes.clone(),
+            a.reason.clone().unwrap_or_default(),
+            files,
+        ],
+        None => [String::new(), String::new(), String::new(), String::new(), String::new(), files],
+    }
 }
 
 /// The evidence index rows of one resource of a rule: one per evidence digest (one when it has none).
@@ -313,13 +354,22 @@ pub fn write(input: &ReportInput<'_>, files: &mut Files) -> Result<()> {
         for (col, text) in cells.iter().enumerate() {
             ws.write_string_with_format(row, col as u16, cell_text(text), &body)?;
         }
+        let (shown, origin) = c.final_verdict();
+        let (text, fill) = match origin {
+            Origin::Open => (format!("{}（待判定）", shown.zh()), OPEN_FILL),
+            _ => (shown.zh().to_string(), verdict_fill(shown)),
+        };
         let vf = body_format()
             .set_bold()
-            .set_background_color(Color::RGB(verdict_fill(c.verdict)));
-        ws.write_string_with_format(row, 6, c.verdict.zh(), &vf)?;
+            .set_background_color(Color::RGB(fill));
+        ws.write_string_with_format(row, 6, text, &vf)?;
         ws.write_string_with_format(row, 7, c.verdict.as_str(), &body)?;
         if let Some(w) = c.verdict_with_exceptions {
             ws.write_string_with_format(row, 8, w.as_str(), &body)?;
+        }
+        ws.write_string_with_format(row, 9, origin.zh(), &body)?;
+        for (col, text) in (ASSESSOR_COLUMNS.start..).zip(assessor_cells(c)) {
+            ws.write_string_with_format(row, col as u16, cell_text(&text), &body)?;
         }
     }
 

@@ -15,7 +15,8 @@ import sys
 import openpyxl
 
 SHEETS = ["测评记录表", "证据索引", "扫描信息"]
-HEADERS = ["测评项编号", "层面", "控制点", "测评指标", "测评方法", "结果记录", "符合情况", "verdict", "verdict_with_exceptions"]
+HEADERS = ["测评项编号", "层面", "控制点", "测评指标", "测评方法", "结果记录", "符合情况", "verdict", "verdict_with_exceptions",
+           "结论来源", "assessor_verdict", "测评人员", "测评日期", "测评说明", "采纳理由", "附件"]
 ZH = {"compliant": "符合", "partially_compliant": "部分符合", "non_compliant": "不符合",
       "not_applicable": "不适用", "manual": "需人工核查", "error": "无法判定"}
 FILL = {"compliant": "C6EFCE", "partially_compliant": "FFEB9C", "non_compliant": "FFC7CE",
@@ -54,10 +55,21 @@ def main():
         check(vals[1] == c["layer"] and vals[2] == c["control_point"], f"row {i}: layer/control point")
         check(c["requirement"] in (vals[3] or ""), f"row {i}: requirement")
         check(bool(vals[4]), f"row {i}: no test method")
-        check(vals[6] == ZH[c["verdict"]] and vals[7] == c["verdict"], f"row {i}: verdict {vals[6]}/{vals[7]}")
+        # 符合情况: the assessor's verdict where there is one, else the machine's; an item nobody
+        # decided (manual, no assessor) is marked open, in red.
+        judged = c.get("assessor")
+        final = judged["verdict"] if judged else c["verdict"]
+        is_open = not judged and c["verdict"] == "manual"
+        shown = ZH[final] + ("（待判定）" if is_open else "")
+        check(vals[6] == shown and vals[7] == c["verdict"], f"row {i}: verdict {vals[6]}/{vals[7]}")
         check(vals[8] == c.get("verdict_with_exceptions"), f"row {i}: verdict with exceptions {vals[8]}")
         fill = (row[6].fill.fgColor.rgb or "")[-6:].upper()
-        check(fill == FILL[c["verdict"]], f"row {i}: fill {fill} for {c['verdict']}")
+        check(fill == ("FF0000" if is_open else FILL[final]), f"row {i}: fill {fill} for {final}")
+        origin = "测评人员" if judged else ("待判定" if is_open else "自动检测")
+        check(vals[9] == origin, f"row {i}: origin {vals[9]}")
+        check((vals[10] or None) == (judged["verdict"] if judged else None), f"row {i}: assessor verdict {vals[10]}")
+        for a in c.get("attachments", []):
+            check(a["sha256"] in (vals[15] or "") and a["name"] in (vals[15] or ""), f"row {i}: attachment {a['name']} missing")
         check(all(cell.alignment.wrap_text for cell in row[:6]), f"row {i}: text not wrapped")
         record = vals[5] or ""
         for rule in c["rules"]:

@@ -27,6 +27,7 @@ pub(super) fn detail(
         bi(super::automation_zh(&c.automation), &c.automation),
         verdict_badge(c.verdict)
     );
+    assessor_block(o, c);
     h(o, "安全要求", "Requirement");
     let clause = cat.map(|k| k.clause.as_str()).filter(|s| !s.is_empty());
     let prefix = clause.map(|s| format!("{s}) ")).unwrap_or_default();
@@ -131,6 +132,49 @@ pub(super) fn detail(
         o.push_str("</ol>");
     }
     o.push_str("</div>");
+}
+
+/// The assessor's verdict beside the machine's, with who, when, why, and the attached files.
+fn assessor_block(o: &mut Page<'_>, c: &ControlResult) {
+    if c.assessor.is_none() && c.attachments.is_empty() {
+        return;
+    }
+    let _ = write!(o, "<h4>{}</h4><dl class=\"assessor\">", bi("测评人员结论", "Assessor's verdict"));
+    if let Some(a) = &c.assessor {
+        let _ = write!(
+            o,
+            "<dt>{}</dt><dd>{} · {} {} · {} {}</dd>",
+            bi("结论", "Verdict"),
+            verdict_badge(a.verdict),
+            bi("测评人员", "Assessor"),
+            esc(&a.assessor),
+            bi("日期", "Date"),
+            esc(&a.date)
+        );
+        if !a.notes.is_empty() {
+            let _ = write!(o, "<dt>{}</dt><dd>{}</dd>", bi("说明", "Notes"), esc(&a.notes));
+        }
+        if let Some(r) = &a.reason {
+            let _ = write!(
+                o,
+                "<dt>{}</dt><dd>{} {}</dd>",
+                bi("采纳理由", "Adopted over the machine because"),
+                verdict_badge(c.verdict),
+                esc(r)
+            );
+        }
+    }
+    for f in &c.attachments {
+        let _ = write!(
+            o,
+            "<dt>{}</dt><dd>{} <code>{}</code>{}</dd>",
+            bi("附件", "Attachment"),
+            esc(&f.name),
+            esc(&f.sha256),
+            f.note.as_deref().map(|n| format!(" — {}", esc(n))).unwrap_or_default()
+        );
+    }
+    o.push_str("</dl>");
 }
 
 fn responsibility_zh(r: &str) -> &str {
