@@ -864,7 +864,10 @@ fn judgements_round_trip_through_a_workbook_edited_by_openpyxl() {
     fill(&["good"], &good);
     let (code, out, err) = run(&["judgements", "import", s(&good), "--pack", s(&pack)]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains(&format!("imported: {} judgement(s)", open.len())), "{out}");
+    assert!(
+        out.contains(&format!("imported: {} judgement(s)", open.len())),
+        "{out}"
+    );
     let again = d.path().join("again");
     let (code, _, err) = run(&["evaluate", s(&pack), "--out", s(&again), "--format", "xlsx"]);
     assert_eq!(code, 0, "{err}");
@@ -873,10 +876,26 @@ fn judgements_round_trip_through_a_workbook_edited_by_openpyxl() {
     for (n, id) in open.iter().enumerate() {
         let c = after.controls.iter().find(|c| c.id == *id).unwrap();
         let a = c.assessor.as_ref().unwrap_or_else(|| panic!("{id} judged"));
-        let want = if n % 2 == 0 { Verdict::Compliant } else { Verdict::NonCompliant };
-        assert_eq!((a.verdict, a.assessor.as_str()), (want, "王敏 (XX测评中心)"), "{id}");
-        assert_eq!(a.date, if n == 0 { "2026-12-01" } else { "2026-12-02" }, "{id}");
-        assert_eq!(c.verdict, Verdict::Manual, "{id}: the machine's verdict stays");
+        let want = if n % 2 == 0 {
+            Verdict::Compliant
+        } else {
+            Verdict::NonCompliant
+        };
+        assert_eq!(
+            (a.verdict, a.assessor.as_str()),
+            (want, "王敏 (XX测评中心)"),
+            "{id}"
+        );
+        assert_eq!(
+            a.date,
+            if n == 0 { "2026-12-01" } else { "2026-12-02" },
+            "{id}"
+        );
+        assert_eq!(
+            c.verdict,
+            Verdict::Manual,
+            "{id}: the machine's verdict stays"
+        );
     }
     let rows = xlsx_sheet(&again.join("assessment-record.xlsx"), "测评记录表");
     assert!(
@@ -885,6 +904,9 @@ fn judgements_round_trip_through_a_workbook_edited_by_openpyxl() {
     );
     python_check(
         "tests/python/check_xlsx.py",
-        &[s(&again.join("assessment-record.xlsx")), s(&again.join("results.json"))],
+        &[
+            s(&again.join("assessment-record.xlsx")),
+            s(&again.join("results.json")),
+        ],
     );
 }

@@ -66,7 +66,12 @@ fn setup() -> Option<(tempfile::TempDir, PathBuf)> {
 
 /// `dengbao sign PACK --key KEY [extra…]`.
 fn sign(pack: &Path, key: &Path, extra: &[&str], env: &[(&str, &Path)]) -> Output {
-    let mut args = vec!["sign", pack.to_str().unwrap(), "--key", key.to_str().unwrap()];
+    let mut args = vec![
+        "sign",
+        pack.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+    ];
     args.extend_from_slice(extra);
     dengbao(&args, env)
 }
@@ -95,7 +100,12 @@ fn allowed(dir: &Path, principal: &str, key: &Path, options: &str) -> PathBuf {
 
 /// `ssh-keygen -Y verify` of the pack's manifest signature.
 fn openssh_verifies(pack: &Path, allowed: &Path, principal: &str) -> Output {
-    openssh_verify(&pack.join("manifest.json"), "dengbao-pack", allowed, principal)
+    openssh_verify(
+        &pack.join("manifest.json"),
+        "dengbao-pack",
+        allowed,
+        principal,
+    )
 }
 
 /// `ssh-keygen -Y verify -n NAMESPACE … -s FILE.sig < FILE`.
@@ -158,7 +168,11 @@ fn both_accept_then_refuse(dir: &Path, pack: &Path, key: &Path, principal: &str)
     assert!(!openssh_verifies(pack, &trust, principal).status.success());
     let o = dengbao_verifies(pack, &trust);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("does not match these bytes"), "{}", text(&o));
+    assert!(
+        text(&o).contains("does not match these bytes"),
+        "{}",
+        text(&o)
+    );
     std::fs::write(&manifest, &original).unwrap();
 }
 
@@ -268,16 +282,31 @@ fn a_key_held_by_ssh_agent_signs_through_its_public_half() {
         let public = key.with_extension("pub");
         let o = sign(&pack, &public, &[], &[("SSH_AUTH_SOCK", &agent.socket)]);
         assert!(o.status.success(), "{name}: {}", text(&o));
-        both_accept_then_refuse(d.path(), &pack, &key, &format!("agent-{name}@tenant.example"));
+        both_accept_then_refuse(
+            d.path(),
+            &pack,
+            &key,
+            &format!("agent-{name}@tenant.example"),
+        );
     }
 
     // A public key the agent does not hold is refused, naming what to do.
     let absent = keygen(d.path(), "not-in-agent", &["-t", "ed25519"], "");
-    let o = sign(&pack, &absent.with_extension("pub"), &[], &[("SSH_AUTH_SOCK", &agent.socket)]);
+    let o = sign(
+        &pack,
+        &absent.with_extension("pub"),
+        &[],
+        &[("SSH_AUTH_SOCK", &agent.socket)],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("does not hold this key"), "{}", text(&o));
     agent.add(&absent);
-    let o = sign(&pack, &absent.with_extension("pub"), &[], &[("SSH_AUTH_SOCK", &agent.socket)]);
+    let o = sign(
+        &pack,
+        &absent.with_extension("pub"),
+        &[],
+        &[("SSH_AUTH_SOCK", &agent.socket)],
+    );
     assert!(o.status.success(), "{}", text(&o));
 }
 
@@ -302,13 +331,23 @@ fn an_encrypted_key_needs_its_passphrase_file() {
 
     let wrong = d.path().join("wrong");
     std::fs::write(&wrong, "battery staple\n").unwrap();
-    let o = sign(&pack, &key, &["--passphrase-file", wrong.to_str().unwrap()], &[]);
+    let o = sign(
+        &pack,
+        &key,
+        &["--passphrase-file", wrong.to_str().unwrap()],
+        &[],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("does not decrypt"), "{}", text(&o));
 
     let right = d.path().join("right");
     std::fs::write(&right, "correct horse\n").unwrap();
-    let o = sign(&pack, &key, &["--passphrase-file", right.to_str().unwrap()], &[]);
+    let o = sign(
+        &pack,
+        &key,
+        &["--passphrase-file", right.to_str().unwrap()],
+        &[],
+    );
     assert!(o.status.success(), "{}", text(&o));
     let trust = allowed(d.path(), "locked@tenant.example", &key, "");
     assert!(openssh_verifies(&pack, &trust, "locked@tenant.example")
@@ -333,7 +372,11 @@ fn verify_without_allowed_signers_checks_the_signature_but_proves_no_origin() {
     assert!(o.status.success(), "{}", text(&o));
     let o = dengbao(&["verify", pack.to_str().unwrap()], &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(text(&o).contains("who that is was not checked"), "{}", text(&o));
+    assert!(
+        text(&o).contains("who that is was not checked"),
+        "{}",
+        text(&o)
+    );
     // A key allowed only for assessments does not vouch for evidence.
     let only_assessments = allowed(d.path(), "t@x", &key, "namespaces=\"dengbao-assessment\"");
     let o = dengbao_verifies(&pack, &only_assessments);
@@ -385,20 +428,44 @@ fn a_signed_pack_assessed_signed_again_and_tampered() {
     let mut digests = Vec::new();
     for (file, item) in [(&pdf, manual[0]), (&png, manual[1])] {
         let o = dengbao(
-            &["attach", pack.to_str().unwrap(), "--item", item, "--file", file.to_str().unwrap(), "--note", "on-site"],
+            &[
+                "attach",
+                pack.to_str().unwrap(),
+                "--item",
+                item,
+                "--file",
+                file.to_str().unwrap(),
+                "--note",
+                "on-site",
+            ],
             &[],
         );
         assert!(o.status.success(), "{}", text(&o));
         let out = String::from_utf8_lossy(&o.stdout).into_owned();
-        let digest = out.split_whitespace().find(|w| w.starts_with("(sha256:")).unwrap();
-        digests.push(digest.trim_start_matches('(').trim_end_matches(',').to_string());
+        let digest = out
+            .split_whitespace()
+            .find(|w| w.starts_with("(sha256:"))
+            .unwrap();
+        digests.push(
+            digest
+                .trim_start_matches('(')
+                .trim_end_matches(',')
+                .to_string(),
+        );
     }
     // A link or a directory is never attached.
     let link = d.path().join("link.pdf");
     std::os::unix::fs::symlink(&pdf, &link).unwrap();
     for bad in [&link, &d.path().to_path_buf()] {
         let o = dengbao(
-            &["attach", pack.to_str().unwrap(), "--item", manual[0], "--file", bad.to_str().unwrap()],
+            &[
+                "attach",
+                pack.to_str().unwrap(),
+                "--item",
+                manual[0],
+                "--file",
+                bad.to_str().unwrap(),
+            ],
             &[],
         );
         assert_eq!(o.status.code(), Some(1), "{}", text(&o));
@@ -427,7 +494,15 @@ fn a_signed_pack_assessed_signed_again_and_tampered() {
     let judgements = pack.join("assessment/judgements.toml");
     std::fs::write(&judgements, &without_reason).unwrap();
     let out = d.path().join("refused");
-    let o = dengbao(&["evaluate", pack.to_str().unwrap(), "--out", out.to_str().unwrap()], &[]);
+    let o = dengbao(
+        &[
+            "evaluate",
+            pack.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("needs `reason"), "{}", text(&o));
     std::fs::write(
@@ -438,8 +513,14 @@ fn a_signed_pack_assessed_signed_again_and_tampered() {
 
     let o = sign(&pack, &assessor, &["--assessment"], &[]);
     assert!(o.status.success(), "{}", text(&o));
-    assert_eq!(std::fs::read(pack.join("manifest.json")).unwrap(), manifest_before);
-    assert_eq!(std::fs::read(pack.join("manifest.json.sig")).unwrap(), sig_before);
+    assert_eq!(
+        std::fs::read(pack.join("manifest.json")).unwrap(),
+        manifest_before
+    );
+    assert_eq!(
+        std::fs::read(pack.join("manifest.json.sig")).unwrap(),
+        sig_before
+    );
 
     // One allowed_signers file, each key for its own namespace.
     let trust = d.path().join("allowed_signers");
@@ -455,9 +536,18 @@ fn a_signed_pack_assessed_signed_again_and_tampered() {
     let o = dengbao_verifies(&pack, &trust);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let shown = text(&o);
-    assert!(shown.contains("evidence signed by: tenant@example.com (ED25519"), "{shown}");
-    assert!(shown.contains("assessment signed by: assessor@lab.example (ECDSA"), "{shown}");
-    assert!(shown.contains(&format!("{} item(s) judged", manual.len() + 1)), "{shown}");
+    assert!(
+        shown.contains("evidence signed by: tenant@example.com (ED25519"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("assessment signed by: assessor@lab.example (ECDSA"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!("{} item(s) judged", manual.len() + 1)),
+        "{shown}"
+    );
     let layer = pack.join("assessment/assessment.json");
     let o = openssh_verify(&layer, "dengbao-assessment", &trust, "assessor@lab.example");
     assert!(o.status.success(), "{}", text(&o));
@@ -465,7 +555,16 @@ fn a_signed_pack_assessed_signed_again_and_tampered() {
     // The 测评记录表: 46 rows, each with a final verdict and its origin; none open.
     let out = d.path().join("record");
     let o = dengbao(
-        &["evaluate", pack.to_str().unwrap(), "--out", out.to_str().unwrap(), "--format", "xlsx,html", "--fail-on", "non_compliant"],
+        &[
+            "evaluate",
+            pack.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--format",
+            "xlsx,html",
+            "--fail-on",
+            "non_compliant",
+        ],
         &[],
     );
     // --fail-on judges the machine's verdicts: the overruled item still fails it.
@@ -474,22 +573,44 @@ fn a_signed_pack_assessed_signed_again_and_tampered() {
     assert_eq!(rows.len(), 47);
     let col = |name: &str| rows[0].iter().position(|h| h == name).unwrap();
     for row in &rows[1..] {
-        assert!(!row[col("符合情况")].is_empty() && !row[col("符合情况")].contains("待判定"), "{row:?}");
+        assert!(
+            !row[col("符合情况")].is_empty() && !row[col("符合情况")].contains("待判定"),
+            "{row:?}"
+        );
         assert!(!row[col("结论来源")].is_empty(), "{row:?}");
     }
     let row_of = |id: &str| rows.iter().find(|r| r[0] == id).unwrap().clone();
     let first = row_of(manual[0]);
-    assert_eq!((first[col("符合情况")].as_str(), first[col("结论来源")].as_str()), ("符合", "测评人员"));
-    assert!(first[col("附件")].contains(&format!("备案证明.pdf  {}", digests[0])), "{first:?}");
+    assert_eq!(
+        (
+            first[col("符合情况")].as_str(),
+            first[col("结论来源")].as_str()
+        ),
+        ("符合", "测评人员")
+    );
+    assert!(
+        first[col("附件")].contains(&format!("备案证明.pdf  {}", digests[0])),
+        "{first:?}"
+    );
     let over = row_of(&overruled.id);
-    assert_eq!(over[col("verdict")], "non_compliant", "the machine's verdict stays beside");
+    assert_eq!(
+        over[col("verdict")],
+        "non_compliant",
+        "the machine's verdict stays beside"
+    );
     assert_eq!(over[col("assessor_verdict")], "compliant");
     assert!(over[col("采纳理由")].contains("堡垒机"), "{over:?}");
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
-    assert!(html.contains("王敏") && html.contains(&digests[1]), "the HTML shows the judgement and files");
+    assert!(
+        html.contains("王敏") && html.contains(&digests[1]),
+        "the HTML shows the judgement and files"
+    );
     let r = results(&out);
     assert_eq!(r.controls.len(), 46);
-    assert_eq!(r.summary, machine.summary, "the machine's counts do not change");
+    assert_eq!(
+        r.summary, machine.summary,
+        "the machine's counts do not change"
+    );
 
     // Tampering with an attachment fails the assessment only.
     let hex = digests[0].trim_start_matches("sha256:");
@@ -498,13 +619,21 @@ fn a_signed_pack_assessed_signed_again_and_tampered() {
     let o = dengbao_verifies(&pack, &trust);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let shown = text(&o);
-    assert!(shown.contains("evidence signed by: tenant@example.com"), "{shown}");
+    assert!(
+        shown.contains("evidence signed by: tenant@example.com"),
+        "{shown}"
+    );
     assert!(shown.contains("ok: "), "the evidence is intact: {shown}");
-    assert!(shown.contains("altered: attachment assessment/attachments/sha256/"), "{shown}");
+    assert!(
+        shown.contains("altered: attachment assessment/attachments/sha256/"),
+        "{shown}"
+    );
     assert!(shown.contains("(备案证明.pdf, attached to"), "{shown}");
     assert!(shown.contains("bad signature: assessment"), "{shown}");
     assert!(!shown.contains("bad signature: evidence"), "{shown}");
-    assert!(openssh_verifies(&pack, &trust, "tenant@example.com").status.success());
+    assert!(openssh_verifies(&pack, &trust, "tenant@example.com")
+        .status
+        .success());
 
     // A stray file in the layer is named too.
     std::fs::write(&stored, b"%PDF-1.4 filing certificate of the provider\n").unwrap();
@@ -512,7 +641,11 @@ fn a_signed_pack_assessed_signed_again_and_tampered() {
     std::fs::write(pack.join("assessment/notes.txt"), b"x").unwrap();
     let o = dengbao_verifies(&pack, &trust);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("extra: assessment/notes.txt"), "{}", text(&o));
+    assert!(
+        text(&o).contains("extra: assessment/notes.txt"),
+        "{}",
+        text(&o)
+    );
 }
 
 /// The assessment layer is read as a closed world: a link at `assessment/`, or at a file inside it, is
@@ -527,25 +660,55 @@ fn links_in_the_assessment_layer_are_never_followed() {
     std::os::unix::fs::symlink(&outside, pack.join("assessment")).unwrap();
     let o = dengbao(&["verify", pack.to_str().unwrap()], &[]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("assessment is a symbolic link"), "{}", text(&o));
-    assert!(text(&o).contains("ok: "), "the evidence itself is intact: {}", text(&o));
+    assert!(
+        text(&o).contains("assessment is a symbolic link"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains("ok: "),
+        "the evidence itself is intact: {}",
+        text(&o)
+    );
 
     std::fs::remove_file(pack.join("assessment")).unwrap();
     let f = d.path().join("interview.txt");
     std::fs::write(&f, "访谈记录").unwrap();
     let o = dengbao(
-        &["attach", pack.to_str().unwrap(), "--item", "L3-PES2-01", "--file", f.to_str().unwrap()],
+        &[
+            "attach",
+            pack.to_str().unwrap(),
+            "--item",
+            "L3-PES2-01",
+            "--file",
+            f.to_str().unwrap(),
+        ],
         &[],
     );
     assert!(o.status.success(), "{}", text(&o));
     std::fs::write(outside.join("judgements.toml"), b"").unwrap();
-    std::os::unix::fs::symlink(outside.join("judgements.toml"), pack.join("assessment/judgements.toml"))
-        .unwrap();
+    std::os::unix::fs::symlink(
+        outside.join("judgements.toml"),
+        pack.join("assessment/judgements.toml"),
+    )
+    .unwrap();
     let o = dengbao(&["verify", pack.to_str().unwrap()], &[]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("assessment/judgements.toml is a symbolic link"), "{}", text(&o));
+    assert!(
+        text(&o).contains("assessment/judgements.toml is a symbolic link"),
+        "{}",
+        text(&o)
+    );
     let out = d.path().join("out");
-    let o = dengbao(&["evaluate", pack.to_str().unwrap(), "--out", out.to_str().unwrap()], &[]);
+    let o = dengbao(
+        &[
+            "evaluate",
+            pack.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("link"), "{}", text(&o));
 }

@@ -9,7 +9,9 @@
 use super::{verify::read_judgements, AssessmentManifest};
 use crate::catalog::Catalog;
 use crate::pack::Pack;
-use crate::results::{AssessmentApplied, AssessorVerdict, AttachmentRef, Results, RESULTS_SCHEMA_V2};
+use crate::results::{
+    AssessmentApplied, AssessorVerdict, AttachmentRef, Results, RESULTS_SCHEMA_V2,
+};
 use crate::verdict::Verdict;
 use anyhow::{bail, Result};
 
@@ -37,7 +39,8 @@ pub fn apply(results: &mut Results, pack: &Pack, catalog: &Catalog) -> Result<()
             continue;
         };
         let machine = control.verdict;
-        let overrides = matches!(machine, Verdict::NonCompliant | Verdict::Error) && j.verdict != machine;
+        let overrides =
+            matches!(machine, Verdict::NonCompliant | Verdict::Error) && j.verdict != machine;
         if overrides && j.reason.is_none() {
             problems.push(format!(
                 "{at}: item `{}`: the machine judged `{machine}` from the evidence; adopting `{}` over it needs `reason = \"…\"` (why the evidence does not decide it)",
@@ -57,7 +60,9 @@ pub fn apply(results: &mut Results, pack: &Pack, catalog: &Catalog) -> Result<()
         bail!("{}", problems.join("\n"));
     }
     results.assessment = Some(AssessmentApplied {
-        judgements_digest: judgements.as_ref().map_or(String::new(), |j| j.digest.clone()),
+        judgements_digest: judgements
+            .as_ref()
+            .map_or(String::new(), |j| j.digest.clone()),
         judged: judgements.as_ref().map_or(0, |j| j.list.len() as u64),
         attachments: manifest.attachments.len() as u64,
     });

@@ -118,7 +118,10 @@ fn read_regular(path: &Path) -> Result<Vec<u8>> {
         .read_to_end(&mut bytes)
         .with_context(|| format!("reading {}", path.display()))?;
     if bytes.len() as u64 > ATTACHMENT_LIMIT {
-        bail!("{}: grew past the attachment limit while read", path.display());
+        bail!(
+            "{}: grew past the attachment limit while read",
+            path.display()
+        );
     }
     Ok(bytes)
 }

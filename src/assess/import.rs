@@ -23,7 +23,11 @@ const XLSX_LIMIT: u64 = 64 << 20;
 
 /// The judgements in the record sheet of `xlsx`, validated against `catalog` and (when the pack is
 /// known) the attachments of its assessment.
-pub fn import(xlsx: &Path, catalog: &Catalog, attached: Option<&[Attachment]>) -> Result<Vec<Judgement>> {
+pub fn import(
+    xlsx: &Path,
+    catalog: &Catalog,
+    attached: Option<&[Attachment]>,
+) -> Result<Vec<Judgement>> {
     let bytes = crate::limits::read_file(xlsx, XLSX_LIMIT, "a workbook", "XLSX_LIMIT")?;
     let shown = xlsx.display().to_string();
     let mut wb: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
@@ -32,7 +36,10 @@ pub fn import(xlsx: &Path, catalog: &Catalog, attached: Option<&[Attachment]>) -
         format!("{shown}: no sheet `{RECORD_SHEET}` (write one with `dengbao report RESULTS --format xlsx`)")
     })?;
     let mut rows = range.rows();
-    let header: Vec<String> = rows.next().map(|r| r.iter().map(text).collect()).unwrap_or_default();
+    let header: Vec<String> = rows
+        .next()
+        .map(|r| r.iter().map(text).collect())
+        .unwrap_or_default();
     let col = |name: &str| {
         header
             .iter()

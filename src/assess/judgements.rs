@@ -83,7 +83,12 @@ pub fn scale(control: &Control) -> Vec<Verdict> {
 
 /// Parses and validates the text of a judgements file named `name`. `attached` is the assessment's
 /// attachment list: a judgement may only cite files attached to the pack.
-pub fn parse(text: &str, name: &str, catalog: &Catalog, attached: &[Attachment]) -> Result<Judgements> {
+pub fn parse(
+    text: &str,
+    name: &str,
+    catalog: &Catalog,
+    attached: &[Attachment],
+) -> Result<Judgements> {
     let parsed: FileIn = toml::from_str(text).map_err(|e| {
         let (line, col) = line_col(text, e.span().map_or(0, |s| s.start));
         anyhow::anyhow!("{name}:{line}:{col}: {}", e.message())
@@ -169,7 +174,9 @@ mod tests {
     use super::*;
 
     fn catalog() -> Catalog {
-        crate::app::load(None, None, "mlps2-l3-cloud").unwrap().catalog
+        crate::app::load(None, None, "mlps2-l3-cloud")
+            .unwrap()
+            .catalog
     }
 
     #[test]

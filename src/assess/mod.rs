@@ -101,8 +101,12 @@ impl AssessmentManifest {
             Err(e) if e.is_not_found() => return Ok(None),
             Err(e) => return Err(anyhow::Error::new(e)),
         };
-        let m: AssessmentManifest = serde_json::from_slice(&bytes)
-            .with_context(|| format!("{}: not an assessment manifest", dir.path().join(MANIFEST).display()))?;
+        let m: AssessmentManifest = serde_json::from_slice(&bytes).with_context(|| {
+            format!(
+                "{}: not an assessment manifest",
+                dir.path().join(MANIFEST).display()
+            )
+        })?;
         if m.format != FORMAT {
             bail!(
                 "{}: format `{}` is not one this dengbao reads ({FORMAT}); a newer dengbao may have written it",

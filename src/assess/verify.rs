@@ -135,7 +135,11 @@ fn check_attachments(
             continue; // one file attached to two items
         }
         let what = format!("{rel} ({}, attached to {})", a.name, a.item);
-        match dir.open_file(&rel).map_err(|e| e.to_string()).and_then(|f| hash(f).map_err(|e| e.to_string())) {
+        match dir
+            .open_file(&rel)
+            .map_err(|e| e.to_string())
+            .and_then(|f| hash(f).map_err(|e| e.to_string()))
+        {
             Err(e) => report.problems.push(format!("attachment {what}: {e}")),
             Ok((actual, _)) if actual != a.sha256.as_str() => report.problems.push(format!(
                 "altered: attachment {what} should hash to {} but hashes to {actual}",

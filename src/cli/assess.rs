@@ -65,7 +65,12 @@ pub(super) enum JudgementsCommand {
         /// The workbook (`dengbao report … --format xlsx` wrote it; any spreadsheet program edits it).
         xlsx: PathBuf,
         /// Write PACK/assessment/judgements.toml (and check cited attachments against the pack).
-        #[arg(long, value_name = "DIR", required_unless_present = "out", conflicts_with = "out")]
+        #[arg(
+            long,
+            value_name = "DIR",
+            required_unless_present = "out",
+            conflicts_with = "out"
+        )]
         pack: Option<PathBuf>,
         /// Write this file instead.
         #[arg(long, value_name = "FILE")]
@@ -173,7 +178,13 @@ fn sign_assessment(a: &SignArgs, signer: &Signer) -> Result<u8> {
 /// `dengbao attach`.
 pub(super) fn attach(a: AttachArgs) -> Result<u8> {
     let loaded = load(&a.data)?;
-    let done = assess::attach::attach(&a.pack, &loaded.catalog, &a.item, &a.file, a.note.as_deref())?;
+    let done = assess::attach::attach(
+        &a.pack,
+        &loaded.catalog,
+        &a.item,
+        &a.file,
+        a.note.as_deref(),
+    )?;
     let what = format!(
         "{} ({}, {} bytes) for {}",
         done.attachment.name, done.attachment.sha256, done.attachment.size, done.attachment.item
@@ -227,11 +238,13 @@ pub(super) fn verify(a: VerifyArgs) -> Result<u8> {
         sign::PACK_NAMESPACE,
         allowed.as_ref(),
     );
-    let mut bad_signature = show_signature("evidence", &status, allowed.is_some());
+    let bad_signature = show_signature("evidence", &status, allowed.is_some());
+    let mut bad_assessment = false;
     if !report.manifest_digest.is_empty() {
         let catalog = load(&a.data)?.catalog;
-        let layer = assess::verify::verify(&a.pack, &report.manifest_digest, &catalog, allowed.as_ref())?;
-        bad_signature |= show_assessment(&layer, allowed.is_some());
+        let layer =
+            assess::verify::verify(&a.pack, &report.manifest_digest, &catalog, allowed.as_ref())?;
+        bad_assessment = show_assessment(&layer, allowed.is_some());
     }
     if failed {
         emit_err(&format!(
@@ -240,9 +253,12 @@ pub(super) fn verify(a: VerifyArgs) -> Result<u8> {
         ));
     }
     if bad_signature {
-        emit_err("a signature does not hold: who produced this pack, or that it is unchanged since, is not proven\n");
+        emit_err("the evidence's signature does not hold: who produced this pack, or that it is unchanged since, is not proven\n");
     }
-    if failed || bad_signature {
+    if bad_assessment {
+        emit_err("the assessment does not hold: its files changed since the assessor signed, or its signer is not proven\n");
+    }
+    if failed || bad_signature || bad_assessment {
         Ok(EXIT_VERIFY_FAILED)
     } else {
         Ok(0)

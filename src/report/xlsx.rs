@@ -212,7 +212,14 @@ fn assessor_cells(c: &ControlResult) -> [String; 6] {
             a.reason.clone().unwrap_or_default(),
             files,
         ],
-        None => [String::new(), String::new(), String::new(), String::new(), String::new(), files],
+        None => [
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            files,
+        ],
     }
 }
 

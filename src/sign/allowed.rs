@@ -11,8 +11,8 @@
 //! line named: dengbao does not verify certificate signatures; list the signer's key itself. Every
 //! problem is reported as `FILE:LINE: …`, and the whole file is refused, like a rule file.
 
-use anyhow::{bail, Context, Result};
 use crate::exceptions::glob;
+use anyhow::{bail, Context, Result};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use ssh_key::public::KeyData;
 use ssh_key::PublicKey;
@@ -44,7 +44,8 @@ pub struct AllowedSigners {
 impl AllowedSigners {
     /// Reads and parses `path`.
     pub fn load(path: &Path) -> Result<Self> {
-        let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+        let meta =
+            std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
         if !meta.is_file() || meta.len() > FILE_LIMIT {
             bail!("{}: not a regular file of at most 4 MiB", path.display());
         }
@@ -100,14 +101,25 @@ impl AllowedSigners {
                     s.namespaces.join(",")
                 ));
             } else if s.valid_after.is_some_and(|t| now < t) {
-                why.push(format!("{} makes it valid only after {}", s.at, s.valid_after.unwrap()));
+                why.push(format!(
+                    "{} makes it valid only after {}",
+                    s.at,
+                    s.valid_after.unwrap()
+                ));
             } else if s.valid_before.is_some_and(|t| now >= t) {
-                why.push(format!("{} made it valid only before {}", s.at, s.valid_before.unwrap()));
+                why.push(format!(
+                    "{} made it valid only before {}",
+                    s.at,
+                    s.valid_before.unwrap()
+                ));
             } else {
                 return Ok(s);
             }
         }
-        Err(format!("is not trusted for `{namespace}` now: {}", why.join("; ")))
+        Err(format!(
+            "is not trusted for `{namespace}` now: {}",
+            why.join("; ")
+        ))
     }
 }
 
@@ -127,7 +139,10 @@ fn parse_line(line: &str, at: &str) -> Result<AllowedSigner> {
         Err(_) => next_field(rest),
     };
     let key = PublicKey::from_openssh(key_text).with_context(|| {
-        format!("`{}` is not `KEYTYPE BASE64-KEY`", key_text.chars().take(40).collect::<String>())
+        format!(
+            "`{}` is not `KEYTYPE BASE64-KEY`",
+            key_text.chars().take(40).collect::<String>()
+        )
     })?;
     let mut signer = AllowedSigner {
         principals,
@@ -223,7 +238,8 @@ fn timestamp(value: &str) -> Result<DateTime<Utc>> {
 mod tests {
     use super::*;
 
-    const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPsZgsRA9JR9xnEQRf0P6IEu6WesyVXNSuhJn5tCJF37";
+    const KEY: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPsZgsRA9JR9xnEQRf0P6IEu6WesyVXNSuhJn5tCJF37";
 
     #[test]
     fn lines_with_and_without_options_parse() {

@@ -35,8 +35,9 @@ impl Signer {
         let text = read_bounded(path)?;
         let trimmed = text.trim();
         if trimmed.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----") {
-            let key = PrivateKey::from_openssh(trimmed)
-                .with_context(|| format!("{}: not a readable OpenSSH private key", path.display()))?;
+            let key = PrivateKey::from_openssh(trimmed).with_context(|| {
+                format!("{}: not a readable OpenSSH private key", path.display())
+            })?;
             return Ok(Signer::from_private(decrypt(key, path, passphrase_file)?));
         }
         if trimmed.starts_with("-----BEGIN ") {
@@ -64,7 +65,10 @@ impl Signer {
             )
         })?;
         let mut client = ssh_agent_client_rs::Client::connect(&socket).with_context(|| {
-            format!("connecting to ssh-agent at {} (SSH_AUTH_SOCK)", socket.display())
+            format!(
+                "connecting to ssh-agent at {} (SSH_AUTH_SOCK)",
+                socket.display()
+            )
         })?;
         let held = client
             .list_all_identities()
@@ -94,9 +98,22 @@ impl Signer {
     /// An SSHSIG over `msg` under `namespace`.
     pub(super) fn sign(&self, namespace: &str, hash: HashAlg, msg: &[u8]) -> Result<SshSig> {
         match self {
-            Signer::Private(key) => key
-                .sign(namespace, hash, msg)
-                .context("signing with the private key"),
+            Signer::Private(key) => match key.key_data() {
+                ssh_key::private::KeypairData::Rsa(keypair) => {
+                    let data = SshSig::signed_data(namespace, hash, msg)?;
+                    let signature = sign_rsa(keypair, &data)?;
+                    SshSig::new(
+                        key.public_key().key_data().clone(),
+                        namespace,
+                        hash,
+                        signature,
+                    )
+                    .context("assembling the RSA signature")
+                }
+                _ => key
+                    .sign(namespace, hash, msg)
+                    .context("signing with the private key"),
+            },
             Signer::Agent { public, socket } => {
                 let data = SshSig::signed_data(namespace, hash, msg)?;
                 let mut client = ssh_agent_client_rs::Client::connect(socket)
@@ -113,6 +130,29 @@ impl Signer {
             }
         }
     }
+}
+
+/// An `rsa-sha2-512` signature (PKCS#1 v1.5 over SHA-512, as `ssh-keygen -Y sign` makes) of `data`.
+/// Built here from n, e, d, p and q: ssh-key 0.6.7's own conversion passes p twice and fails.
+fn sign_rsa(key: &ssh_key::private::RsaKeypair, data: &[u8]) -> Result<ssh_key::Signature> {
+    use rsa::signature::{SignatureEncoding, Signer as _};
+    let big = |m: &ssh_key::Mpint| rsa::BigUint::try_from(m).context("an RSA key component");
+    let private = rsa::RsaPrivateKey::from_components(
+        big(&key.public.n)?,
+        big(&key.public.e)?,
+        big(&key.private.d)?,
+        vec![big(&key.private.p)?, big(&key.private.q)?],
+    )
+    .context("an inconsistent RSA private key")?;
+    let signing = rsa::pkcs1v15::SigningKey::<sha2_010::Sha512>::new(private);
+    let signature = signing.try_sign(data).context("signing with the RSA key")?;
+    ssh_key::Signature::new(
+        ssh_key::Algorithm::Rsa {
+            hash: Some(HashAlg::Sha512),
+        },
+        signature.to_vec(),
+    )
+    .context("encoding the RSA signature")
 }
 
 fn decrypt(key: PrivateKey, path: &Path, passphrase_file: Option<&Path>) -> Result<PrivateKey> {
@@ -145,7 +185,11 @@ fn read_bounded(path: &Path) -> Result<String> {
         bail!("{}: not a regular file", path.display());
     }
     if meta.len() > KEY_LIMIT {
-        bail!("{}: {} bytes is too large for a key", path.display(), meta.len());
+        bail!(
+            "{}: {} bytes is too large for a key",
+            path.display(),
+            meta.len()
+        );
     }
     std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
 }

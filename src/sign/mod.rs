@@ -66,7 +66,10 @@ pub enum SigProblem {
     /// The signing key is not in the allowed_signers file (or not for this namespace, or not now).
     UnknownSigner { key: String, why: String },
     /// The key is trusted but the signature does not match these bytes.
-    BadSignature { key: String, principals: Vec<String> },
+    BadSignature {
+        key: String,
+        principals: Vec<String>,
+    },
 }
 
 impl fmt::Display for SigProblem {
@@ -219,13 +222,29 @@ mod tests {
         let armored = sign(&signer, PACK_NAMESPACE, b"manifest bytes").unwrap();
         assert!(armored.starts_with("-----BEGIN SSH SIGNATURE-----"));
         let allowed = allowed_for(&key, "tenant@example.com", "");
-        let ok = verify(&allowed, PACK_NAMESPACE, b"manifest bytes", armored.as_bytes()).unwrap();
+        let ok = verify(
+            &allowed,
+            PACK_NAMESPACE,
+            b"manifest bytes",
+            armored.as_bytes(),
+        )
+        .unwrap();
         assert_eq!(ok.principals, ["tenant@example.com"]);
         assert!(ok.key.starts_with("ED25519 SHA256:"), "{}", ok.key);
 
-        let changed = verify(&allowed, PACK_NAMESPACE, b"manifest bytez", armored.as_bytes());
+        let changed = verify(
+            &allowed,
+            PACK_NAMESPACE,
+            b"manifest bytez",
+            armored.as_bytes(),
+        );
         assert!(matches!(changed, Err(SigProblem::BadSignature { .. })));
-        let other_ns = verify(&allowed, ASSESSMENT_NAMESPACE, b"manifest bytes", armored.as_bytes());
+        let other_ns = verify(
+            &allowed,
+            ASSESSMENT_NAMESPACE,
+            b"manifest bytes",
+            armored.as_bytes(),
+        );
         assert!(matches!(other_ns, Err(SigProblem::WrongNamespace { .. })));
 
         let stranger = PrivateKey::random(&mut OsRng, Algorithm::Ed25519).unwrap();
@@ -236,7 +255,10 @@ mod tests {
             armored.as_bytes(),
         )
         .unwrap_err();
-        assert!(wrong.to_string().contains("is not in allowed_signers"), "{wrong}");
+        assert!(
+            wrong.to_string().contains("is not in allowed_signers"),
+            "{wrong}"
+        );
     }
 
     #[test]

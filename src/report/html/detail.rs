@@ -139,7 +139,11 @@ fn assessor_block(o: &mut Page<'_>, c: &ControlResult) {
     if c.assessor.is_none() && c.attachments.is_empty() {
         return;
     }
-    let _ = write!(o, "<h4>{}</h4><dl class=\"assessor\">", bi("测评人员结论", "Assessor's verdict"));
+    let _ = write!(
+        o,
+        "<h4>{}</h4><dl class=\"assessor\">",
+        bi("测评人员结论", "Assessor's verdict")
+    );
     if let Some(a) = &c.assessor {
         let _ = write!(
             o,
@@ -152,7 +156,12 @@ fn assessor_block(o: &mut Page<'_>, c: &ControlResult) {
             esc(&a.date)
         );
         if !a.notes.is_empty() {
-            let _ = write!(o, "<dt>{}</dt><dd>{}</dd>", bi("说明", "Notes"), esc(&a.notes));
+            let _ = write!(
+                o,
+                "<dt>{}</dt><dd>{}</dd>",
+                bi("说明", "Notes"),
+                esc(&a.notes)
+            );
         }
         if let Some(r) = &a.reason {
             let _ = write!(
@@ -171,7 +180,10 @@ fn assessor_block(o: &mut Page<'_>, c: &ControlResult) {
             bi("附件", "Attachment"),
             esc(&f.name),
             esc(&f.sha256),
-            f.note.as_deref().map(|n| format!(" — {}", esc(n))).unwrap_or_default()
+            f.note
+                .as_deref()
+                .map(|n| format!(" — {}", esc(n)))
+                .unwrap_or_default()
         );
     }
     o.push_str("</dl>");
