@@ -123,6 +123,10 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--workdir", default=None, help="where packs are generated (default: a temp dir)")
     ap.add_argument("--formats", default="html,xlsx,csv,md,ocsf", help="report formats to measure")
+    ap.add_argument("--history", choices=["fresh", "again", "none"], default="fresh",
+                    help="evaluate's scan history: a new database for this run (fresh: a first scan), the same "
+                    "evaluated twice into it (again: also measures a scan compared with the previous one), "
+                    "or --no-history; never the user's own history")
     ap.add_argument("--cap-mib", type=int, default=8192,
                     help="address-space cap per command (MiB), so a format that does not scale fails rather than swapping the machine")
     args = ap.parse_args()
@@ -136,13 +140,16 @@ def main():
             os.makedirs(pack)
             size, items = make_pack(pack, variant, args.mb * 1_000_000)
             print(f"{variant}: body {size / 1e6:.1f} MB, {items} snapshots", file=sys.stderr)
+            history = ["--no-history"] if args.history == "none" else ["--history", "history.sqlite3"]
             steps = [("verify", [binary, "verify", "pack"]),
-                     ("evaluate", [binary, "evaluate", "pack", "--out", "out"])]
+                     ("evaluate", [binary, "evaluate", "pack", "--out", "out"] + history)]
+            if args.history == "again":
+                steps.append(("evaluate again", [binary, "evaluate", "pack", "--out", "out"] + history))
             for fmt in [f for f in args.formats.split(",") if f]:
                 steps.append((f"report {fmt}", [binary, "report", "out/results.json", "--pack", "pack",
                                                "--out", f"report-{fmt}", "--format", fmt]))
             result = {"variant": variant, "body_bytes": size, "items": items, "target_mib": round(2.5 * size / 2**20, 1), "cap_mib": args.cap_mib,
-                      "steps": {}}
+                      "history": args.history, "steps": {}}
             for name, argv in steps:
                 code, secs, rss = measure(argv, d, args.cap_mib)
                 ok = code == 0 and rss <= result["target_mib"]

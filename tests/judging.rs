@@ -377,3 +377,72 @@ fn quantifiers_cite_the_list_or_the_items_that_decided() {
         ]
     );
 }
+
+/// The history records a scan's resources as they are read back, without holding them, and what it
+/// records is what a snapshot of the results holds: every resource (the first of a key wins) with
+/// the deciding values read from the pack — a huge list's items as they convert, a list that turns
+/// out not to be plain from the whole document. Its drift counts are those of the diff of the two
+/// snapshots.
+#[test]
+fn the_history_records_what_a_snapshot_of_the_results_holds() {
+    use dengbao::drift::{self, values, Snapshot};
+    use dengbao::history::{DriftCounts, History};
+    let huge_json = Value::String(format!(
+        r#"{{"requestId":"r","vpcs":[{}],"next":null}}"#,
+        items(HUGE, vpc_json, ",")
+    ));
+    let huge_xml = xml(&format!("<vpcs>{}</vpcs>", items(HUGE, vpc_xml, "")));
+    // A member named twice keeps its last value: not the list whose items were shown first.
+    let not_plain = Value::String(format!(
+        r#"{{"vpcs":[{}],"vpcs":[{}]}}"#,
+        items(10, vpc_json, ","),
+        vpc_json(9)
+    ));
+    let mixed = xml(&format!(
+        "<vpcs>{}<note><id>n</id></note></vpcs>",
+        vpc("v3", "NONE", &[])
+    ));
+    let d = tempfile::tempdir().unwrap();
+    let mut h = History::open(&d.path().join("history.sqlite3")).unwrap();
+    let set = rules(RULES).unwrap();
+    let mut recorded = Vec::new();
+    for (n, bodies) in [
+        vec![huge_json, not_plain.clone()],
+        vec![huge_xml, not_plain, mixed],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let calls = bodies.into_iter().map(|b| ok("t.svc.a", "r1", b)).collect();
+        let pack = write_pack(&d.path().join(format!("p{n}")), &["r1"], calls);
+        let results = evaluate(&pack, &catalog(), &set).unwrap();
+        let id = h.record(&results, &pack, None).unwrap();
+        let want = Snapshot::of(&results, String::new())
+            .with_values(values::read(&pack, &results).unwrap());
+        let got = h.snapshot(id).unwrap();
+        assert_eq!(got.items, want.items);
+        assert_eq!(got.values_unknown, want.values_unknown);
+        assert_eq!(got.resources.len(), want.resources.len());
+        for ((gk, gs), (wk, ws)) in got.resources.iter().zip(&want.resources) {
+            assert_eq!((gk, gs), (wk, ws));
+        }
+        recorded.push((id, want));
+    }
+    let [(old, a), (new, b)] = <[_; 2]>::try_from(recorded).ok().unwrap();
+    let diff = drift::diff(&a, &b);
+    let counts = h.drift_counts(old, new).unwrap();
+    assert_eq!(
+        counts,
+        DriftCounts {
+            items_changed: diff.items_changed.len(),
+            newly_failing: diff.newly_failing.len(),
+            new_failures: diff.new_failures(),
+            fixed: diff.fixed.len(),
+            appeared: diff.appeared.len(),
+            disappeared: diff.disappeared.len(),
+            values_changed: diff.values_changed.len(),
+        }
+    );
+    // XML gives text where JSON gives numbers (the port), and the mixed wrapper's note is new.
+    assert!(counts.values_changed > 0 && counts.appeared > 0 && counts.newly_failing > 0);
+}

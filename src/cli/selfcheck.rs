@@ -83,28 +83,22 @@ impl Prepared {
         if let Some(h) = &mut self.history {
             let key = drift::Comparable::of(results);
             let previous = h.previous_comparable(&key, None)?;
-            let snap = Snapshot::of(results, String::new())
-                .with_values(drift::values::read(pack, results)?);
-            let id = h.record(results, &snap, pack.dir(), Some(results_path))?;
+            let id = h.record(results, pack, Some(results_path))?;
             emit(&format!("history: #{id} in {}\n", h.path().display()));
             match previous {
                 Some(prev) => {
-                    let snap = Snapshot {
-                        label: format!("history #{id}"),
-                        ..snap
-                    };
-                    let d = drift::diff(&h.snapshot(prev)?, &snap);
+                    let d = h.drift_counts(prev, id)?;
                     emit(&format!(
                         "drift since #{prev}: {} item(s) changed, {} newly failing ({} not excepted), {} fixed, {} appeared, {} disappeared, {} with changed deciding values (`dengbao diff {prev} {id}`)\n",
-                        d.items_changed.len(),
-                        d.newly_failing.len(),
-                        d.new_failures(),
-                        d.fixed.len(),
-                        d.appeared.len(),
-                        d.disappeared.len(),
-                        d.values_changed.len()
+                        d.items_changed,
+                        d.newly_failing,
+                        d.new_failures,
+                        d.fixed,
+                        d.appeared,
+                        d.disappeared,
+                        d.values_changed
                     ));
-                    new_failures = Some(d.new_failures());
+                    new_failures = Some(d.new_failures);
                 }
                 None => emit("drift: no previous comparable scan in the history\n"),
             }

@@ -106,7 +106,7 @@ fn stable(v: &Value) -> Value {
 
 /// Compact JSON of `v` (volatile keys left out), clipped to [`MAX_VALUE_CHARS`] with the digest of
 /// the whole.
-fn compact(v: &Value) -> String {
+pub(crate) fn compact(v: &Value) -> String {
     let s = match v {
         Value::Object(_) | Value::Array(_) => stable(v).to_string(),
         scalar => scalar.to_string(),
@@ -120,7 +120,7 @@ fn compact(v: &Value) -> String {
 
 /// The value at a normalized path (`$['a'][0]['b']`, as locations write them) and the path with its
 /// indexes written `[*]`; None when the path is malformed or not in `doc`.
-fn walk<'a>(doc: &'a Value, path: &str) -> Option<(&'a Value, String)> {
+pub(crate) fn walk<'a>(doc: &'a Value, path: &str) -> Option<(&'a Value, String)> {
     let mut rest = path.strip_prefix('$')?;
     let mut at = doc;
     let mut shape = String::from("$");
@@ -130,10 +130,7 @@ fn walk<'a>(doc: &'a Value, path: &str) -> Option<(&'a Value, String)> {
             let (name, after) = unquote(quoted)?;
             rest = after.strip_prefix(']')?;
             at = at.get(&name)?;
-            shape.push_str(&format!(
-                "['{}']",
-                name.replace('\\', "\\\\").replace('\'', "\\'")
-            ));
+            push_name(&mut shape, &name);
         } else {
             let end = rest.find(']')?;
             let index: usize = rest[..end].parse().ok()?;
@@ -143,6 +140,48 @@ fn walk<'a>(doc: &'a Value, path: &str) -> Option<(&'a Value, String)> {
         }
     }
     Some((at, shape))
+}
+
+/// Appends `['name']` to a path's shape, escaped the one way [`walk`] writes it.
+fn push_name(shape: &mut String, name: &str) {
+    shape.push_str(&format!(
+        "['{}']",
+        name.replace('\\', "\\\\").replace('\'', "\\'")
+    ));
+}
+
+/// A normalized path that reaches into a list, split at its first index: the path of the list
+/// (`$['snapshotSet']` for `$['snapshotSet'][3]['encrypted']`), its member names from the root
+/// (`["snapshotSet"]`), the index, and the path after it (`['encrypted']`). None when the path has no
+/// index before a malformed part.
+pub(crate) fn split_at_index(path: &str) -> Option<(&str, Vec<String>, usize, &str)> {
+    let mut rest = path.strip_prefix('$')?;
+    let mut names = Vec::new();
+    loop {
+        let list = &path[..path.len() - rest.len()];
+        rest = rest.strip_prefix('[')?;
+        if let Some(quoted) = rest.strip_prefix('\'') {
+            let (name, after) = unquote(quoted)?;
+            rest = after.strip_prefix(']')?;
+            names.push(name);
+        } else {
+            let end = rest.find(']')?;
+            let index: usize = rest[..end].parse().ok()?;
+            return Some((list, names, index, &rest[end + 1..]));
+        }
+    }
+}
+
+/// The shape of a value found at `rest` (see [`split_at_index`]) inside an item of the list at
+/// `names`: the same path [`walk`] gives for the whole location.
+pub(crate) fn item_shape(names: &[String], rest_shape: &str) -> String {
+    let mut shape = String::from("$");
+    for name in names {
+        push_name(&mut shape, name);
+    }
+    shape.push_str("[*]");
+    shape.push_str(rest_shape.strip_prefix('$').unwrap_or(rest_shape));
+    shape
 }
 
 /// A single-quoted name's text (escapes as [`crate::jsonpath`] writes them) and what follows its
@@ -189,6 +228,22 @@ mod tests {
         assert!(walk(&doc, "$['snapshotSet'][2]").is_none());
         assert!(walk(&doc, "$['nope']").is_none());
         assert!(walk(&doc, "$['unclosed").is_none());
+    }
+
+    #[test]
+    fn a_location_into_a_list_splits_at_its_first_index_and_keeps_its_shape() {
+        let doc = json!({"a b": {"it's": [{"x": [5, {"y": 1}]}, {"x": [6, {"y": 2}]}]}});
+        let path = "$['a b']['it\\'s'][1]['x'][1]['y']";
+        let (list, names, index, rest) = split_at_index(path).unwrap();
+        assert_eq!(list, "$['a b']['it\\'s']");
+        assert_eq!(names, ["a b", "it's"]);
+        assert_eq!((index, rest), (1, "['x'][1]['y']"));
+        let (whole, shape) = walk(&doc, path).unwrap();
+        let item = &doc["a b"]["it's"][1];
+        let (part, rest_shape) = walk(item, &format!("${rest}")).unwrap();
+        assert_eq!((part, item_shape(&names, &rest_shape)), (whole, shape));
+        assert!(split_at_index("$['a']['b']").is_none());
+        assert!(split_at_index("$['unclosed").is_none());
     }
 
     #[test]

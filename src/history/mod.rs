@@ -6,9 +6,11 @@
 //! names the file, and the file is never written. The schema moves forward by numbered migrations
 //! (`user_version`), each in one transaction.
 
+mod record;
 mod schema;
 
 use crate::drift::{Comparable, ResourceKey, ResourceState, Snapshot};
+use crate::pack::Pack;
 use crate::results::{ResourceStatus, Results};
 use crate::verdict::Verdict;
 use anyhow::{bail, Context, Result};
@@ -36,6 +38,21 @@ pub fn default_path() -> Result<PathBuf> {
 pub struct History {
     conn: Connection,
     path: PathBuf,
+}
+
+/// What changed between two recorded scans, counted ([`History::drift_counts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DriftCounts {
+    pub items_changed: usize,
+    /// Failing now, and not failing (or absent) before.
+    pub newly_failing: usize,
+    /// Of those, the ones no exception covers: what `--fail-on new` acts on.
+    pub new_failures: usize,
+    pub fixed: usize,
+    pub appeared: usize,
+    pub disappeared: usize,
+    /// Same status, other deciding values.
+    pub values_changed: usize,
 }
 
 /// One recorded scan, as `history list` shows it.
@@ -83,16 +100,19 @@ impl History {
         &self.path
     }
 
-    /// Records `results` (`snap` is its snapshot, with the deciding values when known, and where its
-    /// pack and results.json are) and returns the new scan id.
+    /// Records `results`, evaluated from `pack` (whose bodies give each resource's deciding values),
+    /// with where its pack and results.json are, and returns the new scan id. Resources are written
+    /// as they are read back from the results, never all held ([`record`]).
     pub fn record(
         &mut self,
         results: &Results,
-        snap: &Snapshot,
-        pack: Option<&Path>,
+        pack: &Pack,
         results_path: Option<&Path>,
     ) -> Result<i64> {
         let key = Comparable::of(results);
+        // The temporary tables of the deciding values hold a row per cited location: on disk.
+        self.conn.execute_batch("PRAGMA temp_store = FILE")?;
+        let pack_dir = pack.dir();
         let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
         let tx = self
             .conn
@@ -113,7 +133,7 @@ impl History {
                 results.scan.started_at,
                 results.scan.finished_at,
                 results.scan.pack_digest,
-                pack.map(|p| abs(p).display().to_string()),
+                pack_dir.map(|p| abs(p).display().to_string()),
                 results_path.map(|p| abs(p).display().to_string()),
                 results.schema,
                 serde_json::to_string(&results.summary)?,
@@ -121,11 +141,13 @@ impl History {
         )?;
         let id = tx.last_insert_rowid();
         {
+            // The last control of an id wins, as in a snapshot's map.
             let mut item = tx.prepare(
-                "INSERT INTO items (scan_id, item, verdict, verdict_with_exceptions) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT OR REPLACE INTO items (scan_id, item, verdict, verdict_with_exceptions) VALUES (?1, ?2, ?3, ?4)",
             )?;
-            for (i, (v, with)) in &snap.items {
-                item.execute(params![id, i, v.as_str(), with.map(Verdict::as_str)])?;
+            for c in &results.controls {
+                let with = c.verdict_with_exceptions.map(Verdict::as_str);
+                item.execute(params![id, c.id, c.verdict.as_str(), with])?;
             }
             let mut rule = tx.prepare(
                 "INSERT INTO rules (scan_id, item, rule, outcome, verdict, passed, failed, errored)
@@ -146,32 +168,18 @@ impl History {
                     ])?;
                 }
             }
-            let mut res = tx.prepare(
-                "INSERT INTO resources (scan_id, rule, region, resource, status, excepted, locations, deciding)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?;
-            for (k, s) in &snap.resources {
-                res.execute(params![
-                    id,
-                    k.rule,
-                    k.region,
-                    k.resource,
-                    status_str(s.status),
-                    s.excepted,
-                    serde_json::to_string(&s.locations)?,
-                    s.values.as_ref().map(serde_json::to_string).transpose()?,
-                ])?;
-            }
         }
+        record::resources(&tx, id, results, pack)?;
         if let Some(time) = crate::report::rfc3339_millis(&results.scan.finished_at) {
             let mut seen = tx.prepare(
                 "INSERT INTO findings (uid, first_seen, last_seen) VALUES (?1, ?2, ?2)
                  ON CONFLICT (uid) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen),
                                                  last_seen = max(last_seen, excluded.last_seen)",
             )?;
-            for uid in crate::report::ocsf::finding_uids(results) {
+            crate::report::ocsf::for_each_finding_uid(results, |uid| {
                 seen.execute(params![uid, time])?;
-            }
+                Ok(())
+            })?;
         }
         tx.commit()?;
         Ok(id)
@@ -184,14 +192,15 @@ impl History {
             .conn
             .prepare("SELECT first_seen, last_seen FROM findings WHERE uid = ?1")?;
         let mut out = HashMap::new();
-        for uid in crate::report::ocsf::finding_uids(results) {
+        crate::report::ocsf::for_each_finding_uid(results, |uid| {
             if let Some(t) = stmt
                 .query_row([&uid], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?
             {
                 out.insert(uid, t);
             }
-        }
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -244,6 +253,86 @@ impl History {
             .optional()?)
     }
 
+    /// How scan `new` differs from scan `old`, counted in the database: the numbers
+    /// [`crate::drift::diff`] gives for their snapshots (the scans must be comparable), without
+    /// loading either (a scan of a huge estate records millions of resources).
+    pub fn drift_counts(&self, old: i64, new: i64) -> Result<DriftCounts> {
+        let (o, n) = (self.items(old)?, self.items(new)?);
+        let effective = |x: Option<&(Verdict, Option<Verdict>)>| x.map(|(v, w)| w.unwrap_or(*v));
+        let items_changed = o
+            .keys()
+            .chain(n.keys())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .filter(|id| {
+                let (a, b) = (o.get(*id), n.get(*id));
+                a.map(|x| x.0) != b.map(|x| x.0) || effective(a) != effective(b)
+            })
+            .count();
+        let same = "o.rule = n.rule AND o.region = n.region AND o.resource = n.resource";
+        let counts: [i64; 5] = self.conn.query_row(
+            &format!(
+                "SELECT coalesce(sum(n.status = 'fail' AND o.status IS NOT 'fail'), 0),
+                        coalesce(sum(n.status = 'fail' AND o.status IS NOT 'fail' AND n.excepted IS NULL), 0),
+                        coalesce(sum(o.status IS NULL), 0),
+                        coalesce(sum(o.status = 'fail' AND n.status = 'pass'), 0),
+                        coalesce(sum(o.status = n.status AND o.deciding IS NOT NULL AND n.deciding IS NOT NULL
+                                     AND o.deciding != n.deciding), 0)
+                 FROM resources n LEFT JOIN resources o ON o.scan_id = ?1 AND {same}
+                 WHERE n.scan_id = ?2"
+            ),
+            params![old, new],
+            |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]),
+        )?;
+        let disappeared: i64 = self.conn.query_row(
+            &format!(
+                "SELECT count(*) FROM resources o LEFT JOIN resources n ON n.scan_id = ?2 AND {same}
+                 WHERE o.scan_id = ?1 AND n.status IS NULL"
+            ),
+            params![old, new],
+            |r| r.get(0),
+        )?;
+        let [newly_failing, new_failures, appeared, fixed, values_changed] =
+            counts.map(|c| c as usize);
+        Ok(DriftCounts {
+            items_changed,
+            newly_failing,
+            new_failures,
+            fixed,
+            appeared,
+            disappeared: disappeared as usize,
+            values_changed,
+        })
+    }
+
+    /// Scan `id`'s items: id → (verdict, verdict with exceptions).
+    fn items(
+        &self,
+        id: i64,
+    ) -> Result<std::collections::BTreeMap<String, (Verdict, Option<Verdict>)>> {
+        let mut items = self.conn.prepare(
+            "SELECT item, verdict, verdict_with_exceptions FROM items WHERE scan_id = ?1",
+        )?;
+        let mut out = std::collections::BTreeMap::new();
+        for r in items.query_map([id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })? {
+            let (item, v, with) = r?;
+            out.insert(
+                item,
+                (
+                    parse_verdict(&v)?,
+                    with.as_deref().map(parse_verdict).transpose()?,
+                ),
+            );
+        }
+        Ok(out)
+    }
+
     /// Scan `id` as a snapshot to compare.
     pub fn snapshot(&self, id: i64) -> Result<Snapshot> {
         let row = self.scan(id)?;
@@ -275,25 +364,7 @@ impl History {
             pack_location: row.pack_location.clone(),
             ..Default::default()
         };
-        let mut items = self.conn.prepare(
-            "SELECT item, verdict, verdict_with_exceptions FROM items WHERE scan_id = ?1",
-        )?;
-        for r in items.query_map([id], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Option<String>>(2)?,
-            ))
-        })? {
-            let (item, v, with) = r?;
-            snap.items.insert(
-                item,
-                (
-                    parse_verdict(&v)?,
-                    with.as_deref().map(parse_verdict).transpose()?,
-                ),
-            );
-        }
+        snap.items = self.items(id)?;
         let mut res = self.conn.prepare(
             "SELECT rule, region, resource, status, excepted, locations, deciding FROM resources
              WHERE scan_id = ?1",

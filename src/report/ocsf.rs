@@ -169,24 +169,25 @@ fn resource_key(scope: &str, p: &Problem<'_>) -> String {
     format!("{scope}/{}/{}", p.region, p.id)
 }
 
-/// The `finding_info.uid` of every event [`each_event`] gives for `r`, in the same order (the history
-/// records when each was first and last seen).
-pub fn finding_uids(r: &crate::results::Results) -> Vec<String> {
+/// Gives `f` the `finding_info.uid` of every event [`each_event`] gives for `r`, in the same order,
+/// one at a time (the history records when each was first and last seen; a huge estate has a
+/// finding per failing resource, so they are never all held).
+pub fn for_each_finding_uid(
+    r: &crate::results::Results,
+    mut f: impl FnMut(String) -> Result<()>,
+) -> Result<()> {
     let scope = scope_key(r);
-    let mut out = Vec::new();
     for c in &r.controls {
-        out.push(finding_uid(&r.framework.id, &c.id, &scope));
+        f(finding_uid(&r.framework.id, &c.id, &scope))?;
         for_each_problem(c, |p| {
-            out.push(finding_uid(
+            f(finding_uid(
                 &r.framework.id,
                 &c.id,
                 &resource_key(&scope, &p),
-            ));
-            Ok(())
-        })
-        .expect("collecting never fails");
+            ))
+        })?;
     }
-    out
+    Ok(())
 }
 
 /// Every event, in order (an item's event, then its resources'), without history.
