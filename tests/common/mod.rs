@@ -133,6 +133,7 @@ pub fn write_provider_pack(
         regions: regions.iter().map(|s| s.to_string()).collect(),
         started_at: "2026-01-01T00:00:00Z".into(),
         finished_at: "2026-01-01T00:01:00Z".into(),
+        sweep: None,
     };
     let mut w = PackWriter::create(dir, scan).unwrap();
     let mut runs: std::collections::BTreeMap<(String, String), ProbeRun> = Default::default();
