@@ -508,15 +508,11 @@ fn aliyun_residency_sweeps_every_region_whatever_regions_says() {
     );
     // Rules judging the scanned regions do not judge the swept-only one: Hong Kong's security group and
     // flow logs were never read, and its disk is not judged for encryption.
-    let judged_hk = |id: &str| {
-        item(&r, id)
-            .rules
-            .iter()
-            .flat_map(|x| x.resources.iter())
-            .any(|x| x.region == "cn-hongkong")
-    };
     for id in ["L3-CES2-09", "L3-ABS2-01", "L3-ABS2-05"] {
-        assert!(!judged_hk(id), "{id} judged a swept-only region");
+        assert!(
+            common::resources_of(&r, id).all(|x| x.region != "cn-hongkong"),
+            "{id} judged a swept-only region"
+        );
     }
 
     // A region the tenant's policy denies: its lists cannot be read, so residency is 无法判定 there —
@@ -532,32 +528,14 @@ fn aliyun_residency_sweeps_every_region_whatever_regions_says() {
             ("L3-CES2-10", Verdict::Error),
         ],
     );
-    let reasons: Vec<String> = item(&r, "L3-PES2-01")
-        .rules
-        .iter()
-        .flat_map(|x| x.resources.iter())
-        .filter(|x| x.status == ResourceStatus::Error)
-        .map(|x| format!("{} {}", x.region, x.reason.clone().unwrap_or_default()))
-        .collect();
-    assert!(!reasons.is_empty());
-    assert!(
-        reasons
-            .iter()
-            .all(|x| x.starts_with("ap-southeast-1 ") && x.contains("Forbidden.RAM")),
-        "{reasons:?}"
-    );
+    common::assert_errors_only_in(&r, "L3-PES2-01", "ap-southeast-1", "Forbidden.RAM");
 
     // The region list itself denied: the enabled regions are unknown, and so is residency.
     let Some((r, _)) = aliyun_with(&[], &["--deny", "DescribeRegions"]) else {
         return;
     };
     expect(&r, "regions unknown", &[("L3-PES2-01", Verdict::Error)]);
-    let why: Vec<String> = item(&r, "L3-PES2-01")
-        .rules
-        .iter()
-        .flat_map(|x| x.resources.iter())
-        .filter_map(|x| x.reason.clone())
-        .collect();
+    let why = common::error_reasons(&r, "L3-PES2-01");
     assert!(
         why.iter()
             .any(|w| w.contains("enabled regions could not be read") && w.contains("Forbidden.RAM")),

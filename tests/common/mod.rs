@@ -215,6 +215,32 @@ pub fn control<'a>(r: &'a Results, id: &str) -> &'a dengbao::results::ControlRes
     r.controls.iter().find(|c| c.id == id).unwrap()
 }
 
+/// Every resource any rule of item `id` judged.
+pub fn resources_of<'a>(
+    r: &'a Results,
+    id: &str,
+) -> impl Iterator<Item = &'a dengbao::results::ResourceResult> + 'a {
+    control(r, id).rules.iter().flat_map(|x| x.resources.iter())
+}
+
+/// The reasons of the resources of item `id` judged `error`, each after its region.
+pub fn error_reasons(r: &Results, id: &str) -> Vec<String> {
+    resources_of(r, id)
+        .filter(|x| x.status == dengbao::results::ResourceStatus::Error)
+        .map(|x| format!("{} {}", x.region, x.reason.clone().unwrap_or_default()))
+        .collect()
+}
+
+/// Asserts item `id` has errors, each in `region` and naming `code` (the cause).
+pub fn assert_errors_only_in(r: &Results, id: &str, region: &str, code: &str) {
+    let reasons = error_reasons(r, id);
+    let here = |x: &String| x.starts_with(&format!("{region} ")) && x.contains(code);
+    assert!(
+        !reasons.is_empty() && reasons.iter().all(here),
+        "{id}: {reasons:?}"
+    );
+}
+
 /// Every file under `dir` (a scan's pack and results), as text: to check that no secret is kept.
 pub fn files_text(dir: &Path) -> String {
     let mut text = String::new();
