@@ -280,7 +280,9 @@ fn residency_sweeps_every_enabled_region_whatever_regions_says() {
     );
     assert!(regions_of("aws.ec2.describe_volumes").contains(&singapore));
     assert!(
-        common::resources_of(&r, "L3-CES2-09").all(|x| x.region != "ap-southeast-1"),
+        common::resources_of(&r, "L3-CES2-09")
+            .iter()
+            .all(|x| x.region != "ap-southeast-1"),
         "L3-CES2-09 judged a swept-only region"
     );
 

@@ -510,7 +510,9 @@ fn aliyun_residency_sweeps_every_region_whatever_regions_says() {
     // flow logs were never read, and its disk is not judged for encryption.
     for id in ["L3-CES2-09", "L3-ABS2-01", "L3-ABS2-05"] {
         assert!(
-            common::resources_of(&r, id).all(|x| x.region != "cn-hongkong"),
+            common::resources_of(&r, id)
+                .iter()
+                .all(|x| x.region != "cn-hongkong"),
             "{id} judged a swept-only region"
         );
     }

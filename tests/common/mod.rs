@@ -216,16 +216,17 @@ pub fn control<'a>(r: &'a Results, id: &str) -> &'a dengbao::results::ControlRes
 }
 
 /// Every resource any rule of item `id` judged.
-pub fn resources_of<'a>(
-    r: &'a Results,
-    id: &str,
-) -> impl Iterator<Item = &'a dengbao::results::ResourceResult> + 'a {
-    control(r, id).rules.iter().flat_map(|x| x.resources.iter())
+pub fn resources_of(r: &Results, id: &str) -> Vec<dengbao::results::ResourceResult> {
+    let rules = control(r, id).rules.iter();
+    rules
+        .flat_map(|x| x.resources.iter().map(|c| c.into_owned()))
+        .collect()
 }
 
 /// The reasons of the resources of item `id` judged `error`, each after its region.
 pub fn error_reasons(r: &Results, id: &str) -> Vec<String> {
     resources_of(r, id)
+        .into_iter()
         .filter(|x| x.status == dengbao::results::ResourceStatus::Error)
         .map(|x| format!("{} {}", x.region, x.reason.clone().unwrap_or_default()))
         .collect()
