@@ -293,7 +293,9 @@ fn residency_sweeps_every_enabled_region_whatever_regions_says() {
     let (r, _) = scan_only(&proxy.endpoint, "us-east-1");
     let unknown = [("L3-PES2-01", Error), ("L3-CES2-10", Error)];
     expect(&r, "denied region", &unknown);
-    common::assert_errors_only_in(&r, "L3-PES2-01", "eu-west-1", "UnauthorizedOperation");
+    // Each service answers with its own code (EC2 UnauthorizedOperation, RDS AccessDenied, CloudWatch Logs
+    // AccessDeniedException); every one names the explicit deny.
+    common::assert_errors_only_in(&r, "L3-PES2-01", "eu-west-1", "explicit deny");
 
     // The region list itself denied: the enabled regions are unknown, so is residency.
     let proxy = Proxy::start(&m, &["--deny-op", "DescribeRegions"]);
