@@ -21,6 +21,7 @@ fn scan() -> ScanInfo {
         regions: vec!["cn-north-1".into()],
         started_at: "2026-11-25T00:00:00.000Z".into(),
         finished_at: "2026-11-25T00:10:00.000Z".into(),
+        sweep: None,
     }
 }
 

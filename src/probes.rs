@@ -57,6 +57,17 @@ pub enum Scope {
     Global,
 }
 
+/// Where a regional probe runs besides the scanned regions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sweep {
+    /// In every region the account has enabled (the regions probe's list), whatever `--regions`
+    /// says: residency is a question about the whole account. Outside the scanned regions only this
+    /// list is called (its pages, none of its fan-out); rules judge those regions only when they say
+    /// `regions = "swept"`.
+    AllRegions,
+}
+
 /// Calls made once per item of another probe's answers.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -222,6 +233,9 @@ pub struct ProbeSpec {
     /// The JSONPaths the role's answers are read with.
     #[serde(default)]
     pub reads: Option<Reads>,
+    /// Runs in every enabled region, not only the scanned ones (`sweep = "all_regions"`).
+    #[serde(default)]
+    pub sweep: Option<Sweep>,
     pub description: String,
     /// Filled from the file.
     #[serde(skip)]
@@ -320,6 +334,13 @@ impl ProbeCatalog {
                         .map_err(|m| anyhow::anyhow!("{at}: probe {}: {m}", spec.id))?;
                 }
                 check_role(&spec).map_err(|m| anyhow::anyhow!("{at}: probe {}: {m}", spec.id))?;
+                if spec.sweep.is_some() && (spec.scope != Scope::Regional || spec.fan_out.is_some())
+                {
+                    bail!(
+                        "{at}: probe {}: sweep needs scope = \"regional\" and no fan_out (one list per region)",
+                        spec.id
+                    );
+                }
                 let prefix = format!("{}.{}.", spec.provider, spec.service);
                 if !spec.id.starts_with(&prefix) {
                     bail!("{at}: probe id `{}` must start with `{prefix}`", spec.id);
@@ -494,5 +515,22 @@ mod tests {
             assert!(err.contains("not a read operation"), "{op}: {err}");
         }
         assert!(ProbeCatalog::from_files(&[file("DescribeVpcs")]).is_ok());
+    }
+
+    #[test]
+    fn only_a_regional_list_sweeps() {
+        let with = |extra: &str| {
+            SourceFile {
+            display: "probes/aws/ec2.toml".into(),
+            rel: "aws/ec2.toml".into(),
+            text: format!("provider = \"aws\"\nservice = \"ec2\"\n[[probe]]\nid = \"aws.ec2.x\"\noperation = \"DescribeVolumes\"\niam_action = \"ec2:DescribeVolumes\"\ndescription = \"d\"\nsweep = \"all_regions\"\n{extra}"),
+        }
+        };
+        let ok = ProbeCatalog::from_files(&[with("scope = \"regional\"\n")]).unwrap();
+        assert_eq!(ok.get("aws.ec2.x").unwrap().sweep, Some(Sweep::AllRegions));
+        let err = ProbeCatalog::from_files(&[with("scope = \"global\"\n")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sweep needs scope = \"regional\""), "{err}");
     }
 }

@@ -221,6 +221,95 @@ fn hong_kong_is_outside_the_mainland() {
     assert!(failing(&r, "L3-PES2-01", "aws-buckets-in-mainland").contains(&bucket.to_string()));
 }
 
+/// Scans `endpoint` in `regions` only: the results and the pack's manifest.
+fn scan_only(endpoint: &str, regions: &str) -> (Results, serde_json::Value) {
+    let d = tempfile::tempdir().unwrap();
+    let (code, log) = scan(endpoint, d.path(), KEYS, &["--regions", regions]);
+    assert_eq!(code, 0, "{log}");
+    let manifest = std::fs::read(d.path().join("pack/manifest.json")).unwrap();
+    (
+        results(d.path()),
+        serde_json::from_slice(&manifest).unwrap(),
+    )
+}
+
+#[test]
+fn residency_sweeps_every_enabled_region_whatever_regions_says() {
+    let Some(m) = moto() else { return };
+    let _g = MOTO.lock().unwrap_or_else(|e| e.into_inner());
+    seed(&m, &m.endpoint, &["empty"]);
+    let t = tweak(&m, "abroad-instance");
+    let instance = t["created"]["instance"].as_str().unwrap().to_string();
+    // The tenant names one region; its instance runs in Singapore. Issue #14: that gave 符合 before.
+    let (r, manifest) = scan_only(&m.endpoint, "us-east-1");
+    // 不符合 (L3-PES2-01): "云计算服务器及运行关键业务和数据的物理设备等基础设施位于中国境外";
+    // 不符合 (L3-CES2-10): the data (its volume) is stored outside China.
+    expect(
+        &r,
+        "abroad",
+        &[("L3-PES2-01", NonCompliant), ("L3-CES2-10", NonCompliant)],
+    );
+    assert!(failing(&r, "L3-PES2-01", "aws-instances-in-mainland").contains(&instance));
+    for v in t["created"]["volumes"].as_array().unwrap() {
+        let v = v.as_str().unwrap().to_string();
+        assert!(failing(&r, "L3-PES2-01", "aws-volumes-in-mainland").contains(&v));
+    }
+    // The sweep is recorded apart from the scanned regions.
+    assert_eq!(
+        manifest["scan"]["regions"],
+        serde_json::json!(["us-east-1"])
+    );
+    let swept = &manifest["scan"]["sweep"];
+    let singapore = serde_json::json!("ap-southeast-1");
+    assert!(
+        swept["regions"].as_array().unwrap().contains(&singapore),
+        "{swept}"
+    );
+    assert!(swept["error"].is_null(), "{swept}");
+    // Only the residency lists swept: no security group was asked about outside us-east-1, and a rule
+    // judging the scanned regions (volume encryption, L3-CES2-09) does not judge Singapore's volume.
+    let regions_of = |probe: &str| -> Vec<serde_json::Value> {
+        let runs = manifest["probes"].as_array().unwrap().iter();
+        runs.filter(|p| p["id"] == probe)
+            .map(|p| p["region"].clone())
+            .collect()
+    };
+    assert_eq!(
+        regions_of("aws.ec2.describe_security_groups"),
+        ["us-east-1"]
+    );
+    assert!(regions_of("aws.ec2.describe_volumes").contains(&singapore));
+    assert!(
+        common::resources_of(&r, "L3-CES2-09")
+            .iter()
+            .all(|x| x.region != "ap-southeast-1"),
+        "L3-CES2-09 judged a swept-only region"
+    );
+
+    // An organization policy denying one region: its lists cannot be read, so residency is 无法判定 there
+    // (error naming the region and the cause), never 符合.
+    seed(&m, &m.endpoint, &["empty"]);
+    let proxy = Proxy::start(&m, &["--deny-region", "eu-west-1"]);
+    let (r, _) = scan_only(&proxy.endpoint, "us-east-1");
+    let unknown = [("L3-PES2-01", Error), ("L3-CES2-10", Error)];
+    expect(&r, "denied region", &unknown);
+    // Each service answers with its own code (EC2 UnauthorizedOperation, RDS AccessDenied, CloudWatch Logs
+    // AccessDeniedException); every one names the explicit deny.
+    common::assert_errors_only_in(&r, "L3-PES2-01", "eu-west-1", "explicit deny");
+
+    // The region list itself denied: the enabled regions are unknown, so is residency.
+    let proxy = Proxy::start(&m, &["--deny-op", "DescribeRegions"]);
+    let (r, _) = scan_only(&proxy.endpoint, "us-east-1");
+    expect(&r, "regions unknown", &unknown);
+    let why = common::error_reasons(&r, "L3-PES2-01");
+    assert!(
+        why.iter()
+            .any(|w| w.contains("enabled regions could not be read")
+                && w.contains("UnauthorizedOperation")),
+        "{why:?}"
+    );
+}
+
 #[test]
 fn regions_must_match_the_partition() {
     let Some(m) = moto() else { return };

@@ -32,6 +32,7 @@ fn aws_pack(dir: &std::path::Path, bodies: Vec<Body>) -> Pack {
         regions: vec!["cn-north-1".into(), "cn-northwest-1".into()],
         started_at: "2026-01-01T00:00:00Z".into(),
         finished_at: "2026-01-01T00:01:00Z".into(),
+        sweep: None,
     };
     let mut w = PackWriter::create(dir, scan).unwrap();
     let mut runs: std::collections::BTreeMap<(String, String), u64> = Default::default();

@@ -213,6 +213,7 @@ fn unparsable_body_is_error() {
         regions: vec!["r1".into()],
         started_at: "x".into(),
         finished_at: "y".into(),
+        sweep: None,
     };
     let mut w = dengbao::pack::PackWriter::create(d.path(), scan).unwrap();
     let rec = |probe: &str| dengbao::pack::EvidenceRecord {
@@ -437,6 +438,7 @@ rationale = { zh = "理由", en = "why" }
         regions: vec!["r1".into(), "r2".into(), "r3".into()],
         started_at: "x".into(),
         finished_at: "y".into(),
+        sweep: None,
     };
     let mut w = dengbao::pack::PackWriter::create(d.path(), scan).unwrap();
     let rec = |probe: &str, region: &str, failed: bool| dengbao::pack::EvidenceRecord {

@@ -342,9 +342,15 @@ fn aurora_clusters_and_read_replicas_are_not_single_az_databases() {
 // ---------------------------------------------------------------- Alibaba Cloud, local endpoint
 
 fn aliyun(tweaks: &[&str]) -> Option<Results> {
+    aliyun_with(tweaks, &[]).map(|(r, _)| r)
+}
+
+/// As [`aliyun`], with more arguments for the server (`--deny-region R`); also gives the manifest.
+fn aliyun_with(tweaks: &[&str], server: &[&str]) -> Option<(Results, Value)> {
     use common::aliyun::*;
     let py = python()?;
-    let mut args = vec!["--estate", "clean"];
+    let mut args = server.to_vec();
+    args.extend(["--estate", "clean"]);
     for t in tweaks {
         args.extend(["--tweak", t]);
     }
@@ -358,7 +364,11 @@ fn aliyun(tweaks: &[&str]) -> Option<Results> {
     );
     assert_eq!(code, 0, "{tweaks:?}: {log}");
     assert!(s.requests().iter().all(|r| r.get("rejected").is_none()));
-    Some(results(d.path()))
+    let manifest = std::fs::read(d.path().join("pack/manifest.json")).unwrap();
+    Some((
+        results(d.path()),
+        serde_json::from_slice(&manifest).unwrap(),
+    ))
 }
 
 fn expect(r: &Results, what: &str, table: &[(&str, Verdict)]) {
@@ -461,5 +471,76 @@ fn aliyun_local_disks_and_read_only_instances_are_not_findings() {
         &r,
         "local-disk",
         &[("L3-CES2-09", Compliant), ("L3-CES2-01", Manual)],
+    );
+}
+
+#[test]
+fn aliyun_residency_sweeps_every_region_whatever_regions_says() {
+    // An instance, its disk and snapshot in cn-hongkong; the scan names cn-hangzhou and cn-shanghai only.
+    // Issue #14: that gave 符合. Hong Kong is outside the mainland: 不符合 (L3-PES2-01, "基础设施位于中国
+    // 境外"; L3-CES2-10, data stored outside China).
+    let Some((r, manifest)) = aliyun_with(&["hongkong"], &[]) else {
+        return;
+    };
+    expect(
+        &r,
+        "hongkong",
+        &[("L3-PES2-01", NonCompliant), ("L3-CES2-10", NonCompliant)],
+    );
+    for (rule, id) in [
+        ("aliyun-instances-in-mainland", "i-hk-1"),
+        ("aliyun-disks-in-mainland", "d-hk-1"),
+        ("aliyun-snapshots-in-mainland", "s-hk-1"),
+    ] {
+        assert_eq!(failing(&r, "L3-PES2-01", rule), [id], "{rule}");
+    }
+    assert_eq!(
+        manifest["scan"]["regions"],
+        json!(["cn-hangzhou", "cn-shanghai"])
+    );
+    let swept = &manifest["scan"]["sweep"];
+    assert!(
+        swept["regions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("cn-hongkong")),
+        "{swept}"
+    );
+    // Rules judging the scanned regions do not judge the swept-only one: Hong Kong's security group and
+    // flow logs were never read, and its disk is not judged for encryption.
+    for id in ["L3-CES2-09", "L3-ABS2-01", "L3-ABS2-05"] {
+        assert!(
+            common::resources_of(&r, id)
+                .iter()
+                .all(|x| x.region != "cn-hongkong"),
+            "{id} judged a swept-only region"
+        );
+    }
+
+    // A region the tenant's policy denies: its lists cannot be read, so residency is 无法判定 there —
+    // `error` naming the region and the cause, never 符合.
+    let Some((r, _)) = aliyun_with(&[], &["--deny-region", "ap-southeast-1"]) else {
+        return;
+    };
+    expect(
+        &r,
+        "denied region",
+        &[
+            ("L3-PES2-01", Verdict::Error),
+            ("L3-CES2-10", Verdict::Error),
+        ],
+    );
+    common::assert_errors_only_in(&r, "L3-PES2-01", "ap-southeast-1", "Forbidden.RAM");
+
+    // The region list itself denied: the enabled regions are unknown, and so is residency.
+    let Some((r, _)) = aliyun_with(&[], &["--deny", "DescribeRegions"]) else {
+        return;
+    };
+    expect(&r, "regions unknown", &[("L3-PES2-01", Verdict::Error)]);
+    let why = common::error_reasons(&r, "L3-PES2-01");
+    assert!(
+        why.iter()
+            .any(|w| w.contains("enabled regions could not be read") && w.contains("Forbidden.RAM")),
+        "{why:?}"
     );
 }

@@ -238,6 +238,7 @@ pub fn write_pack(dir: &Path, sizes: Sizes) -> Pack {
         regions: REGIONS.iter().map(|r| r.to_string()).collect(),
         started_at: "2026-11-25T00:00:00.000Z".into(),
         finished_at: "2026-11-25T00:10:00.000Z".into(),
+        sweep: None,
     };
     let mut w = PackWriter::create(dir, scan).expect("pack dir");
     let mut runs: std::collections::BTreeMap<(String, String), u64> = Default::default();

@@ -3,7 +3,6 @@
 //! rule files.
 
 use crate::app::Loaded;
-use crate::catalog::Automation;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -54,16 +53,19 @@ fn section(out: &mut String, loaded: &Loaded, provider: &str) {
         .iter()
         .filter_map(|c| loaded.rules.mapping(&c.id, provider).map(|m| (c, m)))
         .collect();
-    let count = |a: Automation| mapped.iter().filter(|(_, m)| m.automation == a).count();
+    let c = super::render::Coverage::of(loaded, provider);
     let total = loaded.catalog.controls.len();
     let _ = writeln!(
         out,
-        "{} of {total} test items mapped ({} full, {} partial); the other {} stay `manual` \
+        "{} of {total} test items mapped: {} machine-judged ({} full, {} partial) and {} judged by hand \
+         with API evidence attached (`manual`); the other {} stay `manual` with the catalog's checklist \
          (`dengbao controls list --provider {provider}`).\n",
         mapped.len(),
-        count(Automation::Full),
-        count(Automation::Partial),
-        total - mapped.len(),
+        c.machine_judged(),
+        c.full,
+        c.partial,
+        c.manual_with_evidence,
+        c.manual,
     );
     if mapped.is_empty() {
         return;

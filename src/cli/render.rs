@@ -46,6 +46,49 @@ pub fn automation_for(loaded: &Loaded, c: &Control, provider: &str) -> Automatio
         .unwrap_or(Automation::Manual)
 }
 
+/// How far a provider's mappings automate the catalog's test items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Coverage {
+    /// Items whose API evidence decides every criterion.
+    pub full: usize,
+    /// Items judged from API evidence, with a checklist of what remains.
+    pub partial: usize,
+    /// Manual items with mapped rules: API evidence attached, judged by hand.
+    pub manual_with_evidence: usize,
+    /// Manual items without any mapping.
+    pub manual: usize,
+}
+
+impl Coverage {
+    /// The coverage of `provider`'s mappings.
+    pub fn of(loaded: &Loaded, provider: &str) -> Self {
+        let mut c = Coverage {
+            full: 0,
+            partial: 0,
+            manual_with_evidence: 0,
+            manual: 0,
+        };
+        for item in &loaded.catalog.controls {
+            match loaded
+                .rules
+                .mapping(&item.id, provider)
+                .map(|m| m.automation)
+            {
+                Some(Automation::Full) => c.full += 1,
+                Some(Automation::Partial) => c.partial += 1,
+                Some(Automation::Manual) => c.manual_with_evidence += 1,
+                None => c.manual += 1,
+            }
+        }
+        c
+    }
+
+    /// Items the machine judges: full or partial.
+    pub fn machine_judged(&self) -> usize {
+        self.full + self.partial
+    }
+}
+
 /// `dengbao controls list`.
 pub fn controls_list(loaded: &Loaded, provider: Option<&str>) -> String {
     let auto_header = match provider {
@@ -85,28 +128,40 @@ pub fn controls_list(loaded: &Loaded, provider: Option<&str>) -> String {
         ]);
     }
     let mut out = format!("{}\n", t);
-    let count = |a: Automation| {
-        loaded
-            .catalog
-            .controls
-            .iter()
-            .filter(|c| {
-                provider
-                    .map(|p| automation_for(loaded, c, p))
-                    .unwrap_or(c.automation)
-                    == a
-            })
-            .count()
-    };
-    let _ = writeln!(
-        out,
-        "{} test items: {} full, {} partial, {} manual{}",
-        loaded.catalog.controls.len(),
-        count(Automation::Full),
-        count(Automation::Partial),
-        count(Automation::Manual),
-        provider.map(|p| format!(" (for {p})")).unwrap_or_default()
-    );
+    match provider {
+        Some(p) => {
+            let c = Coverage::of(loaded, p);
+            let _ = writeln!(
+                out,
+                "{} test items: {} full, {} partial, {} manual (for {p}); machine-judged (full or partial): {}; \
+                 {} of the manual ones are judged by hand with API evidence attached",
+                loaded.catalog.controls.len(),
+                c.full,
+                c.partial,
+                c.manual + c.manual_with_evidence,
+                c.machine_judged(),
+                c.manual_with_evidence,
+            );
+        }
+        None => {
+            let count = |a: Automation| {
+                loaded
+                    .catalog
+                    .controls
+                    .iter()
+                    .filter(|c| c.automation == a)
+                    .count()
+            };
+            let _ = writeln!(
+                out,
+                "{} test items: {} full, {} partial, {} manual",
+                loaded.catalog.controls.len(),
+                count(Automation::Full),
+                count(Automation::Partial),
+                count(Automation::Manual),
+            );
+        }
+    }
     out
 }
 

@@ -23,7 +23,7 @@ pub use provider::{
 };
 
 use crate::jsonpath::{scalar_string, Query};
-use crate::pack::{Manifest, PackWriter, RateRecord, ScanInfo};
+use crate::pack::{Manifest, PackWriter, ProbeError, RateRecord, ScanInfo, SweepInfo};
 use crate::probes::{ProbeSpec, Role, Scope};
 use anyhow::{bail, Context, Result};
 use scheduler::Scheduler;
@@ -118,6 +118,7 @@ pub async fn scan(
         regions: opts.regions.clone(),
         started_at: now_rfc3339(),
         finished_at: String::new(),
+        sweep: None,
     };
     let partition = scan_info.partition.clone();
     let writer = Arc::new(Mutex::new(PackWriter::create(pack_dir, scan_info)?));
@@ -146,13 +147,25 @@ pub async fn scan(
         );
     }
 
-    // Which regions: as given, or every region the regions probe lists (recorded as evidence).
-    let regions = match (&regions_probe, opts.regions.is_empty()) {
-        (Some(spec), true) => match or_interrupt(discover_regions(&sched, spec, &home)).await {
-            Some(r) => r,
-            None => return finish(&writer, &sched, true).await,
-        },
-        _ => opts.regions.clone(),
+    // Which regions: as given, or every region the regions probe lists (recorded as evidence). The
+    // regions probe also runs first when a probe sweeps every enabled region.
+    let sweeps = probes.iter().any(|p| p.sweep.is_some());
+    let enabled = match &regions_probe {
+        Some(spec) if opts.regions.is_empty() || sweeps => {
+            match or_interrupt(discover_regions(&sched, spec, &home)).await {
+                Some(r) => Some(r),
+                None => return finish(&writer, &sched, true).await,
+            }
+        }
+        _ => None,
+    };
+    let regions = match &enabled {
+        _ if !opts.regions.is_empty() => opts.regions.clone(),
+        Some(r) if !r.is_empty() => r.clone(),
+        _ => {
+            tracing::warn!("could not discover regions; scanning {home} only");
+            vec![home.clone()]
+        }
     };
     if let Some(r) = regions
         .iter()
@@ -166,6 +179,16 @@ pub async fn scan(
             sched.partition
         );
     }
+    let sweep = sweeps.then(|| {
+        sweep_info(
+            &sched,
+            &probes,
+            regions_probe.as_ref(),
+            &home,
+            enabled.as_deref(),
+            &regions,
+        )
+    });
     {
         let mut w = writer.lock().expect("writer lock");
         let s = w.scan_mut();
@@ -175,34 +198,109 @@ pub async fn scan(
             .filter(|a| !a.is_empty())
             .collect();
         s.regions = regions.clone();
+        s.sweep = sweep.clone();
     }
 
     let sched = Arc::new(sched);
-    let interrupted = run_all(&sched, &probes, &home, &regions, opts.regions.is_empty()).await;
+    let plan = Plan {
+        home: &home,
+        regions: &regions,
+        swept: sweep.as_ref().map_or(&[][..], |s| &s.regions[..]),
+        regions_listed: enabled.is_some(),
+    };
+    let interrupted = run_all(&sched, &probes, &plan).await;
     finish(&writer, &sched, interrupted).await
 }
 
-/// Runs every probe that fans out from none: global ones in the home region, regional ones in each
-/// region (their fan-out follows). The identity probe ran already, and so did the regions probe when
-/// the regions were `discovered`. Returns whether Ctrl-C cut the scan short.
-async fn run_all(
-    sched: &Arc<Scheduler>,
+/// Where a scan's probes run.
+struct Plan<'a> {
+    /// Identity, region discovery and global probes.
+    home: &'a str,
+    /// The scanned regions: every regional probe.
+    regions: &'a [String],
+    /// Every enabled region: the probes declaring `sweep` (empty when none does).
+    swept: &'a [String],
+    /// Whether the regions probe ran already (to discover or to sweep).
+    regions_listed: bool,
+}
+
+/// What the residency sweep covers: the probes declaring `sweep`, in every enabled region and every
+/// scanned one. When the enabled regions are not known, the sweep covers the scanned regions and
+/// says why.
+fn sweep_info(
+    sched: &Scheduler,
     probes: &[ProbeSpec],
+    regions_probe: Option<&ProbeSpec>,
     home: &str,
-    regions: &[String],
-    discovered: bool,
-) -> bool {
+    enabled: Option<&[String]>,
+    scanned: &[String],
+) -> SweepInfo {
+    let error = match (regions_probe, enabled) {
+        (None, _) => Some(ProbeError {
+            code: "RegionsUnknown".into(),
+            message: format!(
+                "no probe under probes/{}/ declares role = \"regions\"; the enabled regions are not known",
+                sched.name()
+            ),
+        }),
+        (Some(spec), _) if sched.ledger.run_failed(&spec.id, home).is_some() => {
+            let e = sched.ledger.run_failed(&spec.id, home).expect("checked");
+            Some(ProbeError {
+                code: e.code.clone(),
+                message: format!(
+                    "the enabled regions could not be read ({} in {home}: {})",
+                    spec.id, e.message
+                ),
+            })
+        }
+        (Some(spec), Some([])) | (Some(spec), None) => Some(ProbeError {
+            code: "RegionsUnknown".into(),
+            message: format!(
+                "{} listed no region of partition {}; the enabled regions are not known",
+                spec.id, sched.partition
+            ),
+        }),
+        _ => None,
+    };
+    let mut regions: Vec<String> = enabled
+        .unwrap_or_default()
+        .iter()
+        .chain(scanned)
+        .cloned()
+        .collect();
+    regions.sort();
+    regions.dedup();
+    SweepInfo {
+        probes: probes
+            .iter()
+            .filter(|p| p.sweep.is_some())
+            .map(|p| p.id.clone())
+            .collect(),
+        regions,
+        error,
+    }
+}
+
+/// Runs every probe that fans out from none: global ones in the home region, regional ones in each
+/// scanned region (their fan-out follows), and the sweeping ones in every swept region too (outside
+/// the scanned ones, their list only). The identity probe ran already, and so did the regions probe
+/// when it was listed. Returns whether Ctrl-C cut the scan short.
+async fn run_all(sched: &Arc<Scheduler>, probes: &[ProbeSpec], plan: &Plan<'_>) -> bool {
     let mut tasks = tokio::task::JoinSet::new();
     for p in probes.iter().filter(|p| p.fan_out.is_none()) {
         match (p.scope, p.role) {
             (_, Some(Role::Identity)) => {}
-            (Scope::Global, Some(Role::Regions)) if discovered => {}
+            (Scope::Global, Some(Role::Regions)) if plan.regions_listed => {}
             (Scope::Global, _) => {
-                tasks.spawn(sched.clone().run(p.clone(), home.to_string(), None));
+                tasks.spawn(sched.clone().run(p.clone(), plan.home.to_string(), None));
             }
             (Scope::Regional, _) => {
-                for r in regions {
+                for r in plan.regions {
                     tasks.spawn(sched.clone().run(p.clone(), r.clone(), None));
+                }
+                let swept_only = plan.swept.iter().filter(|r| !plan.regions.contains(r));
+                for r in swept_only.filter(|_| p.sweep.is_some()) {
+                    tasks.spawn(sched.clone().list_only(p.clone(), r.clone()));
                 }
             }
         }
@@ -247,7 +345,8 @@ async fn identify(
     (account, partition)
 }
 
-/// Every region the regions probe lists, in the caller's partition (the calls are recorded).
+/// Every region the regions probe lists, in the caller's partition (the calls are recorded); none
+/// when it could not be read.
 async fn discover_regions(sched: &Scheduler, spec: &ProbeSpec, home: &str) -> Vec<String> {
     let path = spec.reads.as_ref().and_then(|r| r.regions.as_deref());
     let query = path.and_then(|p| Query::compile(p).ok());
@@ -261,10 +360,6 @@ async fn discover_regions(sched: &Scheduler, spec: &ProbeSpec, home: &str) -> Ve
         .await;
     // Emulators list every partition's regions.
     regions.retain(|r| sched.provider.partition_of_region(r) == sched.partition);
-    if regions.is_empty() {
-        tracing::warn!("could not discover regions; scanning {home} only");
-        regions.push(home.to_string());
-    }
     regions.sort();
     regions.dedup();
     regions

@@ -350,6 +350,21 @@ impl Scheduler {
         }
     }
 
+    /// The provider's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Runs `spec` in `region` and follows its pages, but none of its fan-out: a sweeping probe in a
+    /// region that is not scanned.
+    pub fn list_only(
+        self: Arc<Self>,
+        spec: ProbeSpec,
+        region: String,
+    ) -> super::BoxFuture<'static, ()> {
+        Box::pin(async move { self.pages(&spec, &region, None, false, |_, _| {}).await })
+    }
+
     /// Runs `spec` in `region` (for one fan-out `key`), follows its pages, then its fan-out children.
     pub fn run(
         self: Arc<Self>,

@@ -51,6 +51,8 @@ pub struct EvidenceIndex<'p> {
     checked: HashSet<&'p str>,
     /// Probes whose documents are in `docs` now.
     resident: HashSet<&'p str>,
+    /// Per record: whether it exists only because of the residency sweep (a region not scanned).
+    swept_only: Vec<bool>,
 }
 
 impl<'p> EvidenceIndex<'p> {
@@ -105,6 +107,16 @@ impl<'p> EvidenceIndex<'p> {
                 }
             }
         }
+        let swept_only = m
+            .records
+            .iter()
+            .map(|r| {
+                m.scan
+                    .sweep
+                    .as_ref()
+                    .is_some_and(|s| s.swept_only(&m.scan.regions, &r.probe, &r.region))
+            })
+            .collect();
         Self {
             pack,
             docs: vec![None; m.records.len()],
@@ -113,6 +125,7 @@ impl<'p> EvidenceIndex<'p> {
             ran,
             checked: HashSet::new(),
             resident: HashSet::new(),
+            swept_only,
         }
     }
 
@@ -218,6 +231,20 @@ impl<'p> EvidenceIndex<'p> {
     /// Failures of `probe`.
     pub fn failures(&self, probe: &str) -> &[Failure] {
         self.failures.get(probe).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Whether record `i` exists only because of the residency sweep: a region that was not scanned,
+    /// judged only by rules that say `regions = "swept"`.
+    pub fn is_swept_only(&self, i: usize) -> bool {
+        self.swept_only.get(i).copied().unwrap_or(false)
+    }
+
+    /// Whether a failure of `probe` in `region` is the residency sweep's, in a region not scanned.
+    pub fn failed_swept_only(&self, probe: &str, region: &str) -> bool {
+        let scan = &self.pack.manifest.scan;
+        scan.sweep
+            .as_ref()
+            .is_some_and(|s| s.swept_only(&scan.regions, probe, region))
     }
 
     /// Whether the pack shows `probe` was run at all (a run entry or a record).

@@ -9,7 +9,7 @@ use crate::results::{
 use crate::rules::condition::Join;
 use crate::rules::eval::{eval, JoinLookup, Location, Node, Origin, Quiet, Trace, Truth};
 use crate::rules::path::{Query, Rel};
-use crate::rules::{Expect, Rule};
+use crate::rules::{Expect, RegionsJudged, Rule};
 use crate::verdict::Verdict;
 use serde_json::Value;
 use std::cell::OnceCell;
@@ -82,7 +82,13 @@ fn origin<'a>(idx: &'a EvidenceIndex<'_>, i: usize, resource: &'a serde_json::Va
 }
 
 impl<'i> Joins<'i> {
-    fn build(rule_joins: &'i [Join], idx: &'i EvidenceIndex<'i>) -> anyhow::Result<Self> {
+    /// Builds the tables of `rule_joins`; records of regions that were only swept are left out unless
+    /// the rule judges `swept` regions.
+    fn build(
+        rule_joins: &'i [Join],
+        idx: &'i EvidenceIndex<'i>,
+        swept: bool,
+    ) -> anyhow::Result<Self> {
         let mut joins = Joins {
             idx,
             table_of: Vec::new(),
@@ -105,7 +111,9 @@ impl<'i> Joins<'i> {
             let mut unparsable = Vec::new();
             if idx.is_loaded(&j.probe) {
                 for (i, doc) in idx.documents(&j.probe) {
-                    index_items(j, idx, i, doc, &mut table, &mut items, Item::Resident);
+                    if swept || !idx.is_swept_only(i) {
+                        index_items(j, idx, i, doc, &mut table, &mut items, Item::Resident);
+                    }
                 }
             } else {
                 let text = |v: &Value| Item::Text {
@@ -113,6 +121,9 @@ impl<'i> Joins<'i> {
                     parsed: OnceCell::new(),
                 };
                 for &i in idx.records(&j.probe) {
+                    if !swept && idx.is_swept_only(i) {
+                        continue;
+                    }
                     match idx.convert(i)? {
                         Some(Ok(doc)) => index_items(j, idx, i, &doc, &mut table, &mut items, text),
                         Some(Err(e)) => unparsable.push(Failure::unparsable(
@@ -124,7 +135,12 @@ impl<'i> Joins<'i> {
                     }
                 }
             }
-            let mut failures = idx.failures(&j.probe).to_vec();
+            let mut failures: Vec<Failure> = idx
+                .failures(&j.probe)
+                .iter()
+                .filter(|f| swept || !idx.failed_swept_only(&j.probe, &f.region))
+                .cloned()
+                .collect();
             if !idx.was_run(&j.probe) {
                 failures.push(never_ran(&j.probe));
             }
@@ -294,12 +310,13 @@ impl<'r: 'i, 'i> RuleRun<'r, 'i> {
                 0,
             )));
         }
+        let swept = rule.regions == RegionsJudged::Swept;
         let scope_joins = match (&rule.scope_via, scope.is_empty()) {
-            (Some(_), false) => Some(Box::new(Joins::build(&rule.scope_joins, idx)?)),
+            (Some(_), false) => Some(Box::new(Joins::build(&rule.scope_joins, idx, swept)?)),
             _ => None,
         };
         Ok(Start::Running(RuleRun {
-            joins: Joins::build(&rule.joins, idx)?,
+            joins: Joins::build(&rule.joins, idx, swept)?,
             scope_joins,
             partial: Partial {
                 rule,
@@ -327,6 +344,9 @@ impl<'r: 'i, 'i> RuleRun<'r, 'i> {
         scope: &super::Scope,
     ) -> Judged {
         let rule = self.partial.rule;
+        if rule.regions == RegionsJudged::Scanned && idx.is_swept_only(i) {
+            return Judged::NotSelected;
+        }
         let records = &idx.pack.manifest.records;
         let o = origin(idx, i, v);
         let node = Node {
@@ -432,7 +452,12 @@ impl Partial<'_> {
             out_of_scope,
         } = self;
         let records = &idx.pack.manifest.records;
-        for f in idx.failures(&rule.evidence) {
+        let swept = rule.regions == RegionsJudged::Swept;
+        let failures = idx
+            .failures(&rule.evidence)
+            .iter()
+            .filter(|f| swept || !idx.failed_swept_only(&rule.evidence, &f.region));
+        for f in failures {
             resources.push(ResourceResult {
                 id: format!("{}@{}", rule.evidence, f.region),
                 region: f.region.clone(),
@@ -446,6 +471,9 @@ impl Partial<'_> {
                 reason: Some(format!("{}: {}", f.code, f.message)),
             })?;
         }
+        if let Some(e) = unswept(idx, rule) {
+            resources.push(e)?;
+        }
         Ok(finish(
             rule,
             probes,
@@ -454,6 +482,30 @@ impl Partial<'_> {
             out_of_scope,
         ))
     }
+}
+
+/// The residency sweep's failure to learn the enabled regions, for a rule judging every swept region:
+/// the regions it did not reach are unknown, so the rule cannot pass.
+fn unswept(idx: &EvidenceIndex<'_>, rule: &Rule) -> Option<ResourceResult> {
+    let scan = &idx.pack.manifest.scan;
+    let sweep = scan.sweep.as_ref()?;
+    let e = sweep
+        .error
+        .as_ref()
+        .filter(|_| rule.regions == RegionsJudged::Swept)?;
+    Some(ResourceResult {
+        id: format!("{}@enabled-regions", rule.evidence),
+        region: String::new(),
+        status: ResourceStatus::Error,
+        evidence: Vec::new(),
+        locations: Vec::new(),
+        reason: Some(format!(
+            "{}: {}; residency was checked only in {}",
+            e.code,
+            e.message,
+            sweep.regions.join(", ")
+        )),
+    })
 }
 
 fn finish(

@@ -42,6 +42,7 @@ impl Manifest {
         vec![
             ("rates", 2, !self.rates.is_empty()),
             ("skipped", 2, !self.skipped.is_empty()),
+            ("scan.sweep", 2, self.scan.sweep.is_some()),
         ]
     }
 }

@@ -77,6 +77,33 @@ pub struct ScanInfo {
     /// RFC 3339 UTC timestamps.
     pub started_at: String,
     pub finished_at: String,
+    /// The residency sweep: the probes that listed every enabled region, not only `regions`
+    /// (`dengbao.pack/v2`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepInfo>,
+}
+
+/// What the residency sweep covered (`dengbao.pack/v2`): the probes declared `sweep = "all_regions"`
+/// ran in each of `regions` (the scanned ones included); outside the scanned regions only those lists
+/// were called. Rules judging per scanned region never see the swept-only regions.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SweepInfo {
+    /// The probes that swept, by id.
+    pub probes: Vec<String>,
+    /// Every region they ran in, sorted.
+    pub regions: Vec<String>,
+    /// Why the enabled regions are not known (the regions probe failed, or none is declared): the
+    /// sweep then covered `regions` only, and residency cannot be judged for the whole account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ProbeError>,
+}
+
+impl SweepInfo {
+    /// Whether `probe`'s record in `region` exists only because of the sweep (a region not scanned).
+    pub fn swept_only(&self, scanned: &[String], probe: &str, region: &str) -> bool {
+        !scanned.iter().any(|r| r == region) && self.probes.iter().any(|p| p == probe)
+    }
 }
 
 /// Outcome of one probe in one region.

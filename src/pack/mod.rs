@@ -31,7 +31,7 @@ pub use digest::{Digest, DigestError, DIGEST_FORM};
 pub use format::{FORMATS, PACK_FORMAT};
 pub use manifest::{
     EvidenceRecord, Manifest, Params, ProbeError, ProbeRun, ProbeStatus, RateRecord, ScanInfo,
-    SharedStr, Skipped,
+    SharedStr, Skipped, SweepInfo,
 };
 pub use reader::{OverLimit, Pack};
 pub(crate) use verify::hash;

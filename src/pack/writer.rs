@@ -274,6 +274,7 @@ mod tests {
             regions: vec!["cn-north-1".into(), "cn-northwest-1".into()],
             started_at: "a".into(),
             finished_at: "b".into(),
+            sweep: None,
         };
         let mut w = PackWriter::create(d.path(), scan).unwrap();
         for (p, r, at, body) in [

@@ -127,6 +127,20 @@ struct RuleSpec {
     scope_vpc: Option<String>,
     #[serde(default)]
     scope_via: Option<Spanned<ConditionSpec>>,
+    #[serde(default)]
+    regions: RegionsJudged,
+}
+
+/// Which regions' resources a rule judges (`regions = …`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegionsJudged {
+    /// The scanned regions (`--regions`): every rule unless it says otherwise.
+    #[default]
+    Scanned,
+    /// Every region its evidence probe swept (`sweep = "all_regions"`): residency is a question about
+    /// the whole account, whatever `--regions` says.
+    Swept,
 }
 
 /// A named condition (`[[define]]`), used in rules with `use = "name"`.
@@ -192,6 +206,8 @@ pub struct Rule {
     pub scope_joins: Vec<Join>,
     /// Every join in `scope` and `require`, indexed by `Join::slot`.
     pub joins: Vec<Join>,
+    /// Which regions' resources it judges.
+    pub regions: RegionsJudged,
     /// `file:line` where the rule is defined.
     pub defined_at: String,
 }
@@ -505,6 +521,14 @@ fn compile_rule(
             return Err(head(format!("no probe `{probe}` is declared under probes/{provider}/; `dengbao probes list` shows the known ones")));
         }
     }
+    if r.regions == RegionsJudged::Swept
+        && probes.get(&r.evidence).is_some_and(|p| p.sweep.is_none())
+    {
+        return Err(head(format!(
+            "regions = \"swept\" needs evidence from a probe that sweeps every region; `{}` declares no `sweep = \"all_regions\"`",
+            r.evidence
+        )));
+    }
     let v = r.verdict;
     for (name, verdict) in [("all_fail", v.all_fail), ("some_fail", v.some_fail)] {
         if !matches!(verdict, Verdict::NonCompliant | Verdict::PartiallyCompliant) {
@@ -549,6 +573,7 @@ fn compile_rule(
         joins,
         scope_via,
         scope_joins,
+        regions: r.regions,
         defined_at: String::new(),
     })
 }

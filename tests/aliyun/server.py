@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A local Alibaba Cloud OpenAPI endpoint for dengbao's tests, on 127.0.0.1 only.
 
-    python tests/aliyun/server.py --estate clean [--tweak NAME ...] [--deny ACTION|all ...]
+    python tests/aliyun/server.py --estate clean [--tweak NAME ...] [--deny ACTION|all ...] [--deny-region R ...]
                                   [--throttle ACTION=N ...] [--fail5xx ACTION=N ...] [--log FILE]
 
 Prints `PORT <n>` once it listens, then serves until killed. Every request is checked as Alibaba Cloud's
@@ -15,6 +15,9 @@ Answers are shaped exactly like the API reference: every body served is first ro
 product SDK's response model (`<Action>ResponseBody().from_map(body).to_map() == body`), so a key that the
 API does not have, or a wrong nesting, fails the test instead of passing unnoticed. Pages are as small as
 `--page-cap` (default 2) so that every paging style is exercised with small estates.
+
+`--deny-region R` refuses every call in region R (its `RegionId`) as RAM refuses a call an explicit Deny
+applies to (a policy, or a resource directory control policy, restricting the regions a tenant may use).
 
 Estates and tweaks are in estates.py; the answers of each action in api.py.
 """
@@ -103,6 +106,7 @@ class State:
         self.args = args
         self.estate = estates.build(args.estate, args.tweak)
         self.deny = set(args.deny)
+        self.deny_regions = set(args.deny_region)
         self.throttle = dict(kv.split("=") for kv in args.throttle)
         self.fail5xx = dict(kv.split("=") for kv in args.fail5xx)
         self.counts = {}
@@ -206,6 +210,8 @@ class Handler(BaseHTTPRequestHandler):
         st.note(entry)
         if action in st.deny or ("all" in st.deny and action != "AssumeRole"):
             return self.error(403, "Forbidden.RAM", f"User not authorized to operate on the specified resource, or this API doesn't support RAM. ({action})", request_id, host)
+        if query.get("RegionId") in st.deny_regions:
+            return self.error(403, "Forbidden.RAM", f"User not authorized to operate on the specified resource: an explicit Deny applies to region {query['RegionId']}. ({action})", request_id, host)
         if n <= int(st.throttle.get(action, 0)):
             return self.error(400, "Throttling.User", "Request was denied due to user flow control.", request_id, host)
         if n <= int(st.fail5xx.get(action, 0)):
@@ -248,6 +254,7 @@ def main():
     p.add_argument("--estate", default="clean", choices=sorted(estates.ESTATES))
     p.add_argument("--tweak", action="append", default=[])
     p.add_argument("--deny", action="append", default=[])
+    p.add_argument("--deny-region", action="append", default=[])
     p.add_argument("--throttle", action="append", default=[], help="ACTION=N: the first N calls are throttled")
     p.add_argument("--fail5xx", action="append", default=[], help="ACTION=N: the first N calls get 503")
     p.add_argument("--page-cap", type=int, default=2)

@@ -133,6 +133,7 @@ pub fn write_provider_pack(
         regions: regions.iter().map(|s| s.to_string()).collect(),
         started_at: "2026-01-01T00:00:00Z".into(),
         finished_at: "2026-01-01T00:01:00Z".into(),
+        sweep: None,
     };
     let mut w = PackWriter::create(dir, scan).unwrap();
     let mut runs: std::collections::BTreeMap<(String, String), ProbeRun> = Default::default();
@@ -212,6 +213,33 @@ pub fn decided_items(provider: &str) -> Vec<String> {
 
 pub fn control<'a>(r: &'a Results, id: &str) -> &'a dengbao::results::ControlResult {
     r.controls.iter().find(|c| c.id == id).unwrap()
+}
+
+/// Every resource any rule of item `id` judged.
+pub fn resources_of(r: &Results, id: &str) -> Vec<dengbao::results::ResourceResult> {
+    let rules = control(r, id).rules.iter();
+    rules
+        .flat_map(|x| x.resources.iter().map(|c| c.into_owned()))
+        .collect()
+}
+
+/// The reasons of the resources of item `id` judged `error`, each after its region.
+pub fn error_reasons(r: &Results, id: &str) -> Vec<String> {
+    resources_of(r, id)
+        .into_iter()
+        .filter(|x| x.status == dengbao::results::ResourceStatus::Error)
+        .map(|x| format!("{} {}", x.region, x.reason.clone().unwrap_or_default()))
+        .collect()
+}
+
+/// Asserts item `id` has errors, each in `region` and naming `code` (the cause).
+pub fn assert_errors_only_in(r: &Results, id: &str, region: &str, code: &str) {
+    let reasons = error_reasons(r, id);
+    let here = |x: &String| x.starts_with(&format!("{region} ")) && x.contains(code);
+    assert!(
+        !reasons.is_empty() && reasons.iter().all(here),
+        "{id}: {reasons:?}"
+    );
 }
 
 /// Every file under `dir` (a scan's pack and results), as text: to check that no secret is kept.

@@ -3,7 +3,7 @@
 
     latency_proxy.py --port PORT --upstream http://127.0.0.1:MOTO_PORT [--delay-ms 50]
                      [--throttle-fraction F] [--throttle-rps R [--throttle-burst B]] [--seed N]
-                     [--throttle-first OP=N,...] [--paginate]
+                     [--throttle-first OP=N,...] [--paginate] [--deny-region R] [--deny-op OP]
 
 dengbao is pointed at it with `--endpoint-url http://127.0.0.1:PORT`. Every request waits --delay-ms
 before it is forwarded (the round trip and service time of a real API, which moto does not have), and is
@@ -32,6 +32,16 @@ forwarded without MaxResults/NextToken, moto's whole answer is cut into pages of
 MaxResults, and each page is answered with a `<nextToken>` for the next, as EC2 does. Later pages are
 served from the proxy's copy (after the same injected delay), so each page costs one round trip, as on
 AWS, and a scan holds one page per call in memory, as it would against AWS.
+
+--deny-region R answers every request signed for region R with the access-denied error the service
+sends when a policy denies it (an organization's service control policy restricting regions, as many
+tenants have); --deny-op OP does the same for every request of operation OP (e.g. DescribeRegions).
+
+    protocol                        HTTP  body
+    EC2 query (ec2)                 403   <Response><Errors><Error><Code>UnauthorizedOperation</Code>…
+    awsJson (X-Amz-Target: logs…)   400   {"__type":"AccessDeniedException","message":"…"}
+    AWS query (iam, sts, rds, sns)  403   <ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>…
+    S3 REST-XML and others          403   <Error><Code>AccessDenied</Code>… / {"__type":"AccessDeniedException"}
 
 Control endpoints (never forwarded):
 
@@ -185,6 +195,34 @@ def throttle_response(service: str, headers, body: bytes) -> tuple[int, dict, by
     return 429, {"Content-Type": "application/json", "x-amzn-RequestId": rid,
                  "x-amzn-ErrorType": "TooManyRequestsException"}, json.dumps(
         {"__type": "TooManyRequestsException", "message": "Rate exceeded"}).encode()
+
+
+def denied_response(service: str, region: str, op: str, headers, body: bytes) -> tuple[int, dict, bytes]:
+    """The error the real service sends when an explicit deny in a service control policy applies."""
+    rid = str(uuid.uuid4())
+    ctype = (headers.get("Content-Type") or "").lower()
+    why = (f"User: arn:aws:sts::123456789012:assumed-role/dengbao-audit/scan is not authorized to perform: "
+           f"{service}:{op} in region {region} with an explicit deny in a service control policy")
+    if service == "ec2":
+        return 403, {"Content-Type": "text/xml;charset=UTF-8"}, (
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>UnauthorizedOperation</Code>"
+            f"<Message>You are not authorized to perform this operation. {why}</Message></Error></Errors>"
+            f"<RequestID>{rid}</RequestID></Response>").encode()
+    if headers.get("X-Amz-Target"):
+        return 400, {"Content-Type": ctype or "application/x-amz-json-1.1", "x-amzn-RequestId": rid,
+                     "x-amzn-ErrorType": "AccessDeniedException"}, json.dumps(
+            {"__type": "AccessDeniedException", "message": why}).encode()
+    if service == "s3" or b"Action=" in body or "x-www-form-urlencoded" in ctype:
+        if service == "s3":
+            return 403, {"Content-Type": "application/xml", "x-amz-request-id": rid}, (
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code>"
+                f"<Message>{why}</Message><RequestId>{rid}</RequestId></Error>").encode()
+        return 403, {"Content-Type": "text/xml", "x-amzn-RequestId": rid}, (
+            "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+            f"<Message>{why}</Message></Error><RequestId>{rid}</RequestId></ErrorResponse>").encode()
+    return 403, {"Content-Type": "application/json", "x-amzn-RequestId": rid,
+                 "x-amzn-ErrorType": "AccessDeniedException"}, json.dumps(
+        {"__type": "AccessDeniedException", "message": why}).encode()
 
 
 def operation(service: str, method: str, path: str, headers, body: bytes) -> str:
@@ -393,7 +431,9 @@ def make_handler(args, stats: Stats, buckets: Buckets | None, rng: random.Random
                 if not throttled and buckets is not None:
                     throttled = not buckets.take(key[:2])
                 listing = page_size = None
-                if throttled:
+                if region == args.deny_region or key[2] == args.deny_op:
+                    status, headers, out = denied_response(service, region, key[2], self.headers, body)
+                elif throttled:
                     status, headers, out = throttle_response(service, self.headers, body)
                 else:
                     fwd_body = body
@@ -429,6 +469,8 @@ def main() -> int:
     ap.add_argument("--throttle-first", default="", help="OP=N,...: throttle the first N requests of OP")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--paginate", action="store_true", help="page the EC2 lists moto answers whole")
+    ap.add_argument("--deny-region", default="", help="deny every request signed for this region")
+    ap.add_argument("--deny-op", default="", help="deny every request of this operation")
     args = ap.parse_args()
     u = urllib.parse.urlsplit(args.upstream)
     if u.scheme != "http" or u.hostname != HOST or not u.port:

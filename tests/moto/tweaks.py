@@ -11,6 +11,8 @@ Tweaks:
                         whose network ACL allows all (the default ACL)
   hk-bucket             a bucket and a volume in ap-east-1 (Hong Kong: outside the mainland), in the global
                         `aws` partition (moto keeps partitions apart, as AWS does; scan with --regions ap-east-1)
+  abroad-instance       an instance (with its root volume) in ap-southeast-1, in the global `aws` partition
+                        (scan with --regions us-east-1: the instance is in a region the scan does not name)
   single-region-trail   the clean multi-region trail becomes single-region
   unencrypted-snapshot  an unencrypted volume and its snapshot in cn-north-1
   default-vpc-instance  an instance in cn-north-1's default VPC
@@ -105,6 +107,11 @@ def main():
             Bucket=name, CreateBucketConfiguration={"LocationConstraint": "ap-east-1"})
         vol = client(args, "ec2", "ap-east-1").create_volume(AvailabilityZone="ap-east-1a", Size=8, Encrypted=True)["VolumeId"]
         out = {"bucket": name, "volume": vol}
+    elif t == "abroad-instance":
+        ec2 = client(args, "ec2", "ap-southeast-1")
+        inst = ec2.run_instances(ImageId=ami(ec2), MinCount=1, MaxCount=1, InstanceType="t3.micro")["Instances"][0]
+        vols = [m["Ebs"]["VolumeId"] for m in inst.get("BlockDeviceMappings", []) if "Ebs" in m]
+        out = {"instance": inst["InstanceId"], "volumes": vols}
     elif t == "single-region-trail":
         ct = client(args, "cloudtrail")
         trails = [x for x in ct.describe_trails()["trailList"] if x.get("IsMultiRegionTrail")]
