@@ -96,6 +96,9 @@ const EVIDENCE_WIDTHS: [f64; 12] = [
 
 /// Excel's limit on the characters in one cell.
 const MAX_CELL: usize = 32_767;
+/// Rows a worksheet holds below its header: Excel's limit is 1,048,576 rows in all. A longer evidence
+/// index goes on in 证据索引 (2), (3), … rather than failing the report.
+const SHEET_ROWS: u32 = 1_048_575;
 
 /// Fill colour of a verdict cell.
 pub fn verdict_fill(v: Verdict) -> u32 {
@@ -380,24 +383,21 @@ pub fn write(input: &ReportInput<'_>, files: &mut Files) -> Result<()> {
         }
     }
 
-    // The evidence index.
-    let ws = wb.add_worksheet_with_low_memory();
-    ws.set_name(EVIDENCE_SHEET)?;
-    let mut count = 0u32;
+    // The evidence index, over as many sheets as it needs.
+    let mut count = 0u64;
     for c in &r.controls {
         for rule in &c.rules {
             for res in &rule.resources {
-                count += res.evidence.len().max(1) as u32;
+                count += res.evidence.len().max(1) as u64;
             }
         }
     }
-    setup(ws, &EVIDENCE_HEADERS, &EVIDENCE_WIDTHS, count)?;
-    let mut row = 0u32;
+    let mut index = IndexSheets::new(count, SHEET_ROWS);
     for c in &r.controls {
         for rule in &c.rules {
             for res in &rule.resources {
                 for cells in evidence_rows(input, c, rule, &res) {
-                    row += 1;
+                    let (ws, row) = index.next_row(&mut wb)?;
                     for (col, text) in cells.iter().enumerate() {
                         ws.write_string_with_format(row, col as u16, cell_text(text), &body)?;
                     }
@@ -405,6 +405,7 @@ pub fn write(input: &ReportInput<'_>, files: &mut Files) -> Result<()> {
             }
         }
     }
+    index.finish(&mut wb)?;
 
     // The scan.
     let ws = wb.add_worksheet_with_low_memory();
@@ -455,4 +456,120 @@ pub fn write(input: &ReportInput<'_>, files: &mut Files) -> Result<()> {
     }
 
     files.write(FILE, |out| Ok(wb.save_to_writer(out)?))
+}
+
+/// The evidence index's sheets: 证据索引, then 证据索引 (2), … when one sheet cannot hold every row.
+struct IndexSheets {
+    /// Rows in all, and rows per sheet below the header.
+    total: u64,
+    per_sheet: u32,
+    /// The sheets begun so far, the workbook index of the last one, and its last row written.
+    parts: u32,
+    sheet: usize,
+    row: u32,
+}
+
+impl IndexSheets {
+    fn new(total: u64, per_sheet: u32) -> Self {
+        IndexSheets {
+            total,
+            per_sheet,
+            parts: 0,
+            sheet: 0,
+            row: 0,
+        }
+    }
+
+    fn name(part: u32) -> String {
+        match part {
+            1 => EVIDENCE_SHEET.to_string(),
+            n => format!("{EVIDENCE_SHEET} ({n})"),
+        }
+    }
+
+    /// Begins the next sheet, sized for the rows left.
+    fn begin(&mut self, wb: &mut Workbook) -> Result<()> {
+        let written = u64::from(self.parts) * u64::from(self.per_sheet);
+        let rows = self
+            .total
+            .saturating_sub(written)
+            .min(u64::from(self.per_sheet)) as u32;
+        self.parts += 1;
+        let ws = wb.add_worksheet_with_low_memory();
+        ws.set_name(Self::name(self.parts))?;
+        setup(ws, &EVIDENCE_HEADERS, &EVIDENCE_WIDTHS, rows)?;
+        self.sheet = wb.worksheets().len() - 1;
+        self.row = 0;
+        Ok(())
+    }
+
+    /// The sheet and row of the next index row, beginning a new sheet when the current one is full.
+    fn next_row<'w>(&mut self, wb: &'w mut Workbook) -> Result<(&'w mut Worksheet, u32)> {
+        if self.parts == 0 || self.row == self.per_sheet {
+            self.begin(wb)?;
+        }
+        self.row += 1;
+        Ok((wb.worksheet_from_index(self.sheet)?, self.row))
+    }
+
+    /// An index without rows still has its (empty) sheet.
+    fn finish(&mut self, wb: &mut Workbook) -> Result<()> {
+        if self.parts == 0 {
+            self.begin(wb)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use calamine::{Reader, Xlsx};
+
+    /// Writes `rows` index rows with `per_sheet` rows per sheet; the sheets' names and row counts.
+    fn split(rows: u64, per_sheet: u32) -> Vec<(String, usize)> {
+        let mut wb = Workbook::new();
+        let mut index = IndexSheets::new(rows, per_sheet);
+        for i in 0..rows {
+            let (ws, row) = index.next_row(&mut wb).unwrap();
+            ws.write_string(row, 0, format!("r{i}")).unwrap();
+        }
+        index.finish(&mut wb).unwrap();
+        let bytes = wb.save_to_buffer().unwrap();
+        let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut seen = Vec::new();
+        let mut next = 0u64;
+        for name in book.sheet_names() {
+            let range = book.worksheet_range(&name).unwrap();
+            let mut rows = range.rows();
+            assert_eq!(rows.next().unwrap()[0].to_string(), EVIDENCE_HEADERS[0]);
+            let mut n = 0;
+            for r in rows {
+                assert_eq!(
+                    r[0].to_string(),
+                    format!("r{next}"),
+                    "rows keep their order"
+                );
+                next += 1;
+                n += 1;
+            }
+            seen.push((name, n));
+        }
+        assert_eq!(next, rows, "every row written once");
+        seen
+    }
+
+    #[test]
+    fn an_index_longer_than_a_sheet_goes_on_in_numbered_sheets() {
+        let named = |v: &[(&str, usize)]| -> Vec<(String, usize)> {
+            v.iter().map(|(s, n)| (s.to_string(), *n)).collect()
+        };
+        assert_eq!(
+            split(7, 3),
+            named(&[("证据索引", 3), ("证据索引 (2)", 3), ("证据索引 (3)", 1)])
+        );
+        assert_eq!(split(6, 3), named(&[("证据索引", 3), ("证据索引 (2)", 3)]));
+        assert_eq!(split(2, 3), named(&[("证据索引", 2)]));
+        assert_eq!(split(0, 3), named(&[("证据索引", 0)]));
+    }
 }
