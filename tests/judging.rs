@@ -174,7 +174,7 @@ const HUGE: usize = 5000;
 /// VPC `n`'s flow logs and the address its one rule opens SSH to: every 7th has flow logs off,
 /// every 3rd opens SSH to any address.
 fn vpc_settings(n: usize) -> (&'static str, &'static str) {
-    let flow = if n % 7 == 0 { "NONE" } else { "ALL" };
+    let flow = if n.is_multiple_of(7) { "NONE" } else { "ALL" };
     let cidr = ["0.0.0.0/0", "10.0.0.0/8", "10.0.0.0/8"][n % 3];
     (flow, cidr)
 }

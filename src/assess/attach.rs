@@ -44,7 +44,7 @@ pub fn attach(
     let digest = Digest::of(&bytes);
     let mut manifest = current(dir, &pack.digest())?;
     let attachment = Attachment {
-        sha256: digest.clone(),
+        sha256: digest,
         size: bytes.len() as u64,
         name,
         item: item.to_string(),

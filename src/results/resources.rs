@@ -331,22 +331,30 @@ mod tests {
         ResourceResult {
             id: format!("sg-{i:05}"),
             region: "cn-north-1".into(),
-            status: if i % 3 == 0 {
+            status: if i.is_multiple_of(3) {
                 ResourceStatus::Fail
             } else {
                 ResourceStatus::Pass
             },
             // Runs of resources from one document, some with a joined record and locations in it.
             evidence: std::iter::once(format!("sha256:{:064x}", i / 10))
-                .chain((i % 4 == 0).then(|| format!("sha256:{:064x}", i + 1_000_000)))
+                .chain(
+                    i.is_multiple_of(4)
+                        .then(|| format!("sha256:{:064x}", i + 1_000_000)),
+                )
                 .collect(),
             locations: std::iter::once(format!(
                 "sha256:{:064x}#$['securityGroupInfo'][{i}]",
                 i / 10
             ))
-            .chain((i % 4 == 0).then(|| format!("sha256:{:064x}#$['x']", i + 1_000_000)))
+            .chain(
+                i.is_multiple_of(4)
+                    .then(|| format!("sha256:{:064x}#$['x']", i + 1_000_000)),
+            )
             .collect(),
-            reason: (i % 7 == 0).then(|| "line\nbreak and \"quotes\" 中文".to_string()),
+            reason: i
+                .is_multiple_of(7)
+                .then(|| "line\nbreak and \"quotes\" 中文".to_string()),
         }
     }
 
