@@ -173,10 +173,18 @@ pub fn to_toml(list: &[Judgement]) -> Result<String> {
 mod tests {
     use super::*;
 
+    /// The built-in catalog (read as the application layer does, without depending on it).
     fn catalog() -> Catalog {
-        crate::app::load(None, None, "mlps2-l3-cloud")
-            .unwrap()
-            .catalog
+        let files: Vec<_> =
+            crate::embedded::toml_files(&crate::embedded::MAPPINGS, "mappings", None)
+                .unwrap()
+                .into_iter()
+                .filter_map(|mut f| {
+                    f.rel = f.rel.strip_prefix("mlps2-l3-cloud/")?.to_string();
+                    Some(f)
+                })
+                .collect();
+        Catalog::from_files(&files).unwrap()
     }
 
     #[test]
