@@ -50,14 +50,7 @@ pub fn read(pack: &Pack, results: &Results) -> Result<BTreeMap<ResourceKey, Valu
         }
         out.insert(key, Values::new());
     }
-    let records: HashMap<&str, usize> = pack
-        .manifest
-        .records
-        .iter()
-        .enumerate()
-        .filter(|(_, rec)| rec.error.is_none())
-        .map(|(i, rec)| (rec.sha256.as_str(), i))
-        .collect();
+    let records = records_by_digest(pack);
     for (digest, locations) in wanted {
         let Some(&i) = records.get(digest) else {
             continue;
@@ -85,6 +78,18 @@ pub fn read(pack: &Pack, results: &Results) -> Result<BTreeMap<ResourceKey, Valu
 }
 
 /// Whether a key inside a cited object changes on every call (see the module header).
+/// The index of each answered record by its body digest (the last of equal bodies): where a cited
+/// location's document is read from. Shared by the drift reader and the history's recorder.
+pub(crate) fn records_by_digest(pack: &Pack) -> HashMap<&str, usize> {
+    pack.manifest
+        .records
+        .iter()
+        .enumerate()
+        .filter(|(_, rec)| rec.error.is_none())
+        .map(|(i, rec)| (rec.sha256.as_str(), i))
+        .collect()
+}
+
 fn volatile(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
     k == "requestid" || k == "responsemetadata" || k.ends_with("time") || k.ends_with("timestamp")

@@ -10,13 +10,13 @@
 
 use super::status_str;
 use crate::convert::{to_document, to_document_watching, ListWatch};
-use crate::drift::values::{compact, item_shape, split_at_index, walk, Values};
+use crate::drift::values::{compact, item_shape, records_by_digest, split_at_index, walk, Values};
 use crate::pack::Pack;
 use crate::results::Results;
 use anyhow::Result;
 use rusqlite::{params, OptionalExtension, Statement, Transaction};
 use serde_json::Value;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// Writes the resources of `results` as scan `id`, with the deciding values read from `pack`.
 pub(super) fn resources(
@@ -34,14 +34,7 @@ pub(super) fn resources(
     )?;
     insert(tx, id, results)?;
     // Records by digest, as `values::read` finds them (the last of equal bodies).
-    let records: HashMap<&str, usize> = pack
-        .manifest
-        .records
-        .iter()
-        .enumerate()
-        .filter(|(_, rec)| rec.error.is_none())
-        .map(|(i, rec)| (rec.sha256.as_str(), i))
-        .collect();
+    let records = records_by_digest(pack);
     let digests: Vec<String> = tx
         .prepare("SELECT DISTINCT digest FROM temp.cited ORDER BY digest")?
         .query_map([], |r| r.get(0))?
