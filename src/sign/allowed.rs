@@ -44,13 +44,10 @@ pub struct AllowedSigners {
 impl AllowedSigners {
     /// Reads and parses `path`.
     pub fn load(path: &Path) -> Result<Self> {
-        let meta =
-            std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
-        if !meta.is_file() || meta.len() > FILE_LIMIT {
-            bail!("{}: not a regular file of at most 4 MiB", path.display());
-        }
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let bytes =
+            crate::limits::read_file(path, FILE_LIMIT, "an allowed_signers file", "FILE_LIMIT")?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| anyhow::anyhow!("{}: not UTF-8 text", path.display()))?;
         Self::parse(&text, &path.display().to_string())
     }
 

@@ -178,18 +178,9 @@ fn decrypt(key: PrivateKey, path: &Path, passphrase_file: Option<&Path>) -> Resu
     })
 }
 
-/// A key or passphrase file, refused when it is not a regular file or implausibly large.
+/// A key or passphrase file, refused when implausibly large. A pipe is read too (`--passphrase-file
+/// <(pass show …)`), bounded like a file.
 fn read_bounded(path: &Path) -> Result<String> {
-    let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
-    if !meta.is_file() {
-        bail!("{}: not a regular file", path.display());
-    }
-    if meta.len() > KEY_LIMIT {
-        bail!(
-            "{}: {} bytes is too large for a key",
-            path.display(),
-            meta.len()
-        );
-    }
-    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+    let bytes = crate::limits::read_file(path, KEY_LIMIT, "a key or passphrase file", "KEY_LIMIT")?;
+    String::from_utf8(bytes).map_err(|_| anyhow!("{}: not UTF-8 text", path.display()))
 }
