@@ -83,6 +83,16 @@ async fn mutating_calls_never_leave_the_process() {
             .interceptor(g.clone())
             .build(),
     );
+    let backup = aws_sdk_backup::Client::from_conf(
+        aws_sdk_backup::config::Builder::from(&conf)
+            .interceptor(g.clone())
+            .build(),
+    );
+    let analyzer = aws_sdk_accessanalyzer::Client::from_conf(
+        aws_sdk_accessanalyzer::config::Builder::from(&conf)
+            .interceptor(g.clone())
+            .build(),
+    );
 
     assert!(refused(
         ec2.create_vpc()
@@ -134,8 +144,65 @@ async fn mutating_calls_never_leave_the_process() {
     assert!(refused(
         ct.stop_logging().name("t").send().await.unwrap_err()
     ));
+    // AWS Backup and IAM Access Analyzer: deleting backups, starting jobs, turning an analyzer off or
+    // archiving its findings never leave the process.
+    assert!(refused(
+        backup
+            .delete_recovery_point()
+            .backup_vault_name("Default")
+            .recovery_point_arn("arn:aws-cn:ec2:cn-north-1::snapshot/snap-1")
+            .send()
+            .await
+            .unwrap_err()
+    ));
+    assert!(refused(
+        backup
+            .delete_backup_vault()
+            .backup_vault_name("Default")
+            .send()
+            .await
+            .unwrap_err()
+    ));
+    assert!(refused(
+        backup
+            .start_copy_job()
+            .recovery_point_arn("arn:aws-cn:ec2:cn-north-1::snapshot/snap-1")
+            .source_backup_vault_name("Default")
+            .destination_backup_vault_arn("arn:aws:backup:us-east-1:1:backup-vault:x")
+            .iam_role_arn("arn:aws-cn:iam::1:role/r")
+            .send()
+            .await
+            .unwrap_err()
+    ));
+    assert!(refused(
+        analyzer
+            .delete_analyzer()
+            .analyzer_name("account")
+            .send()
+            .await
+            .unwrap_err()
+    ));
+    assert!(refused(
+        analyzer
+            .update_findings()
+            .analyzer_arn("arn:aws-cn:access-analyzer:cn-north-1:1:analyzer/account")
+            .status(aws_sdk_accessanalyzer::types::FindingStatusUpdate::Archived)
+            .ids("f-1")
+            .send()
+            .await
+            .unwrap_err()
+    ));
     // A read operation no probe declares is refused too: the allow-list is exact.
     assert!(refused(ec2.describe_key_pairs().send().await.unwrap_err()));
+    assert!(refused(
+        backup
+            .describe_recovery_point()
+            .backup_vault_name("Default")
+            .recovery_point_arn("arn:aws-cn:ec2:cn-north-1::snapshot/snap-1")
+            .send()
+            .await
+            .unwrap_err()
+    ));
     assert_eq!(
         hits.load(Ordering::SeqCst),
         0,
@@ -144,6 +211,10 @@ async fn mutating_calls_never_leave_the_process() {
 
     // A declared read goes out (and fails only because this endpoint hangs up).
     let e = ec2.describe_vpcs().send().await.unwrap_err();
+    assert!(!refused(e));
+    let e = backup.list_backup_vaults().send().await.unwrap_err();
+    assert!(!refused(e));
+    let e = analyzer.list_analyzers().send().await.unwrap_err();
     assert!(!refused(e));
     assert!(
         hits.load(Ordering::SeqCst) >= 1,

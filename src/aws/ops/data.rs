@@ -1,6 +1,8 @@
 //! The "data" topic's operations: IAM users, console passwords, MFA devices and role trust (L3-CES2-01,
-//! L3-CES2-11), console sign-ins from CloudTrail's event history (L3-MMS2-01) and RDS automated backups
-//! with their locations (L3-CES2-15). Page sizes and filters are the manifest's, as recorded.
+//! L3-CES2-11), console sign-ins from CloudTrail's event history (L3-MMS2-01), RDS automated backups and
+//! AWS Backup vaults, recovery points and plans with their locations (L3-CES2-10, L3-CES2-15), and IAM
+//! Access Analyzer's external access findings (L3-CES2-11). Page sizes and filters are the manifest's, as
+//! recorded.
 
 use super::{send, Call, CallFuture, Failure, PageResult};
 use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
@@ -15,6 +17,14 @@ pub fn function(probe: &str) -> Option<fn(Call) -> CallFuture> {
         "aws.rds.describe_db_instance_automated_backups" => {
             |c| Box::pin(describe_db_instance_automated_backups(c))
         }
+        "aws.backup.list_backup_vaults" => |c| Box::pin(list_backup_vaults(c)),
+        "aws.backup.list_recovery_points_by_backup_vault" => {
+            |c| Box::pin(list_recovery_points_by_backup_vault(c))
+        }
+        "aws.backup.list_backup_plans" => |c| Box::pin(list_backup_plans(c)),
+        "aws.backup.get_backup_plan" => |c| Box::pin(get_backup_plan(c)),
+        "aws.accessanalyzer.list_analyzers" => |c| Box::pin(list_analyzers(c)),
+        "aws.accessanalyzer.list_findings" => |c| Box::pin(list_findings(c)),
         _ => return None,
     })
 }
@@ -81,4 +91,48 @@ async fn describe_db_instance_automated_backups(c: Call) -> PageResult {
     let req = c.clients.rds.describe_db_instance_automated_backups();
     let req = req.set_max_records(c.int("MaxRecords"));
     Ok(send!(c, req.set_marker(c.token())).marker)
+}
+
+async fn list_backup_vaults(c: Call) -> PageResult {
+    let req = c.clients.backup.list_backup_vaults();
+    let req = req.set_max_results(c.int("MaxResults"));
+    Ok(send!(c, req.set_next_token(c.token())).next_token)
+}
+
+/// The recovery points of the fan-out vault.
+async fn list_recovery_points_by_backup_vault(c: Call) -> PageResult {
+    let req = c.clients.backup.list_recovery_points_by_backup_vault();
+    let req = req.backup_vault_name(c.key());
+    let req = req.set_max_results(c.int("MaxResults"));
+    Ok(send!(c, req.set_next_token(c.token())).next_token)
+}
+
+async fn list_backup_plans(c: Call) -> PageResult {
+    let req = c.clients.backup.list_backup_plans();
+    let req = req.set_max_results(c.int("MaxResults"));
+    Ok(send!(c, req.set_next_token(c.token())).next_token)
+}
+
+/// The fan-out plan's current version, with its rules and copy actions (the API has no pages).
+async fn get_backup_plan(c: Call) -> PageResult {
+    send!(
+        c,
+        c.clients.backup.get_backup_plan().backup_plan_id(c.key())
+    );
+    Ok(None)
+}
+
+async fn list_analyzers(c: Call) -> PageResult {
+    let req = c.clients.accessanalyzer.list_analyzers();
+    Ok(send!(c, req.set_next_token(c.token())).next_token)
+}
+
+/// Every finding of the fan-out analyzer, whatever its status (the rules read `status`).
+async fn list_findings(c: Call) -> PageResult {
+    let req = c
+        .clients
+        .accessanalyzer
+        .list_findings()
+        .analyzer_arn(c.key());
+    Ok(send!(c, req.set_next_token(c.token())).next_token)
 }
