@@ -52,47 +52,34 @@ fn refused(e: impl std::error::Error) -> bool {
         .contains("read-only guard refused")
 }
 
+/// A client of `$krate` for `$conf` carrying the guard `$g`.
+macro_rules! guarded {
+    ($krate:ident, $conf:expr, $g:expr) => {
+        $krate::Client::from_conf(
+            $krate::config::Builder::from($conf)
+                .interceptor($g.clone())
+                .build(),
+        )
+    };
+}
+
 #[tokio::test]
 async fn mutating_calls_never_leave_the_process() {
     let (url, hits) = listener();
     let conf = config(&url);
     let g = guard();
-    let ec2 = aws_sdk_ec2::Client::from_conf(
-        aws_sdk_ec2::config::Builder::from(&conf)
-            .interceptor(g.clone())
-            .build(),
-    );
+    let ec2 = guarded!(aws_sdk_ec2, &conf, g);
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&conf)
             .interceptor(g.clone())
             .force_path_style(true)
             .build(),
     );
-    let kms = aws_sdk_kms::Client::from_conf(
-        aws_sdk_kms::config::Builder::from(&conf)
-            .interceptor(g.clone())
-            .build(),
-    );
-    let iam = aws_sdk_iam::Client::from_conf(
-        aws_sdk_iam::config::Builder::from(&conf)
-            .interceptor(g.clone())
-            .build(),
-    );
-    let ct = aws_sdk_cloudtrail::Client::from_conf(
-        aws_sdk_cloudtrail::config::Builder::from(&conf)
-            .interceptor(g.clone())
-            .build(),
-    );
-    let backup = aws_sdk_backup::Client::from_conf(
-        aws_sdk_backup::config::Builder::from(&conf)
-            .interceptor(g.clone())
-            .build(),
-    );
-    let analyzer = aws_sdk_accessanalyzer::Client::from_conf(
-        aws_sdk_accessanalyzer::config::Builder::from(&conf)
-            .interceptor(g.clone())
-            .build(),
-    );
+    let kms = guarded!(aws_sdk_kms, &conf, g);
+    let iam = guarded!(aws_sdk_iam, &conf, g);
+    let ct = guarded!(aws_sdk_cloudtrail, &conf, g);
+    let backup = guarded!(aws_sdk_backup, &conf, g);
+    let analyzer = guarded!(aws_sdk_accessanalyzer, &conf, g);
 
     assert!(refused(
         ec2.create_vpc()

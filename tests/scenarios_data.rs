@@ -20,8 +20,11 @@ type Answer = (&'static str, &'static str, Value, Value);
 /// The verdicts of an `aws-cn` pack of account 111122223333 (scanned region cn-north-1) holding
 /// `answers`.
 fn judged(answers: &[Answer]) -> Results {
-    judged_in(("aws-cn", "cn-north-1"), calls(answers))
+    judged_in(AWS_CN, calls(answers))
 }
+
+/// The partition and scanned region of most hand-made packs here.
+const AWS_CN: (&str, &str) = ("aws-cn", "cn-north-1");
 
 fn calls(answers: &[Answer]) -> Vec<common::Call> {
     answers
@@ -39,6 +42,22 @@ fn judged_in((partition, region): (&str, &str), calls: Vec<common::Call>) -> Res
     let pack = common::write_provider_pack(d.path(), ("aws", partition), &[region], calls);
     let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").unwrap();
     dengbao::engine::evaluate(&pack, &loaded.catalog, &loaded.rules).unwrap()
+}
+
+/// `answers` judged in (`partition`, `region`), each (probe, region) of `denied` answering AccessDenied
+/// instead.
+fn judged_denied(
+    at: (&str, &str),
+    answers: &[Answer],
+    denied: &[(&'static str, &'static str)],
+) -> Results {
+    let mut calls = calls(answers);
+    calls.retain(|c| !denied.contains(&(c.probe, c.region)));
+    let refused = denied
+        .iter()
+        .map(|&(p, r)| common::failed(p, r, "AccessDeniedException"));
+    calls.extend(refused);
+    judged_in(at, calls)
 }
 
 fn item<'a>(r: &'a Results, id: &str) -> &'a dengbao::results::ControlResult {
@@ -186,50 +205,30 @@ fn backup_copies_must_be_found_where_their_source_says() {
     let arn = "arn:aws-cn:rds:cn-northwest-1:111122223333:auto-backup:ab-orders";
     let found = json!({"DescribeDBInstanceAutomatedBackupsResult": {"DBInstanceAutomatedBackups": {"DBInstanceAutomatedBackup": [
         {"DBInstanceAutomatedBackupsArn": arn, "Region": "cn-northwest-1", "DBInstanceIdentifier": "orders"}]}}});
-    let db = (
-        "aws.rds.describe_db_instances",
-        "cn-north-1",
-        json!({}),
-        db_with_replica(arn),
-    );
-    // 符合: "提供查询云服务客户数据及备份存储位置的能力": the copy is listed, with its region (and AWS
-    // Backup, asked too, has no plan copying anywhere).
-    let r = judged(
-        &[
-            &[
-                db.clone(),
-                (
-                    "aws.rds.describe_db_instance_automated_backups",
-                    "cn-northwest-1",
-                    json!({}),
-                    found,
-                ),
-            ][..],
-            &backup_plans("cn-north-1", &[]),
-            &[vaults("cn-north-1", json!([]))],
-        ]
-        .concat(),
-    );
+    // AWS Backup is asked too, and has no plan copying anywhere.
+    let with_ningxia_answering = |backups: Value| {
+        let db = db_with_replica(arn);
+        let db = ("aws.rds.describe_db_instances", "cn-north-1", json!({}), db);
+        let ningxia = "cn-northwest-1";
+        let backups = (
+            "aws.rds.describe_db_instance_automated_backups",
+            ningxia,
+            json!({}),
+            backups,
+        );
+        let aws_backup = [
+            backup_plans("cn-north-1", &[]),
+            vec![vaults("cn-north-1", json!([]))],
+        ];
+        judged(&[vec![db, backups], aws_backup.concat()].concat())
+    };
+    // 符合: "提供查询云服务客户数据及备份存储位置的能力": the copy is listed, with its region.
+    let r = with_ningxia_answering(found);
     assert_eq!(item(&r, "L3-CES2-15").verdict, Compliant);
     // 部分符合: "提供查询云服务客户部分数据及备份存储位置的能力": the copy is nowhere to be found.
     let none =
         json!({"DescribeDBInstanceAutomatedBackupsResult": {"DBInstanceAutomatedBackups": ""}});
-    let r = judged(
-        &[
-            &[
-                db,
-                (
-                    "aws.rds.describe_db_instance_automated_backups",
-                    "cn-northwest-1",
-                    json!({}),
-                    none,
-                ),
-            ][..],
-            &backup_plans("cn-north-1", &[]),
-            &[vaults("cn-north-1", json!([]))],
-        ]
-        .concat(),
-    );
+    let r = with_ningxia_answering(none);
     assert_eq!(item(&r, "L3-CES2-15").verdict, PartiallyCompliant);
 }
 
@@ -375,14 +374,8 @@ fn aws_backup_copies_must_be_found_where_their_arn_says() {
     let rule = "aws-backup-copy-destinations-located";
     assert_eq!(failing(&r, "L3-CES2-15", rule), [partner]);
     // Ningxia's vault list could not be read: whether the copy is there is unknown (无法判定), never 符合.
-    let mut calls = calls(&beijing_backups(&[NX_DR]));
-    calls.retain(|c| !(c.probe == "aws.backup.list_backup_vaults" && c.region == "cn-northwest-1"));
-    calls.push(common::failed(
-        "aws.backup.list_backup_vaults",
-        "cn-northwest-1",
-        "AccessDeniedException",
-    ));
-    let r = judged_in(("aws-cn", "cn-north-1"), calls);
+    let ningxia_vaults = ("aws.backup.list_backup_vaults", "cn-northwest-1");
+    let r = judged_denied(AWS_CN, &beijing_backups(&[NX_DR]), &[ningxia_vaults]);
     assert_eq!(item(&r, "L3-CES2-15").verdict, Error);
 }
 
@@ -424,14 +417,11 @@ fn aws_backups_stored_abroad_are_data_leaving_china() {
     let copies_rule = "aws-backup-copies-stay-in-mainland";
     assert_eq!(failing(&r, "L3-CES2-10", copies_rule), [copy_abroad]);
     // An empty-counted vault abroad whose recovery points could not be listed: unknown, never a pass.
-    let mut denied = calls(&answers);
-    denied.retain(|c| c.probe != "aws.backup.list_recovery_points_by_backup_vault");
-    denied.push(common::failed(
+    let points = (
         "aws.backup.list_recovery_points_by_backup_vault",
         "eu-west-1",
-        "AccessDeniedException",
-    ));
-    let r = judged_in(("aws", "us-east-1"), denied);
+    );
+    let r = judged_denied(("aws", "us-east-1"), &answers, &[points]);
     assert_eq!(rule_verdict(&r, "L3-CES2-10", vaults_rule), NonCompliant);
     let c = item(&r, "L3-CES2-10").rules.iter();
     let vaults_result = c.clone().find(|x| x.id == vaults_rule).unwrap();
@@ -572,18 +562,11 @@ fn no_access_analyzer_is_context_never_a_pass() {
     let findings = rule_verdict(&r, "L3-CES2-11", "aws-no-active-public-access-findings");
     assert_eq!(findings, NotApplicable);
     // The findings could not be read (the analyzer list was denied): 无法判定, never 符合.
-    let mut denied = calls(&[own_role()]);
-    denied.push(common::failed(
-        "aws.accessanalyzer.list_analyzers",
-        "cn-north-1",
-        "AccessDeniedException",
-    ));
-    denied.push(common::failed(
-        "aws.accessanalyzer.list_findings",
-        "cn-north-1",
-        "AccessDeniedException",
-    ));
-    let r = judged_in(("aws-cn", "cn-north-1"), denied);
+    let analyzers_then_findings = [
+        ("aws.accessanalyzer.list_analyzers", "cn-north-1"),
+        ("aws.accessanalyzer.list_findings", "cn-north-1"),
+    ];
+    let r = judged_denied(AWS_CN, &[own_role()], &analyzers_then_findings);
     assert_eq!(item(&r, "L3-CES2-11").verdict, Error);
 }
 

@@ -93,46 +93,51 @@ async fn describe_db_instance_automated_backups(c: Call) -> PageResult {
     Ok(send!(c, req.set_marker(c.token())).marker)
 }
 
-async fn list_backup_vaults(c: Call) -> PageResult {
-    let req = c.clients.backup.list_backup_vaults();
-    let req = req.set_max_results(c.int("MaxResults"));
-    Ok(send!(c, req.set_next_token(c.token())).next_token)
+/// A read paged with `NextToken`: `(function, client, operation)`, then, where the API has them, the
+/// fan-out key's setter (`key = …`) and the setter of the manifest's `MaxResults` (`max = …`).
+macro_rules! next_token_paged {
+    ($name:ident, $client:ident, $op:ident $(, key = $key:ident)? $(, max = $max:ident)?) => {
+        async fn $name(c: Call) -> PageResult {
+            let req = c.clients.$client.$op();
+            $(let req = req.$key(c.key());)?
+            $(let req = req.$max(c.int("MaxResults"));)?
+            Ok(send!(c, req.set_next_token(c.token())).next_token)
+        }
+    };
 }
 
-/// The recovery points of the fan-out vault.
-async fn list_recovery_points_by_backup_vault(c: Call) -> PageResult {
-    let req = c.clients.backup.list_recovery_points_by_backup_vault();
-    let req = req.backup_vault_name(c.key());
-    let req = req.set_max_results(c.int("MaxResults"));
-    Ok(send!(c, req.set_next_token(c.token())).next_token)
-}
-
-async fn list_backup_plans(c: Call) -> PageResult {
-    let req = c.clients.backup.list_backup_plans();
-    let req = req.set_max_results(c.int("MaxResults"));
-    Ok(send!(c, req.set_next_token(c.token())).next_token)
-}
+next_token_paged!(
+    list_backup_vaults,
+    backup,
+    list_backup_vaults,
+    max = set_max_results
+);
+// The recovery points of the fan-out vault.
+next_token_paged!(
+    list_recovery_points_by_backup_vault,
+    backup,
+    list_recovery_points_by_backup_vault,
+    key = backup_vault_name,
+    max = set_max_results
+);
+next_token_paged!(
+    list_backup_plans,
+    backup,
+    list_backup_plans,
+    max = set_max_results
+);
+next_token_paged!(list_analyzers, accessanalyzer, list_analyzers);
+// Every finding of the fan-out analyzer, whatever its status (the rules read `status`).
+next_token_paged!(
+    list_findings,
+    accessanalyzer,
+    list_findings,
+    key = analyzer_arn
+);
 
 /// The fan-out plan's current version, with its rules and copy actions (the API has no pages).
 async fn get_backup_plan(c: Call) -> PageResult {
-    send!(
-        c,
-        c.clients.backup.get_backup_plan().backup_plan_id(c.key())
-    );
+    let req = c.clients.backup.get_backup_plan();
+    send!(c, req.backup_plan_id(c.key()));
     Ok(None)
-}
-
-async fn list_analyzers(c: Call) -> PageResult {
-    let req = c.clients.accessanalyzer.list_analyzers();
-    Ok(send!(c, req.set_next_token(c.token())).next_token)
-}
-
-/// Every finding of the fan-out analyzer, whatever its status (the rules read `status`).
-async fn list_findings(c: Call) -> PageResult {
-    let req = c
-        .clients
-        .accessanalyzer
-        .list_findings()
-        .analyzer_arn(c.key());
-    Ok(send!(c, req.set_next_token(c.token())).next_token)
 }
