@@ -52,37 +52,34 @@ fn refused(e: impl std::error::Error) -> bool {
         .contains("read-only guard refused")
 }
 
+/// A client of `$krate` for `$conf` carrying the guard `$g`.
+macro_rules! guarded {
+    ($krate:ident, $conf:expr, $g:expr) => {
+        $krate::Client::from_conf(
+            $krate::config::Builder::from($conf)
+                .interceptor($g.clone())
+                .build(),
+        )
+    };
+}
+
 #[tokio::test]
 async fn mutating_calls_never_leave_the_process() {
     let (url, hits) = listener();
     let conf = config(&url);
     let g = guard();
-    let ec2 = aws_sdk_ec2::Client::from_conf(
-        aws_sdk_ec2::config::Builder::from(&conf)
-            .interceptor(g.clone())
-            .build(),
-    );
+    let ec2 = guarded!(aws_sdk_ec2, &conf, g);
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&conf)
             .interceptor(g.clone())
             .force_path_style(true)
             .build(),
     );
-    let kms = aws_sdk_kms::Client::from_conf(
-        aws_sdk_kms::config::Builder::from(&conf)
-            .interceptor(g.clone())
-            .build(),
-    );
-    let iam = aws_sdk_iam::Client::from_conf(
-        aws_sdk_iam::config::Builder::from(&conf)
-            .interceptor(g.clone())
-            .build(),
-    );
-    let ct = aws_sdk_cloudtrail::Client::from_conf(
-        aws_sdk_cloudtrail::config::Builder::from(&conf)
-            .interceptor(g.clone())
-            .build(),
-    );
+    let kms = guarded!(aws_sdk_kms, &conf, g);
+    let iam = guarded!(aws_sdk_iam, &conf, g);
+    let ct = guarded!(aws_sdk_cloudtrail, &conf, g);
+    let backup = guarded!(aws_sdk_backup, &conf, g);
+    let analyzer = guarded!(aws_sdk_accessanalyzer, &conf, g);
 
     assert!(refused(
         ec2.create_vpc()
@@ -134,8 +131,65 @@ async fn mutating_calls_never_leave_the_process() {
     assert!(refused(
         ct.stop_logging().name("t").send().await.unwrap_err()
     ));
+    // AWS Backup and IAM Access Analyzer: deleting backups, starting jobs, turning an analyzer off or
+    // archiving its findings never leave the process.
+    assert!(refused(
+        backup
+            .delete_recovery_point()
+            .backup_vault_name("Default")
+            .recovery_point_arn("arn:aws-cn:ec2:cn-north-1::snapshot/snap-1")
+            .send()
+            .await
+            .unwrap_err()
+    ));
+    assert!(refused(
+        backup
+            .delete_backup_vault()
+            .backup_vault_name("Default")
+            .send()
+            .await
+            .unwrap_err()
+    ));
+    assert!(refused(
+        backup
+            .start_copy_job()
+            .recovery_point_arn("arn:aws-cn:ec2:cn-north-1::snapshot/snap-1")
+            .source_backup_vault_name("Default")
+            .destination_backup_vault_arn("arn:aws:backup:us-east-1:1:backup-vault:x")
+            .iam_role_arn("arn:aws-cn:iam::1:role/r")
+            .send()
+            .await
+            .unwrap_err()
+    ));
+    assert!(refused(
+        analyzer
+            .delete_analyzer()
+            .analyzer_name("account")
+            .send()
+            .await
+            .unwrap_err()
+    ));
+    assert!(refused(
+        analyzer
+            .update_findings()
+            .analyzer_arn("arn:aws-cn:access-analyzer:cn-north-1:1:analyzer/account")
+            .status(aws_sdk_accessanalyzer::types::FindingStatusUpdate::Archived)
+            .ids("f-1")
+            .send()
+            .await
+            .unwrap_err()
+    ));
     // A read operation no probe declares is refused too: the allow-list is exact.
     assert!(refused(ec2.describe_key_pairs().send().await.unwrap_err()));
+    assert!(refused(
+        backup
+            .describe_recovery_point()
+            .backup_vault_name("Default")
+            .recovery_point_arn("arn:aws-cn:ec2:cn-north-1::snapshot/snap-1")
+            .send()
+            .await
+            .unwrap_err()
+    ));
     assert_eq!(
         hits.load(Ordering::SeqCst),
         0,
@@ -144,6 +198,10 @@ async fn mutating_calls_never_leave_the_process() {
 
     // A declared read goes out (and fails only because this endpoint hangs up).
     let e = ec2.describe_vpcs().send().await.unwrap_err();
+    assert!(!refused(e));
+    let e = backup.list_backup_vaults().send().await.unwrap_err();
+    assert!(!refused(e));
+    let e = analyzer.list_analyzers().send().await.unwrap_err();
     assert!(!refused(e));
     assert!(
         hits.load(Ordering::SeqCst) >= 1,

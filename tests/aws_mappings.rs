@@ -180,6 +180,25 @@ fn tweaks_reach_the_remaining_levels() {
         ("single-region-trail", &[("L3-ABS2-07", PartiallyCompliant)]),
         // Issue #15: CES2-09 has only 符合/不符合; an unencrypted snapshot is 不符合.
         ("unencrypted-snapshot", &[("L3-CES2-09", NonCompliant)]),
+        // AWS Backup copy actions (moto lists vaults and plans; recovery points are hand-made packs in
+        // tests/scenarios_data.rs). 符合 "提供查询云服务客户数据及备份存储位置的能力": the copy's Ningxia
+        // vault is listed there; the data stays in the mainland.
+        (
+            "backup-copy-dr",
+            &[("L3-CES2-15", Compliant), ("L3-CES2-10", Compliant)],
+        ),
+        // 部分符合 "提供查询云服务客户部分数据及备份存储位置的能力": a copy into another account's vault,
+        // which this account cannot list.
+        ("backup-copy-partner", &[("L3-CES2-15", PartiallyCompliant)]),
+        // A copy into Singapore: backups stored outside China (CES2-10 不符合; its 部分符合 needs all
+        // storage in China), and not found among the account's (aws-cn) vaults.
+        (
+            "backup-copy-abroad",
+            &[
+                ("L3-CES2-10", NonCompliant),
+                ("L3-CES2-15", PartiallyCompliant),
+            ],
+        ),
         // Issue #15: CNS2-02 has only 符合/不符合 and the default VPC is still the account's own VPC,
         // isolated from other tenants: context there (符合); ABS2-02 (zones bounded by own VPCs) counts it.
         (

@@ -13,20 +13,51 @@ use serde_json::{json, Value};
 
 // ---------------------------------------------------------------- hand-made AWS packs
 
+/// One answer of a hand-made pack: probe, region, parameters, JSON body (null: the probe ran with
+/// nothing to ask about, and left no record).
+type Answer = (&'static str, &'static str, Value, Value);
+
 /// The verdicts of an `aws-cn` pack of account 111122223333 (scanned region cn-north-1) holding
-/// `answers` (probe, region, parameters, JSON body).
-fn judged(answers: &[(&'static str, &'static str, Value, Value)]) -> Results {
-    let d = tempfile::tempdir().unwrap();
-    let calls = answers
+/// `answers`.
+fn judged(answers: &[Answer]) -> Results {
+    judged_in(AWS_CN, calls(answers))
+}
+
+/// The partition and scanned region of most hand-made packs here.
+const AWS_CN: (&str, &str) = ("aws-cn", "cn-north-1");
+
+fn calls(answers: &[Answer]) -> Vec<common::Call> {
+    answers
         .iter()
         .map(|(probe, region, params, body)| common::Call {
             params: params.clone(),
             ..common::ok(probe, region, body.clone())
         })
-        .collect();
-    let pack = common::write_provider_pack(d.path(), ("aws", "aws-cn"), &["cn-north-1"], calls);
+        .collect()
+}
+
+/// The verdicts of a pack of `partition`, account 111122223333, scanned in `region`, holding `calls`.
+fn judged_in((partition, region): (&str, &str), calls: Vec<common::Call>) -> Results {
+    let d = tempfile::tempdir().unwrap();
+    let pack = common::write_provider_pack(d.path(), ("aws", partition), &[region], calls);
     let loaded = dengbao::app::load(None, None, "mlps2-l3-cloud").unwrap();
     dengbao::engine::evaluate(&pack, &loaded.catalog, &loaded.rules).unwrap()
+}
+
+/// `answers` judged in (`partition`, `region`), each (probe, region) of `denied` answering AccessDenied
+/// instead.
+fn judged_denied(
+    at: (&str, &str),
+    answers: &[Answer],
+    denied: &[(&'static str, &'static str)],
+) -> Results {
+    let mut calls = calls(answers);
+    calls.retain(|c| !denied.contains(&(c.probe, c.region)));
+    let refused = denied
+        .iter()
+        .map(|&(p, r)| common::failed(p, r, "AccessDeniedException"));
+    calls.extend(refused);
+    judged_in(at, calls)
 }
 
 fn item<'a>(r: &'a Results, id: &str) -> &'a dengbao::results::ControlResult {
@@ -108,7 +139,7 @@ fn a_sign_in_event_that_cannot_be_read_is_an_error_not_a_pass() {
 }
 
 /// The account's own buckets: one, not the trail's.
-fn own_bucket() -> (&'static str, &'static str, Value, Value) {
+fn own_bucket() -> Answer {
     (
         "aws.s3.get_bucket_location",
         "cn-north-1",
@@ -174,39 +205,239 @@ fn backup_copies_must_be_found_where_their_source_says() {
     let arn = "arn:aws-cn:rds:cn-northwest-1:111122223333:auto-backup:ab-orders";
     let found = json!({"DescribeDBInstanceAutomatedBackupsResult": {"DBInstanceAutomatedBackups": {"DBInstanceAutomatedBackup": [
         {"DBInstanceAutomatedBackupsArn": arn, "Region": "cn-northwest-1", "DBInstanceIdentifier": "orders"}]}}});
-    let db = (
-        "aws.rds.describe_db_instances",
-        "cn-north-1",
-        json!({}),
-        db_with_replica(arn),
-    );
-    // 符合: "提供查询云服务客户数据及备份存储位置的能力": the copy is listed, with its region.
-    let r = judged(&[
-        db.clone(),
-        (
+    // AWS Backup is asked too, and has no plan copying anywhere.
+    let with_ningxia_answering = |backups: Value| {
+        let db = db_with_replica(arn);
+        let db = ("aws.rds.describe_db_instances", "cn-north-1", json!({}), db);
+        let ningxia = "cn-northwest-1";
+        let backups = (
             "aws.rds.describe_db_instance_automated_backups",
-            "cn-northwest-1",
+            ningxia,
             json!({}),
-            found,
-        ),
-    ]);
+            backups,
+        );
+        let aws_backup = [
+            backup_plans("cn-north-1", &[]),
+            vec![vaults("cn-north-1", json!([]))],
+        ];
+        judged(&[vec![db, backups], aws_backup.concat()].concat())
+    };
+    // 符合: "提供查询云服务客户数据及备份存储位置的能力": the copy is listed, with its region.
+    let r = with_ningxia_answering(found);
     assert_eq!(item(&r, "L3-CES2-15").verdict, Compliant);
     // 部分符合: "提供查询云服务客户部分数据及备份存储位置的能力": the copy is nowhere to be found.
     let none =
         json!({"DescribeDBInstanceAutomatedBackupsResult": {"DBInstanceAutomatedBackups": ""}});
-    let r = judged(&[
-        db,
-        (
-            "aws.rds.describe_db_instance_automated_backups",
-            "cn-northwest-1",
-            json!({}),
-            none,
-        ),
-    ]);
+    let r = with_ningxia_answering(none);
     assert_eq!(item(&r, "L3-CES2-15").verdict, PartiallyCompliant);
 }
 
-fn roles(trusts: &[(&str, Value)]) -> Results {
+// ---------------------------------------------------------------- AWS Backup (hand-made: moto 5.2.5
+// lists vaults and plans but serves no ListRecoveryPointsByBackupVault and counts no recovery point; the
+// copy actions themselves are scanned through moto in tests/aws_mappings.rs)
+
+/// ListBackupVaults in `region`.
+fn vaults(region: &'static str, list: Value) -> Answer {
+    let body = json!({ "BackupVaultList": list });
+    ("aws.backup.list_backup_vaults", region, json!({}), body)
+}
+
+/// A vault as ListBackupVaults lists it: its name is the ARN's last part.
+fn vault(arn: &str, recovery_points: u64) -> Value {
+    let name = arn.rsplit(':').next().unwrap();
+    json!({"BackupVaultName": name, "BackupVaultArn": arn, "NumberOfRecoveryPoints": recovery_points})
+}
+
+/// ListRecoveryPointsByBackupVault of the vault `arn` (in `region`): these recovery points.
+fn recovery_points(region: &'static str, arn: &str, points: &[&str]) -> Answer {
+    let name = arn.rsplit(':').next().unwrap();
+    let list: Vec<Value> = points
+        .iter()
+        .map(|p| json!({"RecoveryPointArn": p, "BackupVaultName": name, "BackupVaultArn": arn,
+                        "ResourceArn": "arn:aws-cn:ec2:cn-north-1:111122223333:volume/vol-1", "Status": "COMPLETED"}))
+        .collect();
+    let params = json!({ "BackupVaultName": name });
+    let body = json!({ "RecoveryPoints": list });
+    (
+        "aws.backup.list_recovery_points_by_backup_vault",
+        region,
+        params,
+        body,
+    )
+}
+
+/// One backup plan in `region` (ListBackupPlans, GetBackupPlan) whose rule copies to each of `copies`;
+/// none: no plan at all (GetBackupPlan ran with nothing to ask).
+fn backup_plans(region: &'static str, copies: &[&str]) -> Vec<Answer> {
+    if copies.is_empty() {
+        let list = json!({ "BackupPlansList": [] });
+        return vec![
+            ("aws.backup.list_backup_plans", region, json!({}), list),
+            ("aws.backup.get_backup_plan", region, json!({}), Value::Null),
+        ];
+    }
+    let actions: Vec<Value> = copies
+        .iter()
+        .map(|c| json!({ "DestinationBackupVaultArn": c }))
+        .collect();
+    let plan = json!({"BackupPlanId": "p-1", "BackupPlan": {"BackupPlanName": "daily",
+        "Rules": [{"RuleName": "daily", "TargetBackupVaultName": "Default", "CopyActions": actions}]}});
+    let list = json!({"BackupPlansList": [{"BackupPlanId": "p-1", "BackupPlanName": "daily"}]});
+    vec![
+        ("aws.backup.list_backup_plans", region, json!({}), list),
+        (
+            "aws.backup.get_backup_plan",
+            region,
+            json!({"BackupPlanId": "p-1"}),
+            plan,
+        ),
+    ]
+}
+
+/// No RDS database: what the RDS backup rule of L3-CES2-15 reads, empty.
+fn no_databases() -> Vec<Answer> {
+    let dbs = json!({"DescribeDBInstancesResult": {"DBInstances": ""}});
+    let backups =
+        json!({"DescribeDBInstanceAutomatedBackupsResult": {"DBInstanceAutomatedBackups": ""}});
+    vec![
+        (
+            "aws.rds.describe_db_instances",
+            "cn-north-1",
+            json!({}),
+            dbs,
+        ),
+        (
+            "aws.rds.describe_db_instance_automated_backups",
+            "cn-north-1",
+            json!({}),
+            backups,
+        ),
+    ]
+}
+
+fn rule_verdict(r: &Results, id: &str, rule: &str) -> Verdict {
+    item(r, id)
+        .rules
+        .iter()
+        .find(|x| x.id == rule)
+        .unwrap()
+        .verdict
+}
+
+const BJ_DEFAULT: &str = "arn:aws-cn:backup:cn-north-1:111122223333:backup-vault:Default";
+const NX_DR: &str = "arn:aws-cn:backup:cn-northwest-1:111122223333:backup-vault:dr";
+
+/// The Beijing vault with two recovery points, copied by a plan to each of `copies`; Ningxia's `dr`
+/// vault holds one copy.
+fn beijing_backups(copies: &[&str]) -> Vec<Answer> {
+    let bj_points = [
+        "arn:aws-cn:ec2:cn-north-1::snapshot/snap-1",
+        "arn:aws-cn:ec2:cn-north-1::snapshot/snap-2",
+    ];
+    let nx_points = ["arn:aws-cn:ec2:cn-northwest-1::snapshot/snap-9"];
+    [
+        no_databases(),
+        backup_plans("cn-north-1", copies),
+        vec![
+            vaults("cn-north-1", json!([vault(BJ_DEFAULT, 2)])),
+            vaults("cn-northwest-1", json!([vault(NX_DR, 1)])),
+            recovery_points("cn-north-1", BJ_DEFAULT, &bj_points),
+            recovery_points("cn-northwest-1", NX_DR, &nx_points),
+        ],
+    ]
+    .concat()
+}
+
+#[test]
+fn aws_backup_copies_must_be_found_where_their_arn_says() {
+    // 符合: "提供查询云服务客户数据及备份存储位置的能力": the plan copies to Ningxia's `dr` vault, which
+    // Ningxia lists; every vault and recovery point is listed with its region.
+    let r = judged(&beijing_backups(&[NX_DR]));
+    assert_eq!(item(&r, "L3-CES2-15").verdict, Compliant);
+    let inventory = item(&r, "L3-CES2-15").rules.iter();
+    let points = inventory
+        .clone()
+        .find(|x| x.id == "aws-backup-recovery-point-locations")
+        .unwrap();
+    assert!(points.context);
+    assert_eq!((points.passed, points.failed), (3, 0));
+    let vaults_listed = inventory
+        .clone()
+        .find(|x| x.id == "aws-backup-vault-locations")
+        .unwrap();
+    assert_eq!((vaults_listed.passed, vaults_listed.failed), (2, 0));
+    // 部分符合: "提供查询云服务客户部分数据及备份存储位置的能力": a copy into a partner account's vault,
+    // which this account cannot list: where that backup is cannot be queried from here.
+    let partner = "arn:aws-cn:backup:cn-northwest-1:444455556666:backup-vault:partner";
+    let r = judged(&beijing_backups(&[NX_DR, partner]));
+    assert_eq!(item(&r, "L3-CES2-15").verdict, PartiallyCompliant);
+    let rule = "aws-backup-copy-destinations-located";
+    assert_eq!(failing(&r, "L3-CES2-15", rule), [partner]);
+    // Ningxia's vault list could not be read: whether the copy is there is unknown (无法判定), never 符合.
+    let ningxia_vaults = ("aws.backup.list_backup_vaults", "cn-northwest-1");
+    let r = judged_denied(AWS_CN, &beijing_backups(&[NX_DR]), &[ningxia_vaults]);
+    assert_eq!(item(&r, "L3-CES2-15").verdict, Error);
+}
+
+#[test]
+fn aws_backups_stored_abroad_are_data_leaving_china() {
+    // L3-CES2-10's 部分符合 needs "数据存储位置均位于中国境内"; backups in a vault abroad, or a plan copying
+    // backups abroad, store data outside China: 不符合. An account of the global partition, scanned in
+    // us-east-1 and eu-west-1 (every region of that partition is outside the mainland).
+    let us = "arn:aws:backup:us-east-1:111122223333:backup-vault:Default";
+    let empty = "arn:aws:backup:eu-west-1:111122223333:backup-vault:unused";
+    let uncounted = "arn:aws:backup:eu-west-1:111122223333:backup-vault:fresh";
+    let copy_abroad = "arn:aws:backup:eu-west-1:111122223333:backup-vault:unused";
+    let answers = [
+        backup_plans("us-east-1", &[copy_abroad]),
+        vec![
+            vaults("us-east-1", json!([vault(us, 4)])),
+            // The list counts no recovery point in `fresh` (AWS: the count may be approximate), but its
+            // own listing shows one; `unused` is empty by both.
+            vaults("eu-west-1", json!([vault(empty, 0), vault(uncounted, 0)])),
+            recovery_points("us-east-1", us, &["arn:aws:ec2:us-east-1::snapshot/snap-1"]),
+            recovery_points("eu-west-1", empty, &[]),
+            recovery_points(
+                "eu-west-1",
+                uncounted,
+                &["arn:aws:ec2:eu-west-1::snapshot/snap-2"],
+            ),
+        ],
+    ]
+    .concat();
+    let r = judged_in(("aws", "us-east-1"), calls(&answers));
+    assert_eq!(item(&r, "L3-CES2-10").verdict, NonCompliant);
+    let vaults_rule = "aws-backup-vaults-in-mainland";
+    assert_eq!(failing(&r, "L3-CES2-10", vaults_rule), [uncounted, us]);
+    assert_eq!(
+        with_status(&r, "L3-CES2-10", vaults_rule, ResourceStatus::Pass),
+        [empty],
+        "an empty vault stores nothing"
+    );
+    let copies_rule = "aws-backup-copies-stay-in-mainland";
+    assert_eq!(failing(&r, "L3-CES2-10", copies_rule), [copy_abroad]);
+    // An empty-counted vault abroad whose recovery points could not be listed: unknown, never a pass.
+    let points = (
+        "aws.backup.list_recovery_points_by_backup_vault",
+        "eu-west-1",
+    );
+    let r = judged_denied(("aws", "us-east-1"), &answers, &[points]);
+    assert_eq!(rule_verdict(&r, "L3-CES2-10", vaults_rule), NonCompliant);
+    let c = item(&r, "L3-CES2-10").rules.iter();
+    let vaults_result = c.clone().find(|x| x.id == vaults_rule).unwrap();
+    assert_eq!(
+        (vaults_result.failed, vaults_result.errored),
+        (1, 2),
+        "the US vault counts 4 points; eu-west-1's two are unknown"
+    );
+    // In the mainland (aws-cn, Beijing and Ningxia) neither rule finds anything abroad.
+    let r = judged(&beijing_backups(&[NX_DR]));
+    assert_eq!(rule_verdict(&r, "L3-CES2-10", vaults_rule), Compliant);
+    assert_eq!(rule_verdict(&r, "L3-CES2-10", copies_rule), Compliant);
+}
+
+/// ListRoles with these (name, trust policy) roles.
+fn list_roles(trusts: &[(&str, Value)]) -> Answer {
     let list: Vec<Value> = trusts
         .iter()
         .map(|(name, doc)| {
@@ -224,12 +455,119 @@ fn roles(trusts: &[(&str, Value)]) -> Results {
             json!({"RoleName": name, "AssumeRolePolicyDocument": encoded})
         })
         .collect();
-    judged(&[(
-        "aws.iam.list_roles",
-        "cn-north-1",
-        json!({}),
-        json!({"ListRolesResult": {"Roles": list}}),
-    )])
+    let body = json!({"ListRolesResult": {"Roles": list}});
+    ("aws.iam.list_roles", "cn-north-1", json!({}), body)
+}
+
+/// The roles, in an account without an access analyzer.
+fn roles(trusts: &[(&str, Value)]) -> Results {
+    judged(&[&[list_roles(trusts)][..], &analyzers(&[])].concat())
+}
+
+/// The account's own operations role only.
+fn own_role() -> Answer {
+    let own = trust(json!({"AWS": "arn:aws-cn:iam::111122223333:root"}), None);
+    list_roles(&[("ops", own)])
+}
+
+// ---------------------------------------------------------------- IAM Access Analyzer (hand-made: moto
+// 5.2.5 does not emulate the service; it answers 500)
+
+const ANALYZER: &str = "arn:aws-cn:access-analyzer:cn-north-1:111122223333:analyzer/account";
+
+/// ListAnalyzers in cn-north-1 with one active ACCOUNT analyzer holding `findings` (ListFindings), or
+/// with no analyzer at all when `findings` is empty (ListFindings then ran with nothing to ask).
+fn analyzers(findings: &[Value]) -> Vec<Answer> {
+    if findings.is_empty() {
+        return vec![
+            (
+                "aws.accessanalyzer.list_analyzers",
+                "cn-north-1",
+                json!({}),
+                json!({ "analyzers": [] }),
+            ),
+            (
+                "aws.accessanalyzer.list_findings",
+                "cn-north-1",
+                json!({}),
+                Value::Null,
+            ),
+        ];
+    }
+    let list = json!({"analyzers": [{"arn": ANALYZER, "name": "account", "type": "ACCOUNT", "status": "ACTIVE"}]});
+    vec![
+        (
+            "aws.accessanalyzer.list_analyzers",
+            "cn-north-1",
+            json!({}),
+            list,
+        ),
+        (
+            "aws.accessanalyzer.list_findings",
+            "cn-north-1",
+            json!({ "analyzerArn": ANALYZER }),
+            json!({ "findings": findings }),
+        ),
+    ]
+}
+
+/// An external access finding on bucket `bucket` for `principal`, as ListFindings summarizes it.
+fn finding(bucket: &str, principal: Value, public: bool, status: &str) -> Value {
+    json!({"id": format!("f-{bucket}"), "resource": format!("arn:aws-cn:s3:::{bucket}"), "resourceType": "AWS::S3::Bucket",
+           "principal": principal, "action": ["s3:GetObject"], "isPublic": public, "condition": {},
+           "status": status, "resourceOwnerAccount": "111122223333"})
+}
+
+/// The account's own role beside the analyzer's findings.
+fn with_findings(findings: &[Value]) -> Results {
+    judged(&[&[own_role()][..], &analyzers(findings)].concat())
+}
+
+#[test]
+fn access_analyzer_public_findings_are_access_no_one_authorized() {
+    let vendor = finding(
+        "vendor-share",
+        json!({"AWS": "444455556666"}),
+        false,
+        "ACTIVE",
+    );
+    let reviewed = finding("website", json!({"AWS": "*"}), true, "ARCHIVED");
+    let closed = finding("old-share", json!({"AWS": "*"}), true, "RESOLVED");
+    // 符合: "只有在云服务客户授权下，云服务商或第三方才具有云服务客户数据管理权限": the vendor's access is
+    // a grant the tenant wrote (listed for the assessor to match with its approval); the public website
+    // bucket was reviewed and archived as intended; the resolved finding is access that no longer exists.
+    let r = with_findings(&[vendor.clone(), reviewed.clone(), closed.clone()]);
+    assert_eq!(item(&r, "L3-CES2-11").verdict, Compliant);
+    let listed = failing(&r, "L3-CES2-11", "aws-active-external-access-findings");
+    assert_eq!(listed, ["arn:aws-cn:s3:::vendor-share"]);
+    assert!(failing(&r, "L3-CES2-11", "aws-access-analyzer-every-region").is_empty());
+    // 不符合: "云服务商或第三方未经云服务客户授权下具有云服务客户数据管理权限": an active finding that
+    // anyone can reach the bucket: no party was authorized, every third party has the access.
+    let open = finding("exports", json!({"AWS": "*"}), true, "ACTIVE");
+    let r = with_findings(&[vendor, reviewed, closed, open]);
+    assert_eq!(item(&r, "L3-CES2-11").verdict, NonCompliant);
+    let rule = "aws-no-active-public-access-findings";
+    assert_eq!(failing(&r, "L3-CES2-11", rule), ["arn:aws-cn:s3:::exports"]);
+}
+
+#[test]
+fn no_access_analyzer_is_context_never_a_pass() {
+    // No analyzer in the region: nothing there was analyzed. The region is listed (context) and the
+    // findings check has nothing to judge (不适用), never 符合; the item rests on the role trust policies.
+    let r = with_findings(&[]);
+    let c = item(&r, "L3-CES2-11");
+    assert_eq!(c.verdict, Compliant);
+    let unanalyzed = failing(&r, "L3-CES2-11", "aws-access-analyzer-every-region");
+    assert_eq!(unanalyzed.len(), 1, "{unanalyzed:?}");
+    let findings = rule_verdict(&r, "L3-CES2-11", "aws-no-active-public-access-findings");
+    assert_eq!(findings, NotApplicable);
+    // The findings could not be read (the analyzer list was denied): 无法判定, never 符合.
+    let analyzers_then_findings = [
+        ("aws.accessanalyzer.list_analyzers", "cn-north-1"),
+        ("aws.accessanalyzer.list_findings", "cn-north-1"),
+    ];
+    let r = judged_denied(AWS_CN, &[own_role()], &analyzers_then_findings);
+    assert_eq!(item(&r, "L3-CES2-11").verdict, Error);
 }
 
 fn trust(principal: Value, condition: Option<Value>) -> Value {
@@ -280,7 +618,7 @@ fn roles_anyone_may_assume_give_unauthorized_management_rights() {
     assert_eq!(item(&r, "L3-CES2-11").verdict, NonCompliant);
 }
 
-fn key(id: &str, manager: &str, origin: &str) -> (&'static str, &'static str, Value, Value) {
+fn key(id: &str, manager: &str, origin: &str) -> Answer {
     (
         "aws.kms.describe_key",
         "cn-north-1",

@@ -43,6 +43,7 @@ const UNPAGED: &[&str] = &[
     "aws.organizations.describe_organization",
     "aws.iam.get_login_profile",
     "aws.elbv2.describe_target_health",
+    "aws.backup.get_backup_plan",
 ];
 
 /// Names the EC2 query protocol gives list parameters on the wire.

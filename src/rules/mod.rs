@@ -139,7 +139,8 @@ pub enum RegionsJudged {
     #[default]
     Scanned,
     /// Every region its evidence probe swept (`sweep = "all_regions"`): residency is a question about
-    /// the whole account, whatever `--regions` says.
+    /// the whole account, whatever `--regions` says. A rule whose evidence does not sweep but whose joins
+    /// read a swept list finds joined items in every swept region.
     Swept,
 }
 
@@ -521,11 +522,15 @@ fn compile_rule(
             return Err(head(format!("no probe `{probe}` is declared under probes/{provider}/; `dengbao probes list` shows the known ones")));
         }
     }
+    // A rule may judge swept regions when its evidence sweeps, or when it looks a resource up in a
+    // swept list (a backup copy's destination vault, in any enabled region).
+    let sweeps = |p: &String| probes.get(p).is_some_and(|p| p.sweep.is_some());
     if r.regions == RegionsJudged::Swept
-        && probes.get(&r.evidence).is_some_and(|p| p.sweep.is_none())
+        && !sweeps(&r.evidence)
+        && !joins.iter().any(|j| sweeps(&j.probe))
     {
         return Err(head(format!(
-            "regions = \"swept\" needs evidence from a probe that sweeps every region; `{}` declares no `sweep = \"all_regions\"`",
+            "regions = \"swept\" needs evidence from a probe that sweeps every region, or a join into one; `{}` declares no `sweep = \"all_regions\"`",
             r.evidence
         )));
     }

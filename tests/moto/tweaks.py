@@ -19,6 +19,10 @@ Tweaks:
   no-databases          deletes every RDS instance and snapshot (the demo estate runs without databases)
   internal-8443         the clean group dengbao-https-internal (cn-north-1) also allows 8443 from 10.0.0.0/8:
                         its rules' deciding values change, every status stays (an internal, non-admin port)
+  backup-copy-dr        AWS Backup: a vault in each China region and a plan (cn-north-1) copying to the
+                        Ningxia vault
+  backup-copy-partner   as backup-copy-dr, plus a copy to a vault of another account (cn-northwest-1)
+  backup-copy-abroad    as backup-copy-dr, plus a copy to a vault in ap-southeast-1 (the global partition)
   net-*                 the "net" topic's tweaks, in tests/moto/estates_net.py
 """
 import argparse
@@ -112,6 +116,21 @@ def main():
         inst = ec2.run_instances(ImageId=ami(ec2), MinCount=1, MaxCount=1, InstanceType="t3.micro")["Instances"][0]
         vols = [m["Ebs"]["VolumeId"] for m in inst.get("BlockDeviceMappings", []) if "Ebs" in m]
         out = {"instance": inst["InstanceId"], "volumes": vols}
+    elif t.startswith("backup-copy-"):
+        account = client(args, "sts").get_caller_identity()["Account"]
+        main = client(args, "backup").create_backup_vault(BackupVaultName="dengbao-main")["BackupVaultArn"]
+        dr = client(args, "backup", "cn-northwest-1").create_backup_vault(BackupVaultName="dengbao-dr")["BackupVaultArn"]
+        copies = [dr]
+        if t == "backup-copy-partner":
+            copies.append("arn:aws-cn:backup:cn-northwest-1:444455556666:backup-vault:partner")
+        elif t == "backup-copy-abroad":
+            copies.append(f"arn:aws:backup:ap-southeast-1:{account}:backup-vault:dengbao-sg")
+        elif t != "backup-copy-dr":
+            raise SystemExit(f"unknown tweak {t}")
+        client(args, "backup").create_backup_plan(BackupPlan={"BackupPlanName": "dengbao-daily", "Rules": [{
+            "RuleName": "daily", "TargetBackupVaultName": "dengbao-main",
+            "CopyActions": [{"DestinationBackupVaultArn": c} for c in copies]}]})
+        out = {"vaults": [main, dr], "copies": copies}
     elif t == "single-region-trail":
         ct = client(args, "cloudtrail")
         trails = [x for x in ct.describe_trails()["trailList"] if x.get("IsMultiRegionTrail")]

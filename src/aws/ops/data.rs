@@ -1,6 +1,8 @@
 //! The "data" topic's operations: IAM users, console passwords, MFA devices and role trust (L3-CES2-01,
-//! L3-CES2-11), console sign-ins from CloudTrail's event history (L3-MMS2-01) and RDS automated backups
-//! with their locations (L3-CES2-15). Page sizes and filters are the manifest's, as recorded.
+//! L3-CES2-11), console sign-ins from CloudTrail's event history (L3-MMS2-01), RDS automated backups and
+//! AWS Backup vaults, recovery points and plans with their locations (L3-CES2-10, L3-CES2-15), and IAM
+//! Access Analyzer's external access findings (L3-CES2-11). Page sizes and filters are the manifest's, as
+//! recorded.
 
 use super::{send, Call, CallFuture, Failure, PageResult};
 use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
@@ -15,6 +17,14 @@ pub fn function(probe: &str) -> Option<fn(Call) -> CallFuture> {
         "aws.rds.describe_db_instance_automated_backups" => {
             |c| Box::pin(describe_db_instance_automated_backups(c))
         }
+        "aws.backup.list_backup_vaults" => |c| Box::pin(list_backup_vaults(c)),
+        "aws.backup.list_recovery_points_by_backup_vault" => {
+            |c| Box::pin(list_recovery_points_by_backup_vault(c))
+        }
+        "aws.backup.list_backup_plans" => |c| Box::pin(list_backup_plans(c)),
+        "aws.backup.get_backup_plan" => |c| Box::pin(get_backup_plan(c)),
+        "aws.accessanalyzer.list_analyzers" => |c| Box::pin(list_analyzers(c)),
+        "aws.accessanalyzer.list_findings" => |c| Box::pin(list_findings(c)),
         _ => return None,
     })
 }
@@ -81,4 +91,53 @@ async fn describe_db_instance_automated_backups(c: Call) -> PageResult {
     let req = c.clients.rds.describe_db_instance_automated_backups();
     let req = req.set_max_records(c.int("MaxRecords"));
     Ok(send!(c, req.set_marker(c.token())).marker)
+}
+
+/// A read paged with `NextToken`: `(function, client, operation)`, then, where the API has them, the
+/// fan-out key's setter (`key = …`) and the setter of the manifest's `MaxResults` (`max = …`).
+macro_rules! next_token_paged {
+    ($name:ident, $client:ident, $op:ident $(, key = $key:ident)? $(, max = $max:ident)?) => {
+        async fn $name(c: Call) -> PageResult {
+            let req = c.clients.$client.$op();
+            $(let req = req.$key(c.key());)?
+            $(let req = req.$max(c.int("MaxResults"));)?
+            Ok(send!(c, req.set_next_token(c.token())).next_token)
+        }
+    };
+}
+
+next_token_paged!(
+    list_backup_vaults,
+    backup,
+    list_backup_vaults,
+    max = set_max_results
+);
+// The recovery points of the fan-out vault.
+next_token_paged!(
+    list_recovery_points_by_backup_vault,
+    backup,
+    list_recovery_points_by_backup_vault,
+    key = backup_vault_name,
+    max = set_max_results
+);
+next_token_paged!(
+    list_backup_plans,
+    backup,
+    list_backup_plans,
+    max = set_max_results
+);
+next_token_paged!(list_analyzers, accessanalyzer, list_analyzers);
+// Every finding of the fan-out analyzer, whatever its status (the rules read `status`).
+next_token_paged!(
+    list_findings,
+    accessanalyzer,
+    list_findings,
+    key = analyzer_arn
+);
+
+/// The fan-out plan's current version, with its rules and copy actions (the API has no pages).
+async fn get_backup_plan(c: Call) -> PageResult {
+    let req = c.clients.backup.get_backup_plan();
+    send!(c, req.backup_plan_id(c.key()));
+    Ok(None)
 }

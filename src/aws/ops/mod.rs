@@ -37,6 +37,8 @@ pub struct Clients {
     pub events: aws_sdk_eventbridge::Client,
     pub sns: aws_sdk_sns::Client,
     pub organizations: aws_sdk_organizations::Client,
+    pub backup: aws_sdk_backup::Client,
+    pub accessanalyzer: aws_sdk_accessanalyzer::Client,
 }
 
 /// A client of `$krate` for `$conf`, with every interceptor of `$with`.
@@ -73,6 +75,8 @@ impl Clients {
             events: guarded!(aws_sdk_eventbridge, conf, with),
             sns: guarded!(aws_sdk_sns, conf, with),
             organizations: guarded!(aws_sdk_organizations, conf, with),
+            backup: guarded!(aws_sdk_backup, conf, with),
+            accessanalyzer: guarded!(aws_sdk_accessanalyzer, conf, with),
         }
     }
 }
