@@ -8,6 +8,7 @@ pub mod client;
 pub mod credentials;
 mod provider;
 pub mod sign;
+pub mod sign_oss;
 pub mod sign_sls;
 
 pub use provider::AliyunProvider;
