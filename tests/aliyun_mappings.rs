@@ -302,3 +302,157 @@ fn remaining_levels_from_single_tweaks() {
         expect(&r, &tweaks.join("+"), table);
     }
 }
+
+/// The failing resources of `rule` under `control`.
+fn failing(r: &Results, control: &str, rule: &str) -> Vec<String> {
+    let c = r.controls.iter().find(|c| c.id == control).unwrap();
+    let rule = c
+        .rules
+        .iter()
+        .find(|x| x.id == rule)
+        .unwrap_or_else(|| panic!("{control} has no rule {rule}"));
+    let mut ids: Vec<String> = rule
+        .resources
+        .iter()
+        .filter(|x| x.status == dengbao::results::ResourceStatus::Fail)
+        .map(|x| x.id.clone())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// Issue #15: OSS buckets (V4-signed) and SLS logstores (LOG-signed), served by tests/aliyun/storage.py.
+/// The clean estate keeps everything in the mainland: ActionTrail's bucket in cn-hangzhou keeping logs
+/// 365 days, a cn-shanghai bucket replicating to cn-beijing, ActionTrail's logstore keeping 180 days.
+#[test]
+fn oss_buckets_and_sls_retention() {
+    let Some(py) = python() else { return };
+    let clean = scanned(&py, &["--estate", "clean"], HZ_SH);
+    // All in the mainland: the buckets make nothing worse.
+    expect(
+        &clean,
+        "storage-mainland",
+        &[
+            ("L3-CES2-10", Compliant),
+            ("L3-PES2-01", Compliant),
+            ("L3-CES2-15", Compliant),
+            ("L3-ABS2-07", Compliant),
+        ],
+    );
+    for (control, rule) in [
+        ("L3-CES2-10", "aliyun-oss-buckets-in-mainland"),
+        ("L3-CES2-10", "aliyun-oss-replication-stays-in-mainland"),
+        ("L3-ABS2-07", "aliyun-actiontrail-retained-180-days"),
+    ] {
+        assert!(failing(&clean, control, rule).is_empty(), "{rule}");
+    }
+    // A bucket in cn-hangzhou replicating to ap-southeast-1 (Singapore) copies data abroad: CES2-10's 部分符合
+    // needs "数据存储位置均位于中国境内", so 不符合; the buckets themselves are in the mainland (PES2-01).
+    let r = scanned(
+        &py,
+        &["--estate", "clean", "--tweak", "bucket-replicates-abroad"],
+        HZ_SH,
+    );
+    expect(
+        &r,
+        "replicates-abroad",
+        &[("L3-CES2-10", NonCompliant), ("L3-PES2-01", Compliant)],
+    );
+    assert_eq!(
+        failing(&r, "L3-CES2-10", "aliyun-oss-replication-stays-in-mainland"),
+        ["crm-data"]
+    );
+    assert!(failing(&r, "L3-CES2-10", "aliyun-oss-buckets-in-mainland").is_empty());
+    // A bucket in cn-hongkong is data stored outside the mainland (and infrastructure outside it), although
+    // the scan names only mainland regions: ListBuckets lists every region's buckets.
+    let r = scanned(
+        &py,
+        &["--estate", "clean", "--tweak", "bucket-in-hongkong"],
+        HZ_SH,
+    );
+    expect(
+        &r,
+        "bucket-in-hongkong",
+        &[("L3-CES2-10", NonCompliant), ("L3-PES2-01", NonCompliant)],
+    );
+    assert_eq!(
+        failing(&r, "L3-CES2-10", "aliyun-oss-buckets-in-mainland"),
+        ["media-hk"]
+    );
+    // Retention is not in ABS2-07's criteria (privileged commands audited): a logstore keeping 90 days, or
+    // a lifecycle rule deleting the trail's logs after 90 days, is a context finding; the verdict stays.
+    for tweak in ["sls-ttl-90", "trail-bucket-expires-90"] {
+        let r = scanned(&py, &["--estate", "clean", "--tweak", tweak], HZ_SH);
+        expect(&r, tweak, &[("L3-ABS2-07", Compliant)]);
+        assert_eq!(
+            failing(&r, "L3-ABS2-07", "aliyun-actiontrail-retained-180-days"),
+            ["trail-all"],
+            "{tweak}"
+        );
+        let abs7 = r.controls.iter().find(|c| c.id == "L3-ABS2-07").unwrap();
+        let rule = abs7
+            .rules
+            .iter()
+            .find(|x| x.id == "aliyun-actiontrail-retained-180-days")
+            .unwrap();
+        assert!(rule.context, "{tweak}: retention is context");
+    }
+}
+
+/// Issue #15: an OSS or SLS signature the service does not accept is `error` with the service's own
+/// message, never a pass. The local endpoint expects another secret for the key on OSS and SLS only, so
+/// every OSS/SLS request is refused exactly as a wrong signature is (recomputed and compared), while the
+/// OpenAPI calls succeed.
+#[test]
+fn oss_and_sls_signature_mismatch_is_an_error() {
+    let Some(py) = python() else { return };
+    let s = start(
+        &py,
+        &[
+            "--estate",
+            "clean",
+            "--tweak",
+            "bucket-in-hongkong",
+            "--storage-secret",
+            &format!("{KEY_ID}=not-{SECRET}"),
+        ],
+    );
+    let d = tempfile::tempdir().unwrap();
+    let (code, log) = scan(&s.endpoint, d.path(), &["--regions", HZ_SH], &[]);
+    assert_eq!(code, 0, "{log}");
+    let refused: Vec<String> = s
+        .requests()
+        .iter()
+        .filter_map(|r| {
+            r.get("rejected")
+                .and_then(|x| x.as_str())
+                .map(str::to_string)
+        })
+        .collect();
+    assert!(
+        refused.iter().any(|c| c == "SignatureDoesNotMatch"),
+        "{refused:?}"
+    );
+    assert!(
+        refused.iter().any(|c| c == "SignatureNotMatch"),
+        "{refused:?}"
+    );
+    let r = results(d.path());
+    // The Hong Kong bucket could not be listed: not 符合, not silently dropped.
+    expect(
+        &r,
+        "oss-signature-mismatch",
+        &[("L3-CES2-10", Error), ("L3-PES2-01", Error)],
+    );
+    let text = serde_json::to_string(&r).unwrap();
+    assert!(
+        text.contains("SignatureDoesNotMatch")
+            && text.contains("The request signature we calculated does not match"),
+        "OSS's own error is named"
+    );
+    assert!(
+        text.contains("SignatureNotMatch"),
+        "SLS's own error is named"
+    );
+}
