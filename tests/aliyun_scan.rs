@@ -410,6 +410,40 @@ async fn the_guard_refuses_a_write_before_anything_is_sent() {
             .unwrap_err();
         assert_eq!(f.code, "RefusedByReadOnlyGuard", "{action}");
     }
+    // OSS and SLS (REST, GET only): writes and undeclared reads are refused the same way, before anything
+    // is mapped to a resource or sent.
+    let rest_api = |service: &str| {
+        probes
+            .iter()
+            .find(|p| p.service == service)
+            .unwrap()
+            .api
+            .clone()
+            .unwrap()
+    };
+    let (oss, log) = (rest_api("oss"), rest_api("log"));
+    let params = serde_json::json!({"bucket": "b", "project": "p", "logstore": "l"});
+    for (product, api_info, action) in [
+        ("oss", &oss, "PutBucketLifecycle"),
+        ("oss", &oss, "DeleteBucket"),
+        ("oss", &oss, "PutBucketReplication"),
+        ("oss", &oss, "GetObject"), // a read, but no probe declares it
+        ("log", &log, "DeleteLogStore"),
+        ("log", &log, "UpdateLogStore"),
+        ("log", &oss, "GetBucketInfo"), // declared for oss, not for log
+    ] {
+        let f = api
+            .rest_call(
+                product,
+                api_info,
+                "cn-hangzhou",
+                action,
+                params.as_object().unwrap(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(f.code, "RefusedByReadOnlyGuard", "{product}:{action}");
+    }
     assert!(listener.accept().is_err(), "no connection was ever made");
     // Manifests that name a write are refused at load.
     let text = "provider = \"aliyun\"\nservice = \"ecs\"\napi_version = \"2014-05-26\"\nendpoint = \"ecs.{region}.aliyuncs.com\"\n[[probe]]\nid = \"aliyun.ecs.x\"\noperation = \"DeleteInstance\"\nscope = \"regional\"\niam_action = \"ecs:DeleteInstance\"\ndescription = \"d\"\n";
@@ -450,6 +484,12 @@ fn ram_policy_lists_exactly_the_probes_actions() {
         "ram:GetAccountSecurityPracticeReport",
         "kms:DescribeKey",
         "rds:DescribeDBInstances",
+        "oss:ListBuckets",
+        "oss:GetBucketInfo",
+        "oss:GetBucketReplication",
+        "oss:GetBucketLifecycle",
+        "log:ListLogStores",
+        "log:GetLogStore",
     ] {
         assert!(actions.contains(&a), "{a}");
     }

@@ -188,6 +188,87 @@ fn target(
     }
 }
 
+/// A signed GET, ready to send.
+struct Signed {
+    url: reqwest::Url,
+    host: String,
+    authorization: String,
+    headers: Vec<(String, String)>,
+    request_id_header: &'static str,
+}
+
+fn http_date(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+/// An OSS read, V4-signed for `region` (the bucket's).
+fn sign_oss_read(
+    base: &str,
+    region: &str,
+    read: &RestRead,
+    creds: &Credentials,
+) -> Result<Signed, Failure> {
+    // Path style (`/<bucket>/`) only on an IP endpoint; the signature covers `/<bucket>/` either way.
+    let (mut url, host) = target(base, read.owner.as_deref(), &read.path, true)?;
+    let query = sign_oss::canonical_query(&read.query);
+    url.set_query((!query.is_empty()).then_some(query.as_str()));
+    let now = chrono::Utc::now();
+    let mut headers = sign_oss::read_headers(
+        &now.format("%Y%m%dT%H%M%SZ").to_string(),
+        creds.security_token.as_deref(),
+    );
+    let input = sign_oss::OssSignInput {
+        method: "GET",
+        bucket: read.owner.as_deref(),
+        key: None,
+        query: &read.query,
+        headers: &headers,
+        additional_headers: &[],
+        region,
+    };
+    let authorization =
+        sign_oss::authorization(&input, &creds.access_key_id, &creds.access_key_secret);
+    headers.push(("date".into(), http_date(now)));
+    Ok(Signed {
+        url,
+        host,
+        authorization,
+        headers,
+        request_id_header: "x-oss-request-id",
+    })
+}
+
+/// An SLS read, signed with SLS's `LOG` scheme.
+fn sign_sls_read(base: &str, read: &RestRead, creds: &Credentials) -> Result<Signed, Failure> {
+    let (mut url, host) = target(base, read.owner.as_deref(), &read.path, false)?;
+    let query = read
+        .query
+        .iter()
+        .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    url.set_query((!query.is_empty()).then_some(query.as_str()));
+    let headers = sign_sls::read_headers(
+        &http_date(chrono::Utc::now()),
+        creds.security_token.as_deref(),
+    );
+    let input = sign_sls::SlsSignInput {
+        method: "GET",
+        path: &read.path,
+        query: &read.query,
+        headers: &headers,
+    };
+    let authorization =
+        sign_sls::authorization(&input, &creds.access_key_id, &creds.access_key_secret);
+    Ok(Signed {
+        url,
+        host,
+        authorization,
+        headers,
+        request_id_header: "x-log-requestid",
+    })
+}
+
 impl OpenApi {
     /// Sends one OSS or SLS read (`api.style` says which).
     pub async fn rest_call(
@@ -198,114 +279,45 @@ impl OpenApi {
         action: &str,
         params: &Map<String, Value>,
     ) -> Result<RawAnswer, Failure> {
-        let read = match api.style {
-            ApiStyle::Oss => oss_read(action, params)?,
-            ApiStyle::Sls => sls_read(action, params)?,
-            ApiStyle::Rpc => {
-                return Err(bad("NotRest", format!("{product} is an OpenAPI product")))
-            }
-        };
         let base = self.endpoints.url(product, api, region);
+        // The guard runs first: an action it refuses is never even mapped to a resource.
         self.guarded(product, action, region, |creds, attempt| {
-            let (base, read) = (base.clone(), read.clone());
+            let base = base.clone();
             async move {
-                match api.style {
-                    ApiStyle::Oss => self.oss_once(&base, region, &read, &creds, attempt).await,
-                    _ => self.sls_once(&base, &read, &creds, attempt).await,
-                }
+                let signed = match api.style {
+                    ApiStyle::Oss => {
+                        sign_oss_read(&base, region, &oss_read(action, params)?, &creds)?
+                    }
+                    ApiStyle::Sls => sign_sls_read(&base, &sls_read(action, params)?, &creds)?,
+                    ApiStyle::Rpc => {
+                        return Err(bad("NotRest", format!("{product} is an OpenAPI product")))
+                    }
+                };
+                self.get(signed, attempt).await
             }
         })
         .await
     }
 
-    async fn oss_once(
-        &self,
-        base: &str,
-        region: &str,
-        read: &RestRead,
-        creds: &Credentials,
-        attempt: u32,
-    ) -> Result<RawAnswer, Failure> {
-        // Path style (`/<bucket>/`) only on an IP endpoint; the signature covers `/<bucket>/` either way.
-        let (mut url, host) = target(base, read.owner.as_deref(), &read.path, true)?;
-        let query = sign_oss::canonical_query(&read.query);
-        url.set_query((!query.is_empty()).then_some(query.as_str()));
-        let now = chrono::Utc::now();
-        let headers = sign_oss::read_headers(
-            &now.format("%Y%m%dT%H%M%SZ").to_string(),
-            creds.security_token.as_deref(),
-        );
-        let auth = sign_oss::authorization(
-            &sign_oss::OssSignInput {
-                method: "GET",
-                bucket: read.owner.as_deref(),
-                key: None,
-                query: &read.query,
-                headers: &headers,
-                additional_headers: &[],
-                region,
-            },
-            &creds.access_key_id,
-            &creds.access_key_secret,
-        );
+    /// Sends one signed GET (headers with empty values left out) and reads the answer.
+    async fn get(&self, signed: Signed, attempt: u32) -> Result<RawAnswer, Failure> {
         let mut req = self
             .http()
-            .get(url)
-            .header("host", host)
-            .header("date", now.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
-            .header("authorization", auth);
-        for (k, v) in &headers {
+            .get(signed.url)
+            .header("host", signed.host)
+            .header("authorization", signed.authorization);
+        for (k, v) in signed.headers.iter().filter(|(_, v)| !v.is_empty()) {
             req = req.header(k.as_str(), v.as_str());
         }
         let resp = req.send().await.map_err(transport_failure)?;
-        read_answer(resp, attempt, "x-oss-request-id").await
-    }
-
-    async fn sls_once(
-        &self,
-        base: &str,
-        read: &RestRead,
-        creds: &Credentials,
-        attempt: u32,
-    ) -> Result<RawAnswer, Failure> {
-        let (mut url, host) = target(base, read.owner.as_deref(), &read.path, false)?;
-        let query = read
-            .query
-            .iter()
-            .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        url.set_query((!query.is_empty()).then_some(query.as_str()));
-        let date = chrono::Utc::now()
-            .format("%a, %d %b %Y %H:%M:%S GMT")
-            .to_string();
-        let headers = sign_sls::read_headers(&date, creds.security_token.as_deref());
-        let auth = sign_sls::authorization(
-            &sign_sls::SlsSignInput {
-                method: "GET",
-                path: &read.path,
-                query: &read.query,
-                headers: &headers,
-            },
-            &creds.access_key_id,
-            &creds.access_key_secret,
-        );
-        let mut req = self
-            .http()
-            .get(url)
-            .header("host", host)
-            .header("authorization", auth);
-        for (k, v) in headers.iter().filter(|(_, v)| !v.is_empty()) {
-            req = req.header(k.as_str(), v.as_str());
-        }
-        let resp = req.send().await.map_err(transport_failure)?;
-        read_answer(resp, attempt, "x-log-requestid").await
+        read_answer(resp, attempt, signed.request_id_header).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn params(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
@@ -313,43 +325,39 @@ mod tests {
 
     #[test]
     fn each_read_is_one_fixed_resource() {
-        let r = oss_read(
-            "GetBucketInfo",
-            &params(serde_json::json!({"bucket": "logs"})),
-        )
-        .unwrap();
+        let r = oss_read("GetBucketInfo", &params(json!({"bucket": "logs"}))).unwrap();
         assert_eq!(r.owner.as_deref(), Some("logs"));
         assert_eq!(r.query, vec![("bucketInfo".to_string(), String::new())]);
-        assert!(oss_read(
-            "PutBucketLifecycle",
-            &params(serde_json::json!({"bucket": "b"}))
-        )
-        .is_err());
-        assert!(oss_read(
-            "GetBucketInfo",
-            &params(serde_json::json!({"bucket": "b", "delete": ""}))
-        )
-        .is_err());
-        assert!(oss_read("GetBucketInfo", &Map::new()).is_err());
+        let arn = "acs:log:cn-hangzhou:1:project/audit";
         let s = sls_read(
             "GetLogStore",
-            &params(serde_json::json!({"ProjectArn": "acs:log:cn-hangzhou:1:project/audit", "logstore": "actiontrail_t"})),
-        )
-        .unwrap();
+            &params(json!({"ProjectArn": arn, "logstore": "actiontrail_t"})),
+        );
+        let s = s.unwrap();
         assert_eq!(
             (s.owner.as_deref(), s.path.as_str()),
             (Some("audit"), "/logstores/actiontrail_t")
         );
-        assert!(sls_read(
-            "DeleteLogStore",
-            &params(serde_json::json!({"project": "p"}))
-        )
-        .is_err());
-        assert!(sls_read(
-            "GetLogStore",
-            &params(serde_json::json!({"project": "p", "logstore": "../x/y"}))
-        )
-        .is_err());
+        // Writes, unknown reads, stray parameters, missing names and paths in names are refused.
+        type Read = fn(&str, &Map<String, Value>) -> Result<RestRead, Failure>;
+        let refused: [(Read, &str, Value); 5] = [
+            (oss_read, "PutBucketLifecycle", json!({"bucket": "b"})),
+            (
+                oss_read,
+                "GetBucketInfo",
+                json!({"bucket": "b", "delete": ""}),
+            ),
+            (oss_read, "GetBucketInfo", json!({})),
+            (sls_read, "DeleteLogStore", json!({"project": "p"})),
+            (
+                sls_read,
+                "GetLogStore",
+                json!({"project": "p", "logstore": "../x/y"}),
+            ),
+        ];
+        for (read, action, p) in refused {
+            assert!(read(action, &params(p)).is_err(), "{action}");
+        }
     }
 
     #[test]

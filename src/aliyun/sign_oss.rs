@@ -189,17 +189,15 @@ pub fn authorization(input: &OssSignInput<'_>, access_key_id: &str, secret: &str
 /// signed): `x-oss-date` (`20251125T083000Z`), the unsigned payload and the STS token when there is one.
 /// (The SDK also sends Content-MD5 and an operation-dependent Content-Type; a read needs neither.)
 pub fn read_headers(oss_date: &str, security_token: Option<&str>) -> Vec<(String, String)> {
-    let mut h = vec![
-        (
-            "x-oss-content-sha256".to_string(),
-            UNSIGNED_PAYLOAD.to_string(),
-        ),
-        ("x-oss-date".to_string(), oss_date.to_string()),
-    ];
-    if let Some(t) = security_token {
-        h.push(("x-oss-security-token".into(), t.into()));
-    }
-    h
+    let token = security_token.map(|t| ("x-oss-security-token", t));
+    [
+        ("x-oss-content-sha256", UNSIGNED_PAYLOAD),
+        ("x-oss-date", oss_date),
+    ]
+    .into_iter()
+    .chain(token)
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
 }
 
 #[cfg(test)]
