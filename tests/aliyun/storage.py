@@ -106,7 +106,10 @@ def verify_oss(keys, method, url, headers, bucket_name):
     secret, token = known
     if token is not None and headers.get("x-oss-security-token") != token:
         raise Refused(403, "InvalidSecurityToken", "The security token you provided is invalid.", True)
-    when = datetime.datetime.strptime(headers.get("x-oss-date", ""), "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
+    try:
+        when = datetime.datetime.strptime(headers.get("x-oss-date", ""), "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
+    except ValueError:
+        raise Refused(403, "AccessDenied", "The x-oss-date header is missing or malformed.", True)
     if not _fresh(when) or not headers["x-oss-date"].startswith(date):
         raise Refused(403, "RequestTimeTooSkewed", "The difference between the request time and the current time is too large.", True)
     request = oss.HttpRequest(method=method, url=url)
