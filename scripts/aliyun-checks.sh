@@ -13,7 +13,8 @@
 #
 # Exports DENGBAO_ALIYUN_PYTHON (the venv's python; tests start tests/aliyun/server.py with it),
 # DENGBAO_ALIYUN_VECTORS (the vectors just written by tests/aliyun/gen_vectors.py), DENGBAO_ALIYUN_SLS_VECTORS
-# (the SLS signature vectors written by tests/aliyun/gen_sls_vectors.py) and
+# (the SLS signature vectors written by tests/aliyun/gen_sls_vectors.py), DENGBAO_ALIYUN_OSS_VECTORS (the OSS V4
+# signature vectors written by tests/aliyun/gen_oss_vectors.py) and
 # DENGBAO_REQUIRE_ALIYUN=1: with it the Alibaba Cloud tests fail, rather than skip, when a piece is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,5 +55,9 @@ regenerate "$vectors" tests/aliyun/gen_vectors.py tests/aliyun/vectors.json SDK
 sls_vectors="${DENGBAO_ALIYUN_SLS_VECTORS:-$venv/sls_vectors.json}"
 regenerate "$sls_vectors" tests/aliyun/gen_sls_vectors.py tests/aliyun/sls_vectors.json "SLS SDK"
 
-exports_or_test "export DENGBAO_ALIYUN_PYTHON='$python' DENGBAO_ALIYUN_VECTORS='$vectors' DENGBAO_ALIYUN_SLS_VECTORS='$sls_vectors' DENGBAO_REQUIRE_ALIYUN=1" \
+# The OSS V4 signature (OSS4-HMAC-SHA256) from the official OSS SDK V2's own signer.
+oss_vectors="${DENGBAO_ALIYUN_OSS_VECTORS:-$venv/oss_vectors.json}"
+regenerate "$oss_vectors" tests/aliyun/gen_oss_vectors.py tests/aliyun/oss_vectors.json "OSS SDK"
+
+exports_or_test "export DENGBAO_ALIYUN_PYTHON='$python' DENGBAO_ALIYUN_VECTORS='$vectors' DENGBAO_ALIYUN_SLS_VECTORS='$sls_vectors' DENGBAO_ALIYUN_OSS_VECTORS='$oss_vectors' DENGBAO_REQUIRE_ALIYUN=1" \
     "Alibaba Cloud: signing, scans against the local server, mappings" --test aliyun_signing --test aliyun_scan --test aliyun_mappings

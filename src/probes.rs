@@ -25,6 +25,7 @@
 //! api_version = "2014-05-26"
 //! endpoint = "ecs.{region}.aliyuncs.com"      # `{region}` is the call's region; no `{region}` = one central endpoint
 //! endpoints = { cn-hangzhou = "ecs-cn-hangzhou.aliyuncs.com" }   # optional per-region exceptions
+//! # api_style = "oss" | "sls"                 # REST products with their own signature (default: the RPC OpenAPI)
 //!
 //! [[probe]]
 //! id = "aliyun.ecs.describe_disks"
@@ -94,6 +95,11 @@ pub struct FanOut {
     /// value, or a scan whose account is unknown, is asked about.
     #[serde(default)]
     pub owner: Option<String>,
+    /// Further request parameters read from the same item, each a key expression as `key` is (its first
+    /// value; an item without one gets no call): for calls that need two names, such as an SLS logstore
+    /// (`project` and `logstore`).
+    #[serde(default)]
+    pub with: BTreeMap<String, String>,
 }
 
 /// What the collection core uses a probe for, besides its evidence.
@@ -191,6 +197,21 @@ pub struct ApiInfo {
     pub endpoints: BTreeMap<String, String>,
     /// Request parameter naming the region on regional calls (`RegionId`; empty = none).
     pub region_param: String,
+    /// How the product's requests are shaped and signed.
+    pub style: ApiStyle,
+}
+
+/// How an Alibaba Cloud product's requests are shaped and signed (`api_style` in its probe file).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiStyle {
+    /// The OpenAPI (RPC style, `ACS3-HMAC-SHA256`): most products.
+    #[default]
+    Rpc,
+    /// OSS's REST API, V4-signed (`OSS4-HMAC-SHA256`), XML answers.
+    Oss,
+    /// SLS's REST API, with its own `LOG` signature, JSON answers.
+    Sls,
 }
 
 impl ApiInfo {
@@ -264,6 +285,8 @@ struct ProbeFile {
     endpoints: BTreeMap<String, String>,
     #[serde(default)]
     region_param: Option<String>,
+    #[serde(default)]
+    api_style: Option<ApiStyle>,
     probe: Vec<toml::Spanned<ProbeSpec>>,
 }
 
@@ -273,13 +296,14 @@ impl ProbeFile {
         let given = self.api_version.is_some()
             || self.endpoint.is_some()
             || !self.endpoints.is_empty()
-            || self.region_param.is_some();
+            || self.region_param.is_some()
+            || self.api_style.is_some();
         let named =
             crate::providers::by_name(&self.provider).is_some_and(|p| p.probe_files_name_api);
         if !named {
             if given {
                 bail!(
-                    "{at}: api_version, endpoint, endpoints and region_param are for providers whose probe files name their API ({})",
+                    "{at}: api_version, endpoint, endpoints, region_param and api_style are for providers whose probe files name their API ({})",
                     crate::providers::naming_api().join(", ")
                 );
             }
@@ -299,6 +323,7 @@ impl ProbeFile {
                 .region_param
                 .clone()
                 .unwrap_or_else(|| "RegionId".to_string()),
+            style: self.api_style.unwrap_or_default(),
         }))
     }
 }
@@ -382,6 +407,11 @@ impl ProbeCatalog {
                 }
                 if let Some(Err(e)) = fo.owner.as_deref().map(crate::jsonpath::Query::compile) {
                     bail!("probe {}: fan_out.owner: {e}", p.id);
+                }
+                for (param, key) in &fo.with {
+                    if let Err(e) = crate::jsonpath::KeyExpr::parse(key) {
+                        bail!("probe {}: fan_out.with.{param}: {e}", p.id);
+                    }
                 }
             }
         }

@@ -302,3 +302,140 @@ fn remaining_levels_from_single_tweaks() {
         expect(&r, &tweaks.join("+"), table);
     }
 }
+
+/// The result of `rule` under `control`.
+fn rule_of<'r>(r: &'r Results, control: &str, rule: &str) -> &'r dengbao::results::RuleResult {
+    r.controls
+        .iter()
+        .filter(|c| c.id == control)
+        .flat_map(|c| &c.rules)
+        .find(|x| x.id == rule)
+        .unwrap_or_else(|| panic!("{control} has no rule {rule}"))
+}
+
+/// The failing resources of `rule` under `control`.
+fn failing(r: &Results, control: &str, rule: &str) -> Vec<String> {
+    let mut ids: Vec<String> = rule_of(r, control, rule)
+        .resources
+        .iter()
+        .filter(|x| x.status == dengbao::results::ResourceStatus::Fail)
+        .map(|x| x.id.clone())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// Issue #15: OSS buckets (V4-signed) and SLS logstores (LOG-signed), served by tests/aliyun/storage.py.
+/// The clean estate keeps everything in the mainland: ActionTrail's bucket in cn-hangzhou keeping logs
+/// 365 days, a cn-shanghai bucket replicating to cn-beijing, ActionTrail's logstore keeping 180 days.
+#[test]
+fn oss_buckets_and_sls_retention() {
+    let Some(py) = python() else { return };
+    // All in the mainland: the buckets make nothing worse.
+    const MAINLAND: [(&str, Verdict); 4] = [
+        ("L3-CES2-10", Compliant),
+        ("L3-PES2-01", Compliant),
+        ("L3-CES2-15", Compliant),
+        ("L3-ABS2-07", Compliant),
+    ];
+    let clean = scanned(&py, &["--estate", "clean"], HZ_SH);
+    expect(&clean, "storage-mainland", &MAINLAND);
+    for (control, rule) in [
+        ("L3-CES2-10", "aliyun-oss-buckets-in-mainland"),
+        ("L3-CES2-10", "aliyun-oss-replication-stays-in-mainland"),
+        ("L3-ABS2-07", "aliyun-actiontrail-retained-180-days"),
+    ] {
+        assert!(failing(&clean, control, rule).is_empty(), "{rule}");
+    }
+    // A bucket in cn-hangzhou replicating to ap-southeast-1 (Singapore) copies data abroad: CES2-10's 部分符合
+    // needs "数据存储位置均位于中国境内", so 不符合, while the buckets themselves are in the mainland (PES2-01).
+    // A bucket in cn-hongkong is data, and infrastructure, outside the mainland, although the scan names
+    // only mainland regions: ListBuckets lists every region's buckets.
+    type Abroad<'a> = (&'a str, [(&'a str, Verdict); 2], &'a str, &'a str, &'a str);
+    let abroad: [Abroad; 2] = [
+        (
+            "bucket-replicates-abroad",
+            [("L3-CES2-10", NonCompliant), ("L3-PES2-01", Compliant)],
+            "aliyun-oss-replication-stays-in-mainland",
+            "crm-data",
+            "aliyun-oss-buckets-in-mainland",
+        ),
+        (
+            "bucket-in-hongkong",
+            [("L3-CES2-10", NonCompliant), ("L3-PES2-01", NonCompliant)],
+            "aliyun-oss-buckets-in-mainland",
+            "media-hk",
+            "aliyun-oss-replication-stays-in-mainland",
+        ),
+    ];
+    for (tweak, table, rule, bucket, other) in abroad {
+        let r = scanned(&py, &["--estate", "clean", "--tweak", tweak], HZ_SH);
+        expect(&r, tweak, &table);
+        assert_eq!(failing(&r, "L3-CES2-10", rule), [bucket], "{tweak}");
+        assert!(failing(&r, "L3-CES2-10", other).is_empty(), "{tweak}");
+    }
+    // Retention is not in ABS2-07's criteria (privileged commands audited): a logstore keeping 90 days, or
+    // a lifecycle rule deleting the trail's logs after 90 days, is a context finding; the verdict stays.
+    for tweak in ["sls-ttl-90", "trail-bucket-expires-90"] {
+        let r = scanned(&py, &["--estate", "clean", "--tweak", tweak], HZ_SH);
+        expect(&r, tweak, &[("L3-ABS2-07", Compliant)]);
+        assert_eq!(
+            failing(&r, "L3-ABS2-07", "aliyun-actiontrail-retained-180-days"),
+            ["trail-all"],
+            "{tweak}"
+        );
+        let rule = rule_of(&r, "L3-ABS2-07", "aliyun-actiontrail-retained-180-days");
+        assert!(rule.context, "{tweak}: retention is context");
+    }
+}
+
+/// Issue #15: an OSS or SLS signature the service does not accept is `error` with the service's own
+/// message, never a pass. The local endpoint expects another secret for the key on OSS and SLS only, so
+/// every OSS/SLS request is refused exactly as a wrong signature is (recomputed and compared), while the
+/// OpenAPI calls succeed.
+#[test]
+fn oss_and_sls_signature_mismatch_is_an_error() {
+    let Some(py) = python() else { return };
+    let other_secret = format!("{KEY_ID}=not-{SECRET}");
+    let mut args = vec!["--estate", "clean", "--tweak", "bucket-in-hongkong"];
+    args.extend(["--storage-secret", &other_secret]);
+    let s = start(&py, &args);
+    let d = tempfile::tempdir().unwrap();
+    let (code, log) = scan(&s.endpoint, d.path(), &["--regions", HZ_SH], &[]);
+    assert_eq!(code, 0, "the OpenAPI calls still answer: {log}");
+    let refused: Vec<String> = s
+        .requests()
+        .iter()
+        .filter_map(|r| {
+            r.get("rejected")
+                .and_then(|x| x.as_str())
+                .map(str::to_string)
+        })
+        .collect();
+    assert!(
+        refused.iter().any(|c| c == "SignatureDoesNotMatch"),
+        "{refused:?}"
+    );
+    assert!(
+        refused.iter().any(|c| c == "SignatureNotMatch"),
+        "{refused:?}"
+    );
+    let r = results(d.path());
+    // The Hong Kong bucket could not be listed: not 符合, not silently dropped.
+    expect(
+        &r,
+        "oss-signature-mismatch",
+        &[("L3-CES2-10", Error), ("L3-PES2-01", Error)],
+    );
+    let text = serde_json::to_string(&r).unwrap();
+    assert!(
+        text.contains("SignatureDoesNotMatch")
+            && text.contains("The request signature we calculated does not match"),
+        "OSS's own error is named"
+    );
+    assert!(
+        text.contains("SignatureNotMatch"),
+        "SLS's own error is named"
+    );
+}

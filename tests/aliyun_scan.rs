@@ -70,8 +70,9 @@ fn clean_scan_pages_in_every_style_and_names_regions_on_regional_calls() {
     assert_eq!(lp.len(), 3);
     assert!(lp.iter().all(|r| r.error.is_none()));
     assert!(lp.iter().any(|r| r.http_status == Some(404)));
-    // Regional calls name their region; global ones do not.
-    for req in s.requests() {
+    // Regional OpenAPI calls name their region; global ones do not (OSS and SLS calls, logged with their
+    // `service`, name theirs in the host and signature scope).
+    for req in s.requests().iter().filter(|r| r.get("service").is_none()) {
         let q = &req["query"];
         let regional = !matches!(
             req["action"].as_str().unwrap(),
@@ -161,11 +162,12 @@ fn sts_token_from_the_environment() {
     for secret in ["sts-secret", "sts-token-1", "Signature="] {
         assert!(!log.contains(secret), "{secret} in the trace log");
     }
+    // Every call carries the token: x-acs-security-token (OpenAPI, SLS) or x-oss-security-token (OSS).
     assert!(s.requests().iter().all(|r| r["headers"]
         .as_array()
         .unwrap()
         .iter()
-        .any(|h| h == "x-acs-security-token")));
+        .any(|h| h == "x-acs-security-token" || h == "x-oss-security-token")));
     assert!(!common::files_text(d.path()).contains("sts-token-1"));
     // A wrong token is refused by the server, and every call records the refusal.
     let d2 = tempfile::tempdir().unwrap();
@@ -410,6 +412,40 @@ async fn the_guard_refuses_a_write_before_anything_is_sent() {
             .unwrap_err();
         assert_eq!(f.code, "RefusedByReadOnlyGuard", "{action}");
     }
+    // OSS and SLS (REST, GET only): writes and undeclared reads are refused the same way, before anything
+    // is mapped to a resource or sent.
+    let rest_api = |service: &str| {
+        probes
+            .iter()
+            .find(|p| p.service == service)
+            .unwrap()
+            .api
+            .clone()
+            .unwrap()
+    };
+    let (oss, log) = (rest_api("oss"), rest_api("log"));
+    let params = serde_json::json!({"bucket": "b", "project": "p", "logstore": "l"});
+    for (product, api_info, action) in [
+        ("oss", &oss, "PutBucketLifecycle"),
+        ("oss", &oss, "DeleteBucket"),
+        ("oss", &oss, "PutBucketReplication"),
+        ("oss", &oss, "GetObject"), // a read, but no probe declares it
+        ("log", &log, "DeleteLogStore"),
+        ("log", &log, "UpdateLogStore"),
+        ("log", &oss, "GetBucketInfo"), // declared for oss, not for log
+    ] {
+        let f = api
+            .rest_call(
+                product,
+                api_info,
+                "cn-hangzhou",
+                action,
+                params.as_object().unwrap(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(f.code, "RefusedByReadOnlyGuard", "{product}:{action}");
+    }
     assert!(listener.accept().is_err(), "no connection was ever made");
     // Manifests that name a write are refused at load.
     let text = "provider = \"aliyun\"\nservice = \"ecs\"\napi_version = \"2014-05-26\"\nendpoint = \"ecs.{region}.aliyuncs.com\"\n[[probe]]\nid = \"aliyun.ecs.x\"\noperation = \"DeleteInstance\"\nscope = \"regional\"\niam_action = \"ecs:DeleteInstance\"\ndescription = \"d\"\n";
@@ -450,6 +486,12 @@ fn ram_policy_lists_exactly_the_probes_actions() {
         "ram:GetAccountSecurityPracticeReport",
         "kms:DescribeKey",
         "rds:DescribeDBInstances",
+        "oss:ListBuckets",
+        "oss:GetBucketInfo",
+        "oss:GetBucketReplication",
+        "oss:GetBucketLifecycle",
+        "log:ListLogStores",
+        "log:GetLogStore",
     ] {
         assert!(actions.contains(&a), "{a}");
     }

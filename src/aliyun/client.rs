@@ -96,23 +96,32 @@ pub struct Retry {
 pub struct OpenApi {
     http: reqwest::Client,
     guard: Guard,
-    endpoints: Endpoints,
+    pub(super) endpoints: Endpoints,
     credentials: Arc<CredentialSource>,
     retry: Retry,
 }
 
-/// The error code of an Alibaba Cloud error body (`{"Code": …, "Message": …}`).
+/// The error code of an Alibaba Cloud JSON error body (`{"Code": …, "Message": …}`, SLS's
+/// `{"errorCode": …, "errorMessage": …}`).
 pub fn error_from_body(body: &[u8]) -> Option<(String, String)> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let code = v
-        .get("Code")
-        .or_else(|| v.get("code"))
-        .and_then(|c| c.as_str())?;
-    let message = v
-        .get("Message")
-        .or_else(|| v.get("message"))
-        .and_then(|m| m.as_str())
-        .unwrap_or("");
+    code_and_message(&v)
+}
+
+/// The error code of an XML error body (OSS's `<Error><Code>…</Code><Message>…</Message></Error>`).
+pub fn error_from_document(media_type: &str, body: &[u8]) -> Option<(String, String)> {
+    let v = crate::convert::to_document(media_type, body).ok()?;
+    code_and_message(&v)
+}
+
+fn code_and_message(v: &serde_json::Value) -> Option<(String, String)> {
+    let field = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| v.get(*n).and_then(|c| c.as_str()))
+    };
+    let code = field(&["Code", "code", "errorCode"])?;
+    let message = field(&["Message", "message", "errorMessage"]).unwrap_or("");
     Some((code.to_string(), message.to_string()))
 }
 
@@ -206,16 +215,59 @@ impl OpenApi {
     /// sends them again. `Ok` carries the answer (which may be an error answer); `Err` means nothing
     /// was received.
     pub async fn call(&self, spec: &CallSpec<'_>) -> Result<RawAnswer, Failure> {
-        if !self.guard.allows(spec.product, spec.action) {
+        let base = self.endpoints.url(spec.product, spec.api, spec.region);
+        self.guarded(spec.product, spec.action, spec.region, |creds, attempt| {
+            let base = base.clone();
+            async move {
+                let url = reqwest::Url::parse(&base).map_err(|e| {
+                    Failure::new("InvalidEndpoint", format!("endpoint `{base}`: {e}"))
+                })?;
+                self.send_once(spec, &url, &creds, attempt).await
+            }
+        })
+        .await
+    }
+
+    /// Runs one call of `(product, action)` through the read-only guard, the call's time limit and the
+    /// retries of attempts that received no answer; `send` makes one attempt with fresh credentials.
+    pub(super) async fn guarded<F, Fut>(
+        &self,
+        product: &str,
+        action: &str,
+        region: &str,
+        send: F,
+    ) -> Result<RawAnswer, Failure>
+    where
+        F: Fn(Credentials, u32) -> Fut,
+        Fut: std::future::Future<Output = Result<RawAnswer, Failure>>,
+    {
+        if !self.guard.allows(product, action) {
             return Err(Failure::new(
                 "RefusedByReadOnlyGuard",
                 format!(
-                    "dengbao's read-only guard refused {}:{}: it is not a read action declared by a probe manifest",
-                    spec.product, spec.action
+                    "dengbao's read-only guard refused {product}:{action}: it is not a read action declared by a probe manifest"
                 ),
             ));
         }
-        let work = self.attempts(spec);
+        let work = async {
+            let mut last: Result<RawAnswer, Failure> = Err(Failure::new("NoResponse", "not sent"));
+            for attempt in 1..=self.retry.max_attempts.max(1) {
+                if attempt > 1 {
+                    tokio::time::sleep(self.backoff(attempt - 1)).await;
+                }
+                let creds = match self.credentials.get(&self.http).await {
+                    Ok(c) => c,
+                    Err(e) => return Err(Failure::new("NoCredentials", format!("{e:#}"))),
+                };
+                last = send(creds, attempt).await;
+                let again = matches!(&last, Err(f) if matches!(f.code.as_str(), "ConnectionError" | "Timeout"));
+                if !again {
+                    break;
+                }
+                tracing::debug!(action, region, attempt, "retrying");
+            }
+            last
+        };
         match tokio::time::timeout(self.retry.timeout, work).await {
             Ok(r) => r,
             Err(_) => Err(Failure::new(
@@ -223,35 +275,6 @@ impl OpenApi {
                 format!("no answer within {} s", self.retry.timeout.as_secs()),
             )),
         }
-    }
-
-    async fn attempts(&self, spec: &CallSpec<'_>) -> Result<RawAnswer, Failure> {
-        let base = self.endpoints.url(spec.product, spec.api, spec.region);
-        let url = reqwest::Url::parse(&base)
-            .map_err(|e| Failure::new("InvalidEndpoint", format!("endpoint `{base}`: {e}")))?;
-        let mut last: Result<RawAnswer, Failure> = Err(Failure::new("NoResponse", "not sent"));
-        for attempt in 1..=self.retry.max_attempts.max(1) {
-            if attempt > 1 {
-                tokio::time::sleep(self.backoff(attempt - 1)).await;
-            }
-            let creds = match self.credentials.get(&self.http).await {
-                Ok(c) => c,
-                Err(e) => return Err(Failure::new("NoCredentials", format!("{e:#}"))),
-            };
-            last = self.send_once(spec, &url, &creds, attempt).await;
-            let again =
-                matches!(&last, Err(f) if matches!(f.code.as_str(), "ConnectionError" | "Timeout"));
-            if !again {
-                break;
-            }
-            tracing::debug!(
-                action = spec.action,
-                region = spec.region,
-                attempt,
-                "retrying"
-            );
-        }
-        last
     }
 
     fn backoff(&self, retry: u32) -> Duration {
@@ -320,55 +343,67 @@ impl OpenApi {
         for (k, v) in headers.iter().filter(|(k, _)| k != "host") {
             req = req.header(k.as_str(), v.as_str());
         }
-        let resp = req.send().await.map_err(|e| {
-            let code = if e.is_timeout() {
-                "Timeout"
-            } else if e.is_connect() {
-                "ConnectionError"
-            } else {
-                "RequestFailed"
-            };
-            // The error chain names the endpoint and the cause; never the request's headers.
-            let mut msg = e.to_string();
-            let mut src = std::error::Error::source(&e);
-            while let Some(s) = src {
-                msg = format!("{msg}: {s}");
-                src = s.source();
-            }
-            Failure::new(code, msg.chars().take(300).collect::<String>())
-        })?;
-        let status = resp.status().as_u16();
-        let header = |n: &str| {
-            resp.headers()
-                .get(n)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let media_type =
-            header("content-type").unwrap_or_else(|| "application/octet-stream".into());
-        let mut request_id = header("x-acs-request-id");
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| Failure::new("ConnectionError", format!("reading the answer: {e}")))?
-            .to_vec();
-        if request_id.is_none() {
-            request_id = serde_json::from_slice::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| {
-                    v.get("RequestId")
-                        .and_then(|r| r.as_str())
-                        .map(str::to_string)
-                });
-        }
-        Ok(RawAnswer {
-            status,
-            request_id,
-            media_type,
-            body,
-            captured_at: crate::collect::now_rfc3339(),
-            attempts: attempt,
-            ..RawAnswer::default()
-        })
+        let resp = req.send().await.map_err(transport_failure)?;
+        read_answer(resp, attempt, "x-acs-request-id").await
     }
+}
+
+/// A request that received no answer, as a failure naming the endpoint and the cause (never the
+/// request's headers).
+pub(super) fn transport_failure(e: reqwest::Error) -> Failure {
+    let code = if e.is_timeout() {
+        "Timeout"
+    } else if e.is_connect() {
+        "ConnectionError"
+    } else {
+        "RequestFailed"
+    };
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        msg = format!("{msg}: {s}");
+        src = s.source();
+    }
+    Failure::new(code, msg.chars().take(300).collect::<String>())
+}
+
+/// What came back: status, media type, body and the request id (the `request_id_header`, else the
+/// body's `RequestId`).
+pub(super) async fn read_answer(
+    resp: reqwest::Response,
+    attempt: u32,
+    request_id_header: &str,
+) -> Result<RawAnswer, Failure> {
+    let status = resp.status().as_u16();
+    let header = |n: &str| {
+        resp.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let media_type = header("content-type").unwrap_or_else(|| "application/octet-stream".into());
+    let mut request_id = header(request_id_header);
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| Failure::new("ConnectionError", format!("reading the answer: {e}")))?
+        .to_vec();
+    if request_id.is_none() {
+        request_id = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| {
+                v.get("RequestId")
+                    .and_then(|r| r.as_str())
+                    .map(str::to_string)
+            });
+    }
+    Ok(RawAnswer {
+        status,
+        request_id,
+        media_type,
+        body,
+        captured_at: crate::collect::now_rfc3339(),
+        attempts: attempt,
+        ..RawAnswer::default()
+    })
 }

@@ -85,6 +85,7 @@ pub fn sts_api() -> ApiInfo {
         endpoint: "sts.aliyuncs.com".into(),
         endpoints: Default::default(),
         region_param: String::new(),
+        style: Default::default(),
     }
 }
 

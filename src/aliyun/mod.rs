@@ -7,7 +7,9 @@
 pub mod client;
 pub mod credentials;
 mod provider;
+pub mod rest;
 pub mod sign;
+pub mod sign_oss;
 pub mod sign_sls;
 
 pub use provider::AliyunProvider;

@@ -1,10 +1,10 @@
 //! Alibaba Cloud behind the collection core's [`Provider`] hooks: a call is one signed OpenAPI request
 //! with the recorded parameters, flattened as the gateway reads them.
 
-use super::client::{error_from_body, retry_reason, CallSpec, OpenApi};
+use super::client::{error_from_body, error_from_document, retry_reason, CallSpec, OpenApi};
 use super::sign::flatten_params;
 use crate::collect::{BoxFuture, Failure, Provider, RawAnswer, Request, RetryReason};
-use crate::probes::{ProbeSpec, Scope};
+use crate::probes::{ApiStyle, ProbeSpec, Scope};
 use serde_json::{Map, Value};
 
 /// A connected Alibaba Cloud account.
@@ -43,16 +43,25 @@ impl Provider for AliyunProvider {
                     format!("probe {} names no api_version/endpoint", req.probe.id),
                 )
             })?;
-            let mut answer = self
-                .api
-                .call(&CallSpec {
-                    product: &req.probe.service,
-                    api,
-                    region: req.region,
-                    action: &req.probe.operation,
-                    params: flatten_params(req.params),
-                })
-                .await?;
+            let (product, action) = (&req.probe.service, &req.probe.operation);
+            let mut answer = match api.style {
+                ApiStyle::Rpc => {
+                    self.api
+                        .call(&CallSpec {
+                            product,
+                            api,
+                            region: req.region,
+                            action,
+                            params: flatten_params(req.params),
+                        })
+                        .await?
+                }
+                ApiStyle::Oss | ApiStyle::Sls => {
+                    self.api
+                        .rest_call(product, api, req.region, action, req.params)
+                        .await?
+                }
+            };
             // A success must be a readable document; its conversion is handed over, not repeated.
             if answer.status < 300 {
                 match crate::convert::to_document(&answer.media_type, &answer.body) {
@@ -70,7 +79,21 @@ impl Provider for AliyunProvider {
         retry_reason(status, code)
     }
 
-    fn error_code(&self, _media_type: &str, body: &[u8]) -> Option<(String, String)> {
-        error_from_body(body)
+    fn error_code(&self, media_type: &str, body: &[u8]) -> Option<(String, String)> {
+        error_from_body(body).or_else(|| error_from_document(media_type, body))
+    }
+
+    /// A fan-out item's home region: a region name, or the region of an Alibaba Cloud resource ARN
+    /// (`acs:log:cn-hangzhou:<account>:project/<name>`, as a trail names its SLS project).
+    fn fan_out_region(&self, _child: &ProbeSpec, home: &Value) -> Option<String> {
+        let home = crate::jsonpath::scalar_string(home).filter(|h| !h.is_empty())?;
+        match home.strip_prefix("acs:") {
+            Some(arn) => arn
+                .split(':')
+                .nth(1)
+                .filter(|r| !r.is_empty())
+                .map(str::to_string),
+            None => Some(home),
+        }
     }
 }

@@ -15,8 +15,27 @@ use std::collections::HashSet;
 use std::hash::BuildHasher;
 use std::sync::Mutex;
 
-/// One fan-out call to make: the key and the region to ask in.
-pub type Target = (String, String);
+/// One fan-out call to make: the key (with the `with` parameters) and the region to ask in.
+pub type Target = (FanKey, String);
+
+/// A fan-out call's key: the value of the child's `param`, and of each of its `with` parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FanKey {
+    pub key: String,
+    pub with: Vec<(String, String)>,
+}
+
+impl FanKey {
+    /// What tells two calls apart (the key, then each `with` value).
+    pub fn identity(&self) -> String {
+        let mut out = self.key.clone();
+        for (_, v) in &self.with {
+            out.push('\u{1f}');
+            out.push_str(v);
+        }
+        out
+    }
+}
 
 /// What one answer gives a child: the calls to make, and how many items were skipped (owned by
 /// another account).
@@ -56,6 +75,11 @@ pub fn collect_targets(
             .as_deref()
             .and_then(|h| Query::compile(h).ok());
         let owner = f.owner.as_deref().and_then(|o| Query::compile(o).ok());
+        let with: Vec<(String, KeyExpr)> = f
+            .with
+            .iter()
+            .filter_map(|(p, k)| Some((p.clone(), KeyExpr::parse(k).ok()?)))
+            .collect();
         for item in items.values(doc) {
             if owned_elsewhere(owner.as_ref(), item, &rec.account) {
                 targets.skipped_foreign += 1;
@@ -74,9 +98,19 @@ pub fn collect_targets(
                 account: &rec.account,
                 resource: Some(item),
             };
+            let Some(with) = with
+                .iter()
+                .map(|(p, k)| Some((p.clone(), k.first(item, &ctx)?)))
+                .collect::<Option<Vec<_>>>()
+            else {
+                continue;
+            };
             for k in key.values(item, &ctx) {
                 if filter.as_ref().is_none_or(|re| re.is_match(&k)) {
-                    targets.calls.push((k, region.clone()));
+                    let with = with.clone();
+                    targets
+                        .calls
+                        .push((FanKey { key: k, with }, region.clone()));
                 }
             }
         }

@@ -7,7 +7,7 @@
 //! nothing and runs that could not start because the probe they fan out from failed (`UpstreamFailed`),
 //! so the evaluator can tell "nothing there" from "could not look".
 
-use super::fan_out::{collect_targets, foreign_reason, Started, Targets};
+use super::fan_out::{collect_targets, foreign_reason, FanKey, Started, Targets};
 use super::ledger::RunLedger;
 use super::paging::{self, Cursor};
 use super::ratelimit::{RateController, RateStats};
@@ -126,7 +126,7 @@ impl Scheduler {
         &self,
         spec: &ProbeSpec,
         region: &str,
-        key: Option<&str>,
+        key: Option<&FanKey>,
     ) -> Map<String, Value> {
         let mut m: Map<String, Value> = spec
             .parameters
@@ -135,7 +135,10 @@ impl Scheduler {
             .collect();
         self.provider.add_parameters(spec, region, &mut m);
         if let (Some(f), Some(k)) = (&spec.fan_out, key) {
-            m.insert(f.param.clone(), Value::String(k.to_string()));
+            m.insert(f.param.clone(), Value::String(k.key.clone()));
+            for (p, v) in &k.with {
+                m.insert(p.clone(), Value::String(v.clone()));
+            }
         }
         m
     }
@@ -307,7 +310,7 @@ impl Scheduler {
         &self,
         spec: &ProbeSpec,
         region: &str,
-        key: Option<&str>,
+        key: Option<&FanKey>,
         wants_documents: bool,
         mut read: impl FnMut(&mut EvidenceRecord, &Value),
     ) {
@@ -370,7 +373,7 @@ impl Scheduler {
         self: Arc<Self>,
         spec: ProbeSpec,
         region: String,
-        key: Option<String>,
+        key: Option<FanKey>,
     ) -> super::BoxFuture<'static, ()> {
         Box::pin(async move {
             let children = self.ledger.children(&spec.id);
@@ -379,7 +382,7 @@ impl Scheduler {
             self.pages(
                 &spec,
                 &region,
-                key.as_deref(),
+                key.as_ref(),
                 !children.is_empty(),
                 |rec, doc| collect_targets(&*provider, &children, rec, doc, &region, &mut targets),
             )
@@ -399,7 +402,10 @@ impl Scheduler {
                     );
                 }
                 for (k, target_region) in child_targets.calls {
-                    if self.started.first_time(&child.id, &target_region, &k) {
+                    if self
+                        .started
+                        .first_time(&child.id, &target_region, &k.identity())
+                    {
                         let task = self.clone().run(child.clone(), target_region, Some(k));
                         super::tasks::spawn_windowed(&mut tasks, self.fan_out_window, task).await;
                     }

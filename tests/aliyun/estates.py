@@ -220,7 +220,8 @@ def clean():
 
 def empty():
     return {"account": ACCOUNT, "all_regions": MAINLAND, "regions": {}, "trails": [], "sas_version": 1,
-            "sas_instances": [], "cloudfw_assets": None, "users": [], "root_mfa": True, **estates_audit.no_alerting()}
+            "sas_instances": [], "cloudfw_assets": None, "users": [], "root_mfa": True, "buckets": [],
+            "sls_projects": {}, **estates_audit.no_alerting()}
 
 
 def _region(e, r):
@@ -437,8 +438,12 @@ import estates_data  # noqa: E402
 
 TWEAKS.update(estates_data.TWEAKS)
 BUNDLES["noncompliant"].append("signin-abroad")
+# OSS buckets and SLS logstores (storage.py).
+import storage  # noqa: E402
+
+TWEAKS.update(storage.TWEAKS)
 for _name in ("clean", "partial", "noncompliant"):
-    ESTATES[_name] = lambda: estates_data.with_data(clean())
+    ESTATES[_name] = lambda: storage.with_storage(estates_data.with_data(clean()))
 
 
 def build(name, tweaks):

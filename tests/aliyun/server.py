@@ -2,7 +2,8 @@
 """A local Alibaba Cloud OpenAPI endpoint for dengbao's tests, on 127.0.0.1 only.
 
     python tests/aliyun/server.py --estate clean [--tweak NAME ...] [--deny ACTION|all ...] [--deny-region R ...]
-                                  [--throttle ACTION=N ...] [--fail5xx ACTION=N ...] [--log FILE]
+                                  [--throttle ACTION=N ...] [--fail5xx ACTION=N ...] [--storage-secret AK=SECRET ...]
+                                  [--log FILE]
 
 Prints `PORT <n>` once it listens, then serves until killed. Every request is checked as Alibaba Cloud's
 gateway checks it: an `ACS3-HMAC-SHA256` Authorization over the signed headers (recomputed with the
@@ -18,6 +19,9 @@ API does not have, or a wrong nesting, fails the test instead of passing unnotic
 
 `--deny-region R` refuses every call in region R (its `RegionId`) as RAM refuses a call an explicit Deny
 applies to (a policy, or a resource directory control policy, restricting the regions a tenant may use).
+
+OSS (`OSS4-HMAC-SHA256`) and SLS (`LOG`) requests are checked and answered by storage.py, with their own
+signatures and error bodies.
 
 Estates and tweaks are in estates.py; the answers of each action in api.py.
 """
@@ -37,6 +41,7 @@ from alibabacloud_tea_openapi.utils import Utils
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
 import api  # noqa: E402
 import estates  # noqa: E402
+import storage  # noqa: E402
 
 # AccessKey id -> (secret, security token or None). `testing` is what the tests pass; STS keys are issued
 # by AssumeRole below.
@@ -192,6 +197,11 @@ class Handler(BaseHTTPRequestHandler):
         request_id = str(uuid.uuid4()).upper()
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        # OSS and SLS sign their own way (storage.py checks and answers them).
+        if self.headers.get("Authorization", "").startswith(("OSS4-HMAC-SHA256 ", "LOG ")):
+            with KEYS_LOCK:
+                keys = dict(KEYS)
+            return storage.handle(self, keys, st.estate, method, request_id, st.args.page_cap, st.args.storage_secret)
         parts = urlsplit(self.path)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         headers = {k.lower(): v for k, v in self.headers.items()}
@@ -258,6 +268,8 @@ def main():
     p.add_argument("--throttle", action="append", default=[], help="ACTION=N: the first N calls are throttled")
     p.add_argument("--fail5xx", action="append", default=[], help="ACTION=N: the first N calls get 503")
     p.add_argument("--page-cap", type=int, default=2)
+    p.add_argument("--storage-secret", action="append", default=[],
+                   help="AK=SECRET: OSS and SLS check AK's signatures against SECRET (storage.py)")
     p.add_argument("--log")
     p.add_argument("--port", type=int, default=0)
     args = p.parse_args()
