@@ -269,10 +269,15 @@ fn fan_out_problems(pack: &Pack, probes: &ProbeCatalog) -> Vec<String> {
                     account: &rec.account,
                     resource: Some(item),
                 };
+                // A home that is an Alibaba Cloud ARN (`acs:SERVICE:REGION:…`) names its region.
                 let region = home
                     .as_ref()
                     .and_then(|h| h.first(item).and_then(|(v, _)| scalar_string(v)))
                     .filter(|r| !r.is_empty())
+                    .map(|h| match h.strip_prefix("acs:") {
+                        Some(arn) => arn.split(':').nth(1).unwrap_or_default().to_string(),
+                        None => h,
+                    })
                     .unwrap_or_else(|| rec.region.to_string());
                 for k in key.values(item, &ctx) {
                     if filter.as_ref().is_none_or(|re| re.is_match(&k)) {

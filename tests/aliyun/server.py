@@ -201,7 +201,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.headers.get("Authorization", "").startswith(("OSS4-HMAC-SHA256 ", "LOG ")):
             with KEYS_LOCK:
                 keys = dict(KEYS)
-            return storage.handle(self, keys, st.estate, method, request_id, st.args.page_cap, st.args.storage_secret)
+            return storage.handle(self, keys, st.estate, method, request_id, st.args.page_cap, st.args.storage_secret, st.deny)
         parts = urlsplit(self.path)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         headers = {k.lower(): v for k, v in self.headers.items()}

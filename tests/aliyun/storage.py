@@ -218,7 +218,7 @@ def bucket_lifecycle(b):
     return _xml("LifecycleConfiguration", inner)
 
 
-def oss_answer(e, method, host, path, raw_query, headers, keys, cap):
+def oss_answer(e, method, host, path, raw_query, headers, keys, cap, deny=()):
     """(status, content type, body) for one OSS request."""
     if method != "GET":
         raise Refused(405, "MethodNotAllowed", "The specified method is not allowed against this resource.", True)
@@ -230,6 +230,9 @@ def oss_answer(e, method, host, path, raw_query, headers, keys, cap):
     url = f"http://{host}{path}" + (f"?{raw_query}" if raw_query else "")
     region = verify_oss(keys, method, url, headers, name)
     q = {unquote(k): unquote(v) for k, v in parse_qsl(raw_query, keep_blank_values=True)}
+    sub = next((a for s, a in (("bucketInfo", "GetBucketInfo"), ("replication", "GetBucketReplication"),
+                               ("lifecycle", "GetBucketLifecycle")) if s in q), None)
+    ram_check(deny, "ListBuckets" if name is None else sub or "GetBucket")
     if name is None:
         return list_buckets(e, q, cap)
     b = next((b for b in e["buckets"] if b["Name"] == name), None)
@@ -252,9 +255,10 @@ def oss_error(err, request_id, host, ak=""):
     return _xml("Error", inner)
 
 
-def sls_answer(e, method, host, path, query, headers, keys):
+def sls_answer(e, method, host, path, query, headers, keys, deny=()):
     """The JSON body of one SLS request."""
     verify_sls(keys, method, path, query, headers)
+    ram_check(deny, "ListLogStores" if path == "/logstores" else "GetLogStore", sls=True)
     project = host.split(".")[0]
     p = e.get("sls_projects", {}).get(project)
     if p is None:
@@ -283,7 +287,16 @@ def q_match(pattern, name):
     return pattern in name
 
 
-def handle(handler, keys, estate, method, request_id, cap, secrets=()):
+def ram_check(deny, action, sls=False):
+    """Refuses `action` as RAM refuses a call a policy does not allow (`--deny ACTION` or `--deny all`),
+    after the signature was verified, with the service's own error."""
+    if action in deny or "all" in deny:
+        if sls:
+            raise Refused(401, "Unauthorized", f"denied by sts or ram, action: log:{action}, resource: acs:log:*")
+        raise Refused(403, "AccessDenied", f"You have no right to access this resource: oss:{action} is not allowed.")
+
+
+def handle(handler, keys, estate, method, request_id, cap, secrets=(), deny=()):
     """Answers one OSS or SLS request on `handler` (server.py's request handler). `secrets` (`AK=SECRET`)
     makes OSS and SLS expect another secret for AK than the OpenAPI does: every OSS/SLS signature made
     with the key's real secret is then refused as a wrong one would be."""
@@ -299,10 +312,10 @@ def handle(handler, keys, estate, method, request_id, cap, secrets=()):
              "host": host, "headers": sorted(headers)}
     try:
         if is_oss:
-            body, ctype, rid = oss_answer(estate, method, host, parts.path, parts.query, headers, keys, cap), "application/xml", "x-oss-request-id"
+            body, ctype, rid = oss_answer(estate, method, host, parts.path, parts.query, headers, keys, cap, deny), "application/xml", "x-oss-request-id"
         else:
             query = dict(parse_qsl(parts.query, keep_blank_values=True))
-            data = sls_answer(estate, method, host, parts.path, query, headers, keys)
+            data = sls_answer(estate, method, host, parts.path, query, headers, keys, deny)
             body, ctype, rid = json.dumps(data).encode(), "application/json", "x-log-requestid"
         status = 200
     except Refused as err:
