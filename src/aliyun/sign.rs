@@ -115,12 +115,27 @@ pub fn string_to_sign(input: &SignInput<'_>) -> String {
     )
 }
 
+/// HMAC-SHA256 of `data` under `key`: what every Alibaba Cloud signature (RPC, OSS V4, SLS) is made of.
+pub fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(data);
+    mac.finalize().into_bytes().to_vec()
+}
+
+/// The value of header `name` (any case) among `headers`, if sent.
+pub fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
 /// The `Authorization` header value.
 pub fn authorization(input: &SignInput<'_>, access_key_id: &str, secret: &str) -> String {
-    let mut mac =
-        Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-    mac.update(string_to_sign(input).as_bytes());
-    let signature = crate::pack::hex_lower(&mac.finalize().into_bytes());
+    let signature = crate::pack::hex_lower(&hmac_sha256(
+        secret.as_bytes(),
+        string_to_sign(input).as_bytes(),
+    ));
     let (_, signed) = canonical_headers(input.headers);
     format!("{ALGORITHM} Credential={access_key_id},SignedHeaders={signed},Signature={signature}")
 }

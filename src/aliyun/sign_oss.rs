@@ -21,10 +21,8 @@
 //! `tests/aliyun_signing.rs` checks this module against vectors written by the official OSS SDK
 //! (`alibabacloud-oss-v2`, `tests/aliyun/gen_oss_vectors.py`), never only against itself.
 
-use super::sign::{percent_encode, sha256_hex};
+use super::sign::{header, hmac_sha256 as hmac, percent_encode, sha256_hex};
 use crate::pack::hex_lower;
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
 
 /// The signature algorithm, as named in the `Authorization` header.
 pub const ALGORITHM: &str = "OSS4-HMAC-SHA256";
@@ -53,13 +51,6 @@ pub struct OssSignInput<'a> {
 /// The signing time: `x-oss-date` (`20251125T083000Z`).
 fn oss_date(headers: &[(String, String)]) -> &str {
     header(headers, "x-oss-date").unwrap_or("")
-}
-
-fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
-    headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
 }
 
 /// Python's `quote(s, safe='/')`: RFC 3986 unreserved characters and `/` stay, everything else is encoded.
@@ -155,12 +146,6 @@ pub fn string_to_sign(input: &OssSignInput<'_>) -> String {
         "{ALGORITHM}\n{when}\n{}\n{hash}",
         scope(when.get(..8).unwrap_or(""), input.region)
     )
-}
-
-fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(data);
-    mac.finalize().into_bytes().to_vec()
 }
 
 /// The `Authorization` header value.
