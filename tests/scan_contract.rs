@@ -274,9 +274,14 @@ fn fan_out_problems(pack: &Pack, probes: &ProbeCatalog) -> Vec<String> {
                     .as_ref()
                     .and_then(|h| h.first(item).and_then(|(v, _)| scalar_string(v)))
                     .filter(|r| !r.is_empty())
-                    .map(|h| match h.strip_prefix("acs:") {
-                        Some(arn) => arn.split(':').nth(1).unwrap_or_default().to_string(),
-                        None => h,
+                    .map(|h| {
+                        if h.starts_with("acs:") {
+                            dengbao::aliyun::arn_region(&h)
+                                .unwrap_or_default()
+                                .to_string()
+                        } else {
+                            h
+                        }
                     })
                     .unwrap_or_else(|| rec.region.to_string());
                 for k in key.values(item, &ctx) {

@@ -7,6 +7,7 @@
 pub mod client;
 pub mod credentials;
 mod provider;
+pub use provider::arn_region;
 pub mod rest;
 pub mod sign;
 pub mod sign_oss;

@@ -88,12 +88,16 @@ impl Provider for AliyunProvider {
     fn fan_out_region(&self, _child: &ProbeSpec, home: &Value) -> Option<String> {
         let home = crate::jsonpath::scalar_string(home).filter(|h| !h.is_empty())?;
         match home.strip_prefix("acs:") {
-            Some(arn) => arn
-                .split(':')
-                .nth(1)
-                .filter(|r| !r.is_empty())
-                .map(str::to_string),
+            Some(_) => arn_region(&home).map(str::to_string),
             None => Some(home),
         }
     }
+}
+
+/// The region an Alibaba Cloud ARN (`acs:SERVICE:REGION:ACCOUNT:RESOURCE`) names, if it names one.
+pub fn arn_region(arn: &str) -> Option<&str> {
+    arn.strip_prefix("acs:")?
+        .split(':')
+        .nth(1)
+        .filter(|r| !r.is_empty())
 }
