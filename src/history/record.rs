@@ -30,6 +30,10 @@ pub(super) fn resources(
             digest TEXT NOT NULL, list TEXT, item INTEGER, path TEXT NOT NULL, res INTEGER NOT NULL);
          CREATE TEMP TABLE IF NOT EXISTS found (
             res INTEGER NOT NULL, digest TEXT NOT NULL, shape TEXT NOT NULL, value TEXT NOT NULL);
+         -- Every body is read by its digest: without these, each body scanned every location cited
+         -- (quadratic: 714 CPU-s for the 23,000 records of the benchmark's large estate).
+         CREATE INDEX IF NOT EXISTS temp.cited_by_digest ON cited (digest);
+         CREATE INDEX IF NOT EXISTS temp.found_by_digest ON found (digest);
          DELETE FROM temp.cited; DELETE FROM temp.found;",
     )?;
     insert(tx, id, results)?;
