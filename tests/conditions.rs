@@ -289,6 +289,11 @@ fn malformed_conditions_are_rejected_with_reasons() {
     assert!(compile_error("{ path = \"$.a\", eq = 1, ne = 2 }").contains("mixes operators"));
     assert!(compile_error("{ any = \"$.a[*]\" }").contains("needs `check"));
     assert!(compile_error("{ count = \"$.a[*]\" }").contains("exactly one of eq"));
+    assert!(compile_error("{ count = \"$.a[*]\", ge = 1, le = 3 }").contains("exactly one of eq"));
+    assert!(
+        compile_error("{ count = \"$.a[*]\", ge = 1, exists = true }")
+            .contains("exactly one of eq")
+    );
     assert!(compile_error("{ path = \"a.b\", eq = 1 }").contains("must be a JSONPath"));
     assert!(compile_error("{ path = \"$.a[\", eq = 1 }").contains("invalid JSONPath"));
     assert!(compile_error("{ path = \"$.a\", matches = \"(\" }").contains("bad regex"));

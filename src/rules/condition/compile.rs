@@ -221,18 +221,13 @@ fn count(
     joins: &mut Vec<Join>,
     defs: &Defs,
 ) -> Result<Condition, CompileError> {
-    let [(_, op, v)] = comparisons else {
+    // The one comparison is `count`'s partner; any other form beside it is a mistake.
+    let ([(_, op, v)], 1) = (comparisons, forms) else {
         return err(
             span,
             "`count` needs exactly one of eq, ne, gt, ge, lt, le (a number) and no other operator",
         );
     };
-    if forms != 1 {
-        return err(
-            span,
-            "`count` needs exactly one of eq, ne, gt, ge, lt, le (a number) and no other operator",
-        );
-    }
     let n = match v {
         toml::Value::Integer(i) => *i as f64,
         toml::Value::Float(f) => *f,
